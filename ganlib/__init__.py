@@ -1,0 +1,1 @@
+"""ganlib: GAN building blocks — ops, layers, networks, data, training, checkpoints and metrics."""

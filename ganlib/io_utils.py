@@ -1,0 +1,34 @@
+"""Small file helpers: atomic writes so that a crash never leaves a file that looks finished."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+def temp_path_for(final: str | Path) -> Path:
+    """Return a fresh temporary path in the same folder as ``final`` (same file system, so rename is atomic)."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part" + final.suffix, dir=final.parent)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success rename it to ``final``, on error delete it.
+
+    Takes the final path; yields the temporary ``Path`` (which exists, empty, and may be overwritten).
+    """
+    final = Path(final)
+    tmp = temp_path_for(final)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise

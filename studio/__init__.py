@@ -1,0 +1,1 @@
+"""Latent Studio: timelines, rendering, video, CLI and the Gradio app over ganlib generators."""
