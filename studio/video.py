@@ -473,8 +473,9 @@ class VideoSink(_TempFileSink):
         self.command = self.build_command(width, height)
         self._stderr = tempfile.TemporaryFile()
         try:
+            # Own session: a Ctrl-C reaches Python (which aborts or closes the sink), not ffmpeg directly.
             self._proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=self._stderr)
+                                          stderr=self._stderr, start_new_session=(os.name == "posix"))
         except OSError as err:
             raise EncoderError(f"cannot start ffmpeg: {err}", file=self.path) from None
 

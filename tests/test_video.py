@@ -174,6 +174,16 @@ def test_exception_inside_with_leaves_no_file(tmp_path, name):
     assert leftovers(tmp_path) == []
 
 
+def test_ctrl_c_inside_with_removes_partial_video(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with open_sink(tmp_path / "stop.mp4", fps=30) as sink:
+            for i in range(40):
+                sink.write(indexed(i))
+            raise KeyboardInterrupt
+    assert sink._proc.poll() is not None  # ffmpeg is gone
+    assert leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize("name", ["live.mp4", "live.gif", "live.zip"])
 def test_final_file_appears_only_after_close(tmp_path, name):
     out = tmp_path / name
