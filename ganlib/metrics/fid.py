@@ -62,8 +62,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
                      eps: float = 1e-6) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2) with ``scipy.linalg.sqrtm`` (reference route).
 
-    If ``sqrtm(sigma1 @ sigma2)`` is not finite (near-singular product), ``eps * I`` is added to both covariances
-    and the root recomputed; an imaginary part from rounding is discarded (with a warning when it is large).
+    If ``sqrtm(sigma1 @ sigma2)`` is not finite or scipy reports the product singular, ``eps * I`` is added to both
+    covariances and the root recomputed; an imaginary part from rounding is discarded (with a warning when it is large).
     Returns a float (>= 0 up to rounding).
     """
     mu1 = np.atleast_1d(np.asarray(mu1, np.float64))
@@ -74,8 +74,11 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
         raise UserError(f"statistics do not match: mu {mu1.shape} / {mu2.shape}, sigma {sigma1.shape} / "
                         f"{sigma2.shape}", field="features")
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    singular = any(issubclass(w.category, scipy.linalg.LinAlgWarning) for w in caught)
+    if singular or not np.isfinite(covmean).all():
         offset = np.eye(sigma1.shape[0]) * eps
         covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):

@@ -30,6 +30,7 @@ import hashlib
 import importlib.util
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -225,7 +226,9 @@ def load_inception(path: str | os.PathLike | None = None, device: str | torch.de
         if key in _CACHE:
             return _CACHE[key]
         try:
-            module = torch.jit.load(str(resolved), map_location="cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.x deprecates TorchScript loading
+                module = torch.jit.load(str(resolved), map_location="cpu")
         except Exception as exc:  # a corrupt file or something that is not TorchScript
             raise UserError(f"cannot load the Inception network as TorchScript: {exc}".splitlines()[0],
                             file=resolved, field="inception") from exc
