@@ -10,7 +10,7 @@ Everything is numpy + OpenCV (no torch) and deterministic: the same seed gives t
     params = sample_params(np.random.default_rng(7))   # every random choice lives in the params
     img = render_landscape(params, size=64)            # uint8 H x W x 3 RGB
     img, label = landscape_with_label(7, 64)           # label indexes LANDSCAPE_CLASSES
-    batch = landscape_batch(16, 64, seed=0)            # [16, 64, 64, 3]; image i is landscape((0, i))
+    batch = landscape_batch(16, 64, seed=0)            # [16, 64, 64, 3]; image i is landscape((0, i), label=i % 4)
 
 Class labels are the palette family. ``LANDSCAPE_CLASSES`` is in sorted order, so a loader that numbers class
 folders alphabetically gets the same indices.
@@ -29,7 +29,8 @@ from ganlib.errors import UserError
 
 __all__ = [
     "LANDSCAPE_CLASSES", "HillLayer", "LandscapeParams", "sample_params", "render_landscape", "landscape",
-    "landscape_with_label", "landscape_batch", "batch_seed", "MIN_SIZE", "MAX_SIZE",
+    "landscape_with_label", "landscape_params", "landscape_batch", "batch_seed", "batch_label", "check_count",
+    "MIN_SIZE", "MAX_SIZE",
 ]
 
 LANDSCAPE_CLASSES = ("dawn", "day", "dusk", "night")
@@ -184,12 +185,14 @@ def _mix(a, b, t: float) -> np.ndarray:
     return a + (np.asarray(b, dtype=np.float64) - a) * t
 
 
-def sample_params(rng: np.random.Generator) -> LandscapeParams:
+def sample_params(rng: np.random.Generator, label: int | None = None) -> LandscapeParams:
     """Draw one landscape's parameters from ``rng`` (a ``numpy.random.Generator``); returns ``LandscapeParams``.
 
-    The same generator state always gives the same parameters.
+    ``label`` (an index into ``LANDSCAPE_CLASSES``) forces the palette family; otherwise it is drawn too.
+    The same generator state (and label) always gives the same parameters.
     """
-    label = int(rng.integers(len(LANDSCAPE_CLASSES)))
+    drawn = int(rng.integers(len(LANDSCAPE_CLASSES)))
+    label = drawn if label is None else _check_label(label)
     variants = _PALETTES[label]
     i, j = int(rng.integers(len(variants))), int(rng.integers(len(variants)))
     t = float(rng.beta(0.5, 0.5)) if i != j else 0.0
@@ -614,18 +617,31 @@ def _rng(seed: Seed) -> np.random.Generator:
                         field="seed") from exc
 
 
-def landscape_with_label(seed: Seed, size: int = 64) -> tuple[np.ndarray, int]:
-    """Render the landscape of ``seed`` (an int >= 0 or a tuple of them) at ``size``.
+def _check_label(label) -> int:
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < len(LANDSCAPE_CLASSES):
+        raise UserError(f"label must be an integer from 0 to {len(LANDSCAPE_CLASSES) - 1} "
+                        f"({', '.join(LANDSCAPE_CLASSES)}), got {label!r}", field="label")
+    return int(label)
+
+
+def landscape_params(seed: Seed, label: int | None = None) -> LandscapeParams:
+    """The parameters of the landscape of ``seed`` (an int >= 0 or a tuple of them), optionally forcing ``label``;
+    returns ``LandscapeParams`` (``sample_params(np.random.default_rng(seed), label)``)."""
+    return sample_params(_rng(seed), label)
+
+
+def landscape_with_label(seed: Seed, size: int = 64, label: int | None = None) -> tuple[np.ndarray, int]:
+    """Render the landscape of ``seed`` (an int >= 0 or a tuple of them) at ``size``; ``label`` forces the class.
 
     Returns ``(image, label)``: uint8 [size, size, 3] RGB and the index of its class in ``LANDSCAPE_CLASSES``.
     """
-    params = sample_params(_rng(seed))
+    params = landscape_params(seed, label)
     return render_landscape(params, size), params.label
 
 
-def landscape(seed: Seed, size: int = 64) -> np.ndarray:
+def landscape(seed: Seed, size: int = 64, label: int | None = None) -> np.ndarray:
     """Render the landscape of ``seed`` (an int >= 0 or a tuple of them); returns uint8 [size, size, 3] RGB."""
-    return landscape_with_label(seed, size)[0]
+    return landscape_with_label(seed, size, label)[0]
 
 
 def batch_seed(seed: int, index: int) -> tuple[int, int]:
@@ -636,17 +652,29 @@ def batch_seed(seed: int, index: int) -> tuple[int, int]:
     return (int(seed), int(index))
 
 
-def landscape_batch(n: int, size: int = 64, seed: int = 0, with_labels: bool = False):
-    """Render ``n`` landscapes; image ``i`` is ``landscape(batch_seed(seed, i), size)``.
+def batch_label(index: int, balanced: bool) -> int | None:
+    """The forced class of image ``index`` of a batch: ``index % 4`` when ``balanced``, else None (drawn)."""
+    return int(index) % len(LANDSCAPE_CLASSES) if balanced else None
 
+
+def landscape_batch(n: int, size: int = 64, seed: int = 0, with_labels: bool = False, balanced: bool = True):
+    """Render ``n`` landscapes; image ``i`` is ``landscape(batch_seed(seed, i), size, batch_label(i, balanced))``.
+
+    With ``balanced`` (the default) the classes cycle dawn, day, dusk, night, so every class appears once ``n >= 4``.
     Returns a uint8 array [n, size, size, 3]; with ``with_labels=True`` returns ``(images, labels)`` where
     labels is int64 [n].
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise UserError(f"number of images must be a non-negative integer, got {n!r}", field="n")
+    n = check_count(n, minimum=0)
     size = _check_size(size)
-    out = np.empty((int(n), size, size, 3), np.uint8)
-    labels = np.empty(int(n), np.int64)
-    for i in range(int(n)):
-        out[i], labels[i] = landscape_with_label(batch_seed(seed, i), size)
+    out = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        out[i], labels[i] = landscape_with_label(batch_seed(seed, i), size, batch_label(i, balanced))
     return (out, labels) if with_labels else out
+
+
+def check_count(n, minimum: int = 1, field: str = "n") -> int:
+    """Validate an image count; returns it as int or raises ``UserError`` naming ``field``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
+        raise UserError(f"number of images must be an integer >= {minimum}, got {n!r}", field=field)
+    return int(n)
