@@ -1,0 +1,51 @@
+"""``studio info``: what a model is and where it came from."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def describe_model(spec: str) -> dict:
+    """Return a dict describing the model named by ``spec`` (resolution, dims, labels, parameters, provenance)."""
+    from ganlib.checkpoints import load_generator
+    m = load_generator(spec, device="cpu")
+    G = m.G
+    return {
+        "source": m.source,
+        "format": m.format,
+        "architecture": m.arch,
+        "resolution": int(G.img_resolution),
+        "channels": int(G.img_channels),
+        "z_dim": int(G.z_dim),
+        "w_dim": int(getattr(G, "w_dim", 0)),
+        "num_ws": int(getattr(G, "num_ws", 0)),
+        "conditioning": getattr(G, "cond_kind", "none"),
+        "c_dim": int(G.c_dim),
+        "parameters": int(sum(p.numel() for p in G.parameters())),
+        "provenance": m.provenance,
+    }
+
+
+@click.command("info")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def command(model: str, as_json: bool) -> None:
+    """Describe MODEL (builtin:NAME or a checkpoint path)."""
+    info = describe_model(model)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    cond = info["conditioning"]
+    labels = f"{info['c_dim']} classes" if cond == "label" else (
+        f"{info['c_dim']}-value feature vector" if cond == "features" else "none")
+    click.echo(f"model:        {info['source']}  ({info['format']}, {info['architecture']})")
+    click.echo(f"resolution:   {info['resolution']}x{info['resolution']}, {info['channels']} channels")
+    click.echo(f"latents:      z_dim {info['z_dim']}" + (f", w_dim {info['w_dim']}, {info['num_ws']} ws"
+                                                          if info["num_ws"] else ", no w space"))
+    click.echo(f"conditioning: {labels}")
+    click.echo(f"parameters:   {info['parameters']:,}")
+    prov = info["provenance"] or {}
+    for key in ("trained_by", "data", "steps", "images_seen", "hardware", "date", "converted_from"):
+        if key in prov:
+            click.echo(f"{key + ':':<13} {prov[key]}")

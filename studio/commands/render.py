@@ -1,0 +1,36 @@
+"""``studio render``: a timeline file to MP4 / GIF / WebM / PNG sequence."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from studio.options import batch_option, device_option, dtype_option
+
+
+@click.command("render")
+@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file (.mp4 .mov .webm .gif); default: the timeline's output.path.")
+@click.option("--frames", "frames_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write a PNG sequence frame_000000.png… into this folder instead of a video.")
+@click.option("--duration", type=float, default=None, help="Render only the first SECONDS.")
+@device_option
+@batch_option
+@dtype_option
+@click.option("--resume", is_flag=True, help="Continue an interrupted PNG-sequence render (--frames).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(timeline: Path, out: Path | None, frames_dir: Path | None, duration: float | None, device: str,
+            batch: int, dtype: str, resume: bool, quiet: bool) -> None:
+    """Render TIMELINE (a .yaml file) to video or frames."""
+    from studio.render import render_timeline
+    from studio.timeline import load_timeline
+    if out is not None and frames_dir is not None:
+        raise click.UsageError("give either --out or --frames, not both")
+    tl = load_timeline(timeline)
+    result = render_timeline(tl, out=out, frames_dir=frames_dir, duration=duration, device=device, batch=batch,
+                             resume=resume, progress=not quiet, dtype=dtype)
+    fps = result.n_frames / result.seconds if result.seconds else 0.0
+    resumed = f", resumed at frame {result.resumed_from}" if result.resumed_from else ""
+    click.echo(f"wrote {result.path} ({result.n_frames} frames, {result.width}x{result.height}, "
+               f"{result.fps:g} fps{resumed}; {fps:.1f} frames/s)")
