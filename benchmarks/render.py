@@ -1,0 +1,77 @@
+"""Render throughput: generator-only frames/s vs full render-to-MP4 frames/s, measured side by side in one run.
+
+Usage: python benchmarks/render.py [--timeline presets/timelines/demo.yaml] [--seconds 4] [--repeats 3]
+The last line is ``render/generator ratio: X.XX`` (target ≥ 0.90: resizing and encoding overlap generation).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def generator_only(tl, model, n: int, batch: int) -> float:
+    """Return frames/s of the generator alone (keyframe resolution, planning and synthesis, no output)."""
+    from studio.engine import plan_frames
+    from studio.render import NoiseMaker, generate_batch, resolve_keyframes
+    G = model.G
+    t0 = time.perf_counter()
+    resolved = resolve_keyframes(tl, G)
+    plan = plan_frames(tl, resolved.anchors, resolved.conds, stop=n)
+    noise = NoiseMaker(G, tl.noise, tl.seed, next(G.parameters()).device)
+    for b0 in range(0, n, batch):
+        sl = slice(b0, min(b0 + batch, n))
+        img = generate_batch(G, resolved.space, plan.latents[sl], plan.truncation[sl], None,
+                             noise.inputs(plan.noise_phase[sl], plan.noise_seed[sl]))
+        img.sum().item()
+    return n / (time.perf_counter() - t0)
+
+
+def full_render(tl, n_seconds: float, batch: int, out: Path) -> tuple[float, int]:
+    """Return (frames/s, frames) of a complete render to MP4 (generation, resize, H.264 encode, rename)."""
+    from studio.render import render_timeline
+    t0 = time.perf_counter()
+    res = render_timeline(tl, out=out, duration=n_seconds, device="cpu", batch=batch, progress=False)
+    return res.n_frames / (time.perf_counter() - t0), res.n_frames
+
+
+def main() -> None:
+    """Run the benchmark and print frames/s of both paths and their ratio."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--timeline", default="presets/timelines/demo.yaml")
+    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=8)
+    args = ap.parse_args()
+    from studio.render import get_model, planned_frame_count
+    from studio.timeline import load_timeline
+    tl = load_timeline(args.timeline)
+    model = get_model(tl.model, "cpu")
+    n = planned_frame_count(tl, args.seconds)
+    print(f"timeline {args.timeline}: model {tl.model} ({model.G.img_resolution} px), output size "
+          f"{tl.frame_size or 'native'}, {n} frames, batch {args.batch}, torch threads {torch.get_num_threads()}")
+    gen_fps, ren_fps = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        generator_only(tl, model, min(n, 16), args.batch)  # warm-up
+        for r in range(args.repeats):
+            g = generator_only(tl, model, n, args.batch)
+            f, _ = full_render(tl, args.seconds, args.batch, Path(tmp) / f"bench{r}.mp4")
+            gen_fps.append(g)
+            ren_fps.append(f)
+            print(f"  run {r + 1}: generator {g:7.1f} frames/s   render-to-MP4 {f:7.1f} frames/s")
+    g, f = statistics.median(gen_fps), statistics.median(ren_fps)
+    print(f"generator-only: {g:.1f} frames/s (median of {args.repeats})")
+    print(f"render-to-mp4:  {f:.1f} frames/s (median of {args.repeats})")
+    native = None
+    if tl.frame_size is not None:
+        native = tl.frame_size
+    print(f"render/generator ratio: {f / g:.2f}")
+
+
+if __name__ == "__main__":
+    main()

