@@ -6,11 +6,11 @@ per-frame latents, truncation, conditioning and noise settings, then applies tru
 
 Timing:
 
-* Frame i is at time ``i / fps``. A loop's frames are spread evenly over its period, ``i * duration / n_frames``
-  (the same as ``i / fps`` whenever ``duration * fps`` is whole), so frame ``n_frames`` would be frame 0 again.
+* Frame i is at time ``i / fps``; keyframes whose time is a whole number of frames are hit exactly.
 * Non-loop: before the first keyframe the first one is held; after the last, the last one is held.
-* Loop: the closing segment runs from the last keyframe (at ``t_last``) to the first (at ``duration + t_first``);
-  frames before ``t_first`` lie on it.
+* Loop: the period is ``n_frames / fps`` (the duration snapped to whole frames, equal to it whenever
+  ``duration * fps`` is whole), so frame ``n_frames`` would be frame 0 again. The closing segment runs from the
+  last keyframe (at ``t_last``) to the first (at ``period + t_first``); frames before ``t_first`` lie on it.
 * ``interpolation``: "linear" = lerp, "slerp" = spherical (row-wise in w), "cubic" = Catmull-Rom with the keyframe
   times as knots (non-uniform, Barry-Goldman tangents), so velocity is continuous across keyframes even when
   segments differ in length. End tangents of a non-loop reflect the endpoint (tangent = first/last chord);
@@ -128,9 +128,9 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
     start = max(0, int(start))
     idx = np.arange(start, max(start, stop), dtype=np.int64)
     n = idx.size
-    period = float(timeline.total_duration)
     loop = bool(timeline.loop)
-    t = idx * period / total if loop else idx / fps
+    period = total / fps  # a loop's period, snapped to whole frames
+    t = idx / fps
 
     times = np.asarray(timeline.keyframe_times, dtype=np.float64)
     psi = np.array([kf.truncation if kf.truncation is not None else timeline.truncation for kf in kfs],

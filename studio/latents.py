@@ -49,6 +49,12 @@ def _load_array(path: str | Path, line: int | None, source: str | None, field: s
     key: str | None = None
     try:
         with open(p, "rb") as fh:
+            magic = fh.read(6)
+            fh.seek(0)
+            if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
+                kind = "a Python pickle" if magic[:1] == b"\x80" else "not a .npy/.npz file"
+                raise _error(f"cannot be read as a .npy/.npz array ({kind}); save one with numpy.save",
+                             path, line, source, field, what)
             loaded = np.load(fh, allow_pickle=False)
             if isinstance(loaded, np.lib.npyio.NpzFile):
                 with loaded:

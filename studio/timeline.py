@@ -357,6 +357,10 @@ class Timeline(BaseModel):
             if self.duration is not None and self.duration <= last:
                 raise _fail(f"must be longer than the last keyframe time ({last:g} s) for a loop: the closing "
                             f"segment runs from the last keyframe back to the first", "duration")
+            if self.n_frames / self.fps <= last:
+                where = "duration" if self.duration is not None else "loop"
+                raise _fail(f"a loop must run at least one frame past its last keyframe ({last:g} s): at "
+                            f"{self.fps:g} fps it has only {self.n_frames} frames; raise 'duration'", where)
         elif self.duration is not None:
             for i, t in enumerate(times):
                 if t > self.duration + 1e-9:
@@ -413,6 +417,12 @@ class Timeline(BaseModel):
         """Frames rendered: round(duration*fps) for loops (no duplicated seam frame), that + 1 otherwise."""
         n = int(round(self.total_duration * self.fps))
         return max(1, n) if self.loop else n + 1
+
+    @property
+    def period(self) -> float:
+        """Seconds covered by the frames: ``n_frames / fps`` for a loop (its duration snapped to whole frames; the
+        first keyframe comes back at ``period + t_first``), ``(n_frames - 1) / fps`` otherwise."""
+        return (self.n_frames if self.loop else self.n_frames - 1) / self.fps
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
@@ -481,6 +491,13 @@ def _show(v: Any) -> str:
         return "a list"
     text = repr(v) if isinstance(v, str) else str(v)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _num(v: Any) -> str:
+    """A bound for a message: 0 not 0.0, 4294967295 not 4.29e+09."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -554,13 +571,13 @@ def _describe(err: dict, loc: tuple) -> str:
                 hint = f"; did you mean '{close[0]}'?"
         return f"must be one of {', '.join(repr(o) for o in options)}{got}{hint}"
     if kind == "greater_than":
-        return f"must be greater than {ctx.get('gt'):g}{got}"
+        return f"must be greater than {_num(ctx.get('gt'))}{got}"
     if kind == "greater_than_equal":
-        return f"must be at least {ctx.get('ge'):g}{got}"
+        return f"must be at least {_num(ctx.get('ge'))}{got}"
     if kind == "less_than":
-        return f"must be less than {ctx.get('lt'):g}{got}"
+        return f"must be less than {_num(ctx.get('lt'))}{got}"
     if kind == "less_than_equal":
-        return f"must be at most {ctx.get('le'):g}{got}"
+        return f"must be at most {_num(ctx.get('le'))}{got}"
     if kind == "too_short":
         if loc == ("keyframes",):
             return "needs at least one keyframe, e.g. keyframes: [{time: 0, seed: 12}]"
