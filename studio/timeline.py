@@ -601,6 +601,12 @@ def _translate(exc: ValidationError, source: str, lines: dict[str, int]) -> Time
         if "[key]" in loc:
             loc = loc[:loc.index("[key]")]
             message = f"names must be text (got {_show(err.get('input'))})"
+        elif err["type"] == "invalid_key":
+            key = err.get("input")
+            loc = loc[:-1]
+            message = f"field names must be text, got {_show(key)}"
+            if isinstance(key, bool):
+                message += " (YAML reads on/off/yes/no as true/false: quote the name)"
         else:
             message = _describe(err, loc)
         line = None
@@ -683,6 +689,10 @@ def _load_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         problem = exc.problem or exc.context or "invalid YAML"
         if isinstance(exc, yaml.constructor.ConstructorError):
             detail = f"unsupported YAML: {problem}; timelines use plain YAML (no tags such as !!python)"
+        elif exc.context and exc.problem and exc.problem.startswith("but "):
+            detail = f"YAML syntax error: {exc.context}, {exc.problem}"
+            if "single document" in exc.context:
+                detail += "; a timeline file holds one YAML document (remove the extra '---')"
         else:
             detail = f"YAML syntax error: {problem}"
             if exc.context and exc.problem:

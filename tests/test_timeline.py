@@ -324,6 +324,16 @@ def test_other_bad_values(text, line, field, words):
     assert_where(err(text), line, field, *words)
 
 
+def test_two_documents():
+    e = err("fps: 30\n---\nfps: 24\n")
+    assert e.line == 2 and "one YAML document" in str(e)
+
+
+def test_boolean_key_hint():
+    e = err("keyframes:\n  - {time: 0, seed: 1, on: 2}\n")
+    assert_where(e, 2, "keyframes[0]", "must be text", "quote")
+
+
 def test_python_tags_refused():
     e = err("keyframes: !!python/object/apply:os.system ['echo hi']\n")
     assert e.line == 1 and "unsupported YAML" in str(e)
