@@ -194,7 +194,8 @@ def sample_params(rng: np.random.Generator, label: int | None = None) -> Landsca
     drawn = int(rng.integers(len(LANDSCAPE_CLASSES)))
     label = drawn if label is None else _check_label(label)
     variants = _PALETTES[label]
-    i, j = int(rng.integers(len(variants))), int(rng.integers(len(variants)))
+    cum = np.cumsum([0.45, 0.37, 0.18] if label == 1 else [1.0 / len(variants)] * len(variants))
+    i, j = (min(len(variants) - 1, int(np.searchsorted(cum, u, side="right"))) for u in rng.random(2))
     t = float(rng.beta(0.5, 0.5)) if i != j else 0.0
     tint = rng.normal(0.0, 7.0, 3)
     pal = {k: _mix(variants[i][1][k], variants[j][1][k], t) + tint + rng.normal(0.0, 8.0, 3) for k in _KEYS}
@@ -234,7 +235,7 @@ def sample_params(rng: np.random.Generator, label: int | None = None) -> Landsca
     if storminess > 0.6:
         clouds, cover = int(rng.integers(6, 11)), float(rng.uniform(0.75, 1.0))
     else:
-        clouds = int(rng.choice([0, 1, 2, 3, 4, 5], p=[0.2, 0.15, 0.2, 0.2, 0.15, 0.1]))
+        clouds = int(np.searchsorted([0.2, 0.35, 0.55, 0.75, 0.9], rng.random(), side="right"))
         cover = float(rng.uniform(0.55, 0.95))
 
     # hills: far (index 0) to near
@@ -254,7 +255,7 @@ def sample_params(rng: np.random.Generator, label: int | None = None) -> Landsca
         if mountains:  # mountains stand out from the sky: a deeper, cooler tone than the haze
             color = _mix(pal["far"], pal["near"], 0.3) * 0.85 + np.array([-4.0, 0.0, 8.0])
         mist = float(rng.uniform(0.2, 0.7)) * (1 - depth) if not (k == n_layers - 1 and not water) else 0.0
-        snow = float(rng.uniform(0.25, 0.5)) if (mountains and label in (0, 1) and rng.random() < 0.6) else 0.0
+        snow = float(rng.uniform(0.2, 0.4)) if (mountains and label in (0, 1) and rng.random() < 0.5) else 0.0
         layers.append(HillLayer(base=round(float(base), 4), amp=round(amp, 4),
                                 kind="mountains" if mountains else "hills", color=_rgb(color),
                                 mist=round(mist, 3), snow=round(snow, 3), seed=int(rng.integers(2 ** 31))))
@@ -263,8 +264,11 @@ def sample_params(rng: np.random.Generator, label: int | None = None) -> Landsca
     shore_side = 1 if rng.random() < 0.5 else -1
     trees = int(rng.integers(3, 12)) if rng.random() < 0.5 else 0
     tree_layer = n_layers - 1 if (water or rng.random() < 0.6) else max(0, n_layers - 2)
+    if layers[tree_layer].kind == "mountains":  # trees grow on hills, not on mountain peaks
+        tree_layer = n_layers - 1
     flowers = float(rng.uniform(0.04, 0.14)) if (not water and label in (0, 1, 2) and rng.random() < 0.4) else 0.0
-    fidx = rng.choice(len(_FLOWERS), size=2, replace=False)
+    f0 = int(rng.integers(len(_FLOWERS)))
+    fidx = (f0, (f0 + 1 + int(rng.integers(len(_FLOWERS) - 1))) % len(_FLOWERS))
 
     return LandscapeParams(
         label=label, palette=name,
@@ -302,11 +306,12 @@ def _ridge(layer: HillLayer, w: int) -> np.ndarray:
     rng = np.random.default_rng(layer.seed)
     x = np.linspace(0.0, 1.0, w)
     if layer.kind == "mountains":
-        n = int(rng.integers(3, 7))
-        xs = np.sort(rng.uniform(-0.1, 1.1, 2 * n))
-        ys = np.where(np.arange(2 * n) % 2 == 0, rng.uniform(0.45, 1.0, 2 * n), rng.uniform(0.0, 0.35, 2 * n))
+        n = int(rng.integers(2, 5))
+        xs = np.sort(rng.uniform(-0.15, 1.15, 2 * n + 1))
+        ys = np.where(np.arange(2 * n + 1) % 2 == 1, rng.uniform(0.5, 1.0, 2 * n + 1),
+                      rng.uniform(0.0, 0.3, 2 * n + 1))
         shape = np.interp(x, xs, ys)
-        shape = shape + 0.12 * _smooth_noise(rng, w, 14) + 0.05 * _smooth_noise(rng, w, 40)
+        shape = shape + 0.05 * _smooth_noise(rng, w, 12) + 0.025 * _smooth_noise(rng, w, 36)
     else:
         shape = np.zeros(w)
         for _ in range(3):
@@ -318,47 +323,63 @@ def _ridge(layer: HillLayer, w: int) -> np.ndarray:
     return layer.base - layer.amp * shape
 
 
+def _stroke_geometry(hi: int, family: str) -> tuple[int, float, int, int]:
+    """(map side, mean stroke length, thickness, stroke count) of a stroke map for a canvas of side ``hi``."""
+    m = hi + hi // 4
+    length = hi * (0.07 if family == "sky" else 0.055)
+    thick = max(1, round(hi / 60))
+    return m, length, thick, int(2.8 * m * m / (length * thick))
+
+
 @functools.lru_cache(maxsize=32)
 def _stroke_map(hi: int, family: str, variant: int):
     """Precomputed brush strokes for a canvas of side ``hi``: an id map, a bristle shade map and per-stroke data.
 
     The map is larger than the canvas; each image crops it at a random offset. ``family`` "sky" gives nearly
-    horizontal strokes, "land" a mix of horizontal and slanted ones.
+    horizontal strokes, "land" a mix of horizontal and slanted ones. Every pixel belongs to a stroke (gaps take
+    the nearest stroke). Land ids start after the sky ids, so both index one colour table.
     """
     rng = np.random.default_rng([hi, 1 if family == "sky" else 2, variant, 20240611])
-    m = hi + hi // 4
+    m, length, thick, n = _stroke_geometry(hi, family)
     ids = np.full((m, m), -1, np.int32)
     shade = np.ones((m, m), np.float32)
-    length = hi * (0.07 if family == "sky" else 0.055)
-    thick = max(1, round(hi / 60))
-    n = int(2.8 * m * m / (length * thick))
     cx = rng.uniform(0, m, n)
     cy = rng.uniform(0, m, n)
     if family == "sky":
         ang = rng.normal(0.0, 0.14, n)
     else:
         slant = rng.random(n) < 0.45
-        ang = np.where(slant, rng.choice([-1.0, 1.0], n) * rng.normal(0.6, 0.2, n), rng.normal(0.0, 0.22, n))
+        sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+        ang = np.where(slant, sign * rng.normal(0.6, 0.2, n), rng.normal(0.0, 0.22, n))
     lens = length * rng.uniform(0.55, 1.45, n)
     th = thick + (rng.random(n) < 0.35).astype(int)
     body = 1.0 + rng.normal(0.0, 0.035, n)
     dx, dy = np.cos(ang) * lens / 2, np.sin(ang) * lens / 2
     ox, oy = -np.sin(ang) * th / 2.5, np.cos(ang) * th / 2.5  # bristle highlight along one edge
+    p1 = np.rint(np.stack([cx - dx, cy - dy], 1)).astype(int).tolist()
+    p2 = np.rint(np.stack([cx + dx, cy + dy], 1)).astype(int).tolist()
+    q1 = np.rint(np.stack([cx - dx * 0.8 - ox, cy - dy * 0.8 - oy], 1)).astype(int).tolist()
+    q2 = np.rint(np.stack([cx + dx * 0.8 - ox, cy + dy * 0.8 - oy], 1)).astype(int).tolist()
+    thl, bodyl = th.tolist(), body.tolist()
     for k in range(n):
-        p1 = (int(round(cx[k] - dx[k])), int(round(cy[k] - dy[k])))
-        p2 = (int(round(cx[k] + dx[k])), int(round(cy[k] + dy[k])))
-        cv2.line(ids, p1, p2, int(k), int(th[k]))
-        cv2.line(shade, p1, p2, float(body[k]), int(th[k]))
-        if th[k] >= 2:
-            q1 = (int(round(cx[k] - dx[k] * 0.8 - ox[k])), int(round(cy[k] - dy[k] * 0.8 - oy[k])))
-            q2 = (int(round(cx[k] + dx[k] * 0.8 - ox[k])), int(round(cy[k] + dy[k] * 0.8 - oy[k])))
-            cv2.line(shade, q1, q2, float(body[k]) + 0.05, 1)
+        cv2.line(ids, p1[k], p2[k], k, thl[k])
+        cv2.line(shade, p1[k], p2[k], bodyl[k], thl[k])
+        if thl[k] >= 2:
+            cv2.line(shade, q1[k], q2[k], bodyl[k] + 0.05, 1)
+    gaps = (ids < 0).astype(np.uint8)
+    if gaps.any():
+        _, near = cv2.distanceTransformWithLabels(gaps, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+        lut = np.zeros(int(near.max()) + 1, np.int32)
+        lut[near[gaps == 0]] = ids[gaps == 0]
+        ids = lut[near]
+    if family == "land":
+        ids += _stroke_geometry(hi, "sky")[3]
     jitter = rng.normal(0.0, 1.0, (n, 3)).astype(np.float32)
-    luma = rng.normal(0.0, 1.0, (n, 1)).astype(np.float32)
+    noise = 0.6 * jitter + 0.7 * rng.normal(0.0, 1.0, (n, 1)).astype(np.float32)  # broken colour + value
     pick = rng.random(n).astype(np.float32)
-    for a in (ids, shade, jitter, luma, pick):
+    for a in (ids, shade, jitter, noise, pick):
         a.setflags(write=False)
-    return ids, shade, cx.astype(np.int64), cy.astype(np.int64), jitter, luma, pick
+    return ids, shade, cx.astype(np.int64), cy.astype(np.int64), jitter, noise, pick
 
 
 _STROKE_VARIANTS = 4
@@ -381,25 +402,41 @@ def _cloud_density(p: LandscapeParams, rng: np.random.Generator, h: int, w: int)
     return np.clip(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) * p.cloud_cover, 0, 1)
 
 
+def _dab(img: np.ndarray, x: float, y: float, ax: float, ay: float, col, angle: float = 0.0) -> None:
+    """A filled anti-aliased ellipse with sub-pixel centre and axes (pixels)."""
+    f = 16
+    cv2.ellipse(img, (int(x * f), int(y * f)), (max(f // 2, int(ax * f)), max(f // 2, int(ay * f))), angle, 0, 360,
+                col, -1, cv2.LINE_AA, 4)
+
+
 def _draw_trees(img: np.ndarray, p: LandscapeParams, ridge: np.ndarray, depth: float, rng: np.random.Generator):
+    """A grove of round trees or cypresses standing on ``ridge``, lit a little from the sun's side."""
     h, w = img.shape[:2]
-    scale = (0.35 + 0.65 * depth) * h
+    scale = (0.4 + 0.6 * depth) * h
     base = np.asarray(p.tree_color)
-    for _ in range(p.trees):
-        x = float(np.clip(p.tree_x + rng.normal(0, 0.12), 0.0, 0.999))
-        xi = int(x * w)
-        y = ridge[xi] * h + 0.01 * h
-        col = tuple(float(c) for c in np.clip(base + rng.normal(0, 8, 3), 0, 255))
+    lit = base + 0.25 * (np.asarray(p.glow_color) - base)
+    side = 1.0 if p.sun_x > p.tree_x else -1.0
+    xs = np.sort(np.clip(p.tree_x + rng.normal(0, 0.09, p.trees), 0.0, 0.999))
+    for x in xs:
+        px = x * w
+        py = ridge[int(px)] * h + 0.015 * h
+        jit = rng.normal(0, 7, 3)
+        col = tuple(float(c) for c in np.clip(base + jit, 0, 255))
+        lcol = tuple(float(c) for c in np.clip(lit + jit, 0, 255))
         if p.tree_kind == "cypress":
-            th, tw = scale * rng.uniform(0.1, 0.2), scale * rng.uniform(0.018, 0.03)
-            cv2.ellipse(img, (xi, int(y - th / 2)), (max(1, int(tw)), max(1, int(th / 2))), 0, 0, 360, col, -1,
-                        cv2.LINE_AA)
+            th = scale * rng.uniform(0.12, 0.22)
+            tw = th * rng.uniform(0.14, 0.2)
+            _dab(img, px, py - th / 2, tw, th / 2, col)
+            _dab(img, px + side * tw * 0.35, py - th * 0.55, tw * 0.45, th * 0.35, lcol)
         else:
-            r = scale * rng.uniform(0.025, 0.05)
-            for _ in range(3):
-                dx, dy = rng.normal(0, r * 0.45), rng.uniform(0.6, 1.3) * r
-                cv2.ellipse(img, (int(xi + dx), int(y - dy)), (max(1, int(r)), max(1, int(r * 0.85))), 0, 0, 360,
-                            col, -1, cv2.LINE_AA)
+            r = scale * rng.uniform(0.03, 0.055)
+            cv2.line(img, (int(px * 16), int(py * 16)), (int(px * 16), int((py - 1.4 * r) * 16)), col,
+                     max(1, int(r / 3)), cv2.LINE_AA, 4)
+            cy = py - 1.7 * r
+            for _ in range(4):
+                _dab(img, px + rng.normal(0, 0.45 * r), cy + rng.normal(0, 0.3 * r), r * rng.uniform(0.6, 0.9),
+                     r * rng.uniform(0.5, 0.75), col)
+            _dab(img, px + side * 0.35 * r, cy - 0.3 * r, 0.45 * r, 0.4 * r, lcol)
 
 
 # --------------------------------------------------------------------------------------------- render
@@ -415,8 +452,11 @@ def render_landscape(params: LandscapeParams, size: int = 64) -> np.ndarray:
     hi = size * ss
     res = hi // 2
     rng = np.random.default_rng(p.detail_seed)
-    base, land, near, cloud, sun_a = _paint_scene(p, res, rng)
+    base, land, near, cloud, sun_a, trees = _paint_scene(p, res, rng)
     out = _brush(base, p, rng, land, near, hi)
+    if trees is not None:  # keep tree silhouettes readable through the strokes
+        a = cv2.resize(trees, (hi, hi), interpolation=cv2.INTER_LINEAR)[..., None] * 0.5
+        out += a * (cv2.resize(base, (hi, hi), interpolation=cv2.INTER_LINEAR) - out)
     if sun_a is not None:  # the sun or moon shines through the paint
         a = cv2.resize(sun_a, (hi, hi), interpolation=cv2.INTER_LINEAR)[..., None] * 0.7
         out += a * (np.asarray(p.sun_color, np.float32) - out)
@@ -438,7 +478,8 @@ def render_landscape(params: LandscapeParams, size: int = 64) -> np.ndarray:
 def _paint_scene(p: LandscapeParams, res: int, rng: np.random.Generator):
     """Paint the smooth scene at ``res`` x ``res``.
 
-    Returns ``(image float32 [res,res,3], land alpha, near-ground alpha, cloud density or None, sun alpha or None)``.
+    Returns ``(image float32 [res,res,3], land alpha, near-ground alpha, cloud density or None, sun alpha or None,
+    tree alpha or None)``.
     """
     h = w = res
     yy = ((np.arange(h, dtype=np.float32) + 0.5) / h)[:, None]
@@ -488,8 +529,10 @@ def _paint_scene(p: LandscapeParams, res: int, rng: np.random.Generator):
     # hills and mountains, far to near, with valley mist and sun-facing light
     land = np.zeros((h, w), np.float32)
     near = np.zeros((h, w), np.float32)
+    trees = None
     haze = np.asarray(p.haze, np.float32)
     n = len(p.layers)
+    patches = cv2.resize(rng.normal(0.0, 1.0, (5, 7)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     for k, layer in enumerate(p.layers):
         depth = k / max(1, n - 1)
         ridge = _ridge(layer, w).astype(np.float32)
@@ -504,10 +547,12 @@ def _paint_scene(p: LandscapeParams, res: int, rng: np.random.Generator):
             field *= (1 + 0.22 * light)[..., None]
             if layer.snow:
                 snow_line = layer.base - layer.amp * (1 - layer.snow) + 0.02 * _smooth_noise(rng, w, 30)
-                snow = np.clip((snow_line[None, :] - yy) * h * 0.7, 0, 1) * (0.85 + 0.15 * light)
+                snow = np.clip((snow_line[None, :] - yy) * h * 0.7, 0, 1)
                 snow_col = np.asarray(p.sky_horizon, np.float32) * 0.3 + 255 * 0.7
-                snow_col = snow_col * (1 - 0.4 * (1 - depth)) + haze * 0.4 * (1 - depth)
-                field += snow[..., None] * (snow_col - field)
+                snow_col = snow_col * 0.75 + haze * 0.25
+                snow_field = snow_col * (0.85 + 0.15 * light)[..., None]  # shaded on the side away from the sun
+                field += snow[..., None] * (snow_field - field)
+        field *= (1 + (0.04 + 0.08 * depth) * patches)[..., None]  # light and shade across the slopes
         if layer.mist:
             m = np.clip(below / 0.14, 0, 1) * layer.mist
             field += m[..., None] * (haze - field)
@@ -517,7 +562,10 @@ def _paint_scene(p: LandscapeParams, res: int, rng: np.random.Generator):
         img += a[..., None] * (field - img)
         land += a * (1 - land)
         if p.trees and k == p.tree_layer:
+            before = img.copy()
             _draw_trees(img, p, ridge, depth, rng)
+            trees = np.clip(np.abs(img - before).max(axis=2) / 8.0, 0, 1)
+            land = np.maximum(land, trees)
 
     if sun_a is not None:
         sun_a *= 1 - land
@@ -557,7 +605,7 @@ def _paint_scene(p: LandscapeParams, res: int, rng: np.random.Generator):
             img += a[..., None] * (sfield - img)
             land = np.maximum(land, a)
             near = a
-    return img, land, near, cloud, sun_a
+    return img, land, near, cloud, sun_a, trees
 
 
 def _brush(base: np.ndarray, p: LandscapeParams, rng: np.random.Generator, land: np.ndarray, near: np.ndarray,
@@ -567,7 +615,7 @@ def _brush(base: np.ndarray, p: LandscapeParams, rng: np.random.Generator, land:
     res = base.shape[0]
     parts = []
     for family in ("sky", "land"):
-        ids, shade, cx, cy, jit, luma, pick = _stroke_map(hi, family, int(rng.integers(_STROKE_VARIANTS)))
+        ids, shade, cx, cy, jit, noise, pick = _stroke_map(hi, family, int(rng.integers(_STROKE_VARIANTS)))
         m = ids.shape[0]
         oy, ox = int(rng.integers(0, m - hi + 1)), int(rng.integers(0, m - hi + 1))
         ids_c = ids[oy:oy + hi, ox:ox + hi]
@@ -578,9 +626,9 @@ def _brush(base: np.ndarray, p: LandscapeParams, rng: np.random.Generator, land:
             ids_c, sh_c, px = ids_c[:, ::-1], sh_c[:, ::-1], hi - 1 - px
         bx, by = px * res // hi, py * res // hi
         col = base[by, bx]
-        lum = col.mean(axis=1, keepdims=True)
-        amt = p.stroke_jitter * (0.3 + 0.7 * np.minimum(lum, 150) / 150) * (0.8 if family == "sky" else 1.0)
-        col = col + amt * (0.6 * jit + 0.7 * luma)
+        k = p.stroke_jitter * (0.8 if family == "sky" else 1.0)
+        amt = np.minimum(col @ np.full((3, 1), 0.7 * k / 450, np.float32), 0.7 * k) + 0.3 * k
+        col = col + amt * noise
         if family == "land" and p.flowers:
             fl = (pick < p.flowers) & (near[by, bx] > 0.5) & (by > res * 0.05 + p.layers[-1].base * res)
             if fl.any():
@@ -592,13 +640,14 @@ def _brush(base: np.ndarray, p: LandscapeParams, rng: np.random.Generator, land:
         base = cv2.resize(base, (hi, hi), interpolation=cv2.INTER_LINEAR)
         land = cv2.resize(land, (hi, hi), interpolation=cv2.INTER_LINEAR)
     is_land = land > 0.5
-    ns = col_s.shape[0]
-    idx = np.where(is_land, np.where(ids_l >= 0, ids_l + ns, -1), ids_s)
-    shade = np.where(is_land, sh_l, sh_s)
-    palette = np.concatenate([col_s, col_l, np.zeros((1, 3), np.float32)])
-    cover = (idx >= 0).astype(np.float32)[..., None] * p.stroke_alpha
-    out = base + cover * (palette[idx] - base)
-    out *= shade[..., None]
+    idx = np.where(is_land, ids_l, ids_s)
+    shade = np.where(is_land, sh_l, sh_s)[..., None]
+    palette = np.concatenate([col_s, col_l])
+    out = palette[idx]
+    out -= base
+    out *= p.stroke_alpha
+    out += base
+    out *= shade
     return out
 
 
