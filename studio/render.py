@@ -272,8 +272,8 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     from studio.resample import resize_frames
     G = model.G
     resolved = resolve_keyframes(tl, G)
-    plan = plan_frames(tl, resolved.anchors, resolved.conds)
-    stop = plan.n_frames if stop is None else min(stop, plan.n_frames)
+    total = int(tl.n_frames)
+    stop = total if stop is None else min(stop, total)
     dev = next(G.parameters()).device
     noise = NoiseMaker(G, tl.noise, tl.seed, dev)
     size = tl.frame_size
@@ -291,10 +291,10 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
         first = (start // batch) * batch
         for b0 in range(first, stop, batch):
             b1 = min(b0 + batch, stop)
-            sl = slice(b0, b1)
-            conds = plan.conds[sl] if plan.conds is not None else None
-            images = generate_batch(G, resolved.space, plan.latents[sl], plan.truncation[sl], conds,
-                                    noise.inputs(plan.noise_phase[sl], plan.noise_seed[sl]),
+            # Plan one batch at a time: a long render never holds every frame's latent.
+            plan = plan_frames(tl, resolved.anchors, resolved.conds, start=b0, stop=b1)
+            images = generate_batch(G, resolved.space, plan.latents, plan.truncation, plan.conds,
+                                    noise.inputs(plan.noise_phase, plan.noise_seed),
                                     cutoff=getattr(tl, "truncation_cutoff", None), dtype=dtype)
             fut = pool.submit(post, images)
             if pending is not None:

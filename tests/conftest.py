@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny random-weights StyleGAN2 saved in the project's format, and a CLI runner."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+TINY_KWARGS = dict(z_dim=32, w_dim=32, img_resolution=32, img_channels=3,
+                   mapping_kwargs=dict(num_layers=2), synthesis_kwargs=dict(channel_base=512, channel_max=32))
+
+
+def make_tiny_stylegan2(seed: int = 0, c_dim: int = 0):
+    """Return (G, kwargs): a small random StyleGAN2 with non-trivial noise strengths and w_avg."""
+    from ganlib.networks.stylegan2 import Generator
+    torch.manual_seed(seed)
+    kwargs = dict(TINY_KWARGS, c_dim=c_dim)
+    G = Generator(**kwargs).eval()
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.1)
+        G.mapping.w_avg.copy_(torch.randn(G.w_dim) * 0.5)
+    return G, kwargs
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A models folder holding tiny.safetensors (unconditional) and tiny_cond.safetensors (4 classes)."""
+    from ganlib.checkpoints import save_generator
+    d = tmp_path_factory.mktemp("models")
+    G, kw = make_tiny_stylegan2(0)
+    save_generator(d / "tiny.safetensors", G, "stylegan2", kw, {"trained_by": "tests"})
+    Gc, kwc = make_tiny_stylegan2(1, c_dim=4)
+    save_generator(d / "tiny_cond.safetensors", Gc, "stylegan2", kwc, {"trained_by": "tests"})
+    return d
+
+
+@pytest.fixture()
+def tiny_models(tiny_model_dir, monkeypatch) -> Path:
+    """Point builtin:NAME at the tiny models folder for this test."""
+    monkeypatch.setenv("STUDIO_MODELS_DIR", str(tiny_model_dir))
+    return tiny_model_dir
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run ``studio ARGS`` in-process; return (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+    from studio.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        os.chdir(old)
+    return code, out.getvalue(), err.getvalue()

@@ -1,0 +1,190 @@
+"""Rendering timelines end to end: MP4 frame count and size, determinism, resume, noise modes, conditioning."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import run_cli
+
+
+def write_timeline(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+BASIC = """
+model: builtin:tiny
+fps: 12
+size: 48
+interpolation: cubic
+truncation: 0.8
+keyframes:
+  - {time: 0, seed: 1}
+  - {time: 0.5, seed: 2, ease: in-out}
+  - {time: 1.0, seed: 3}
+"""
+
+
+def test_render_mp4_frame_count_and_size(tiny_models, tmp_path):
+    from studio.video import probe_video
+    tl = write_timeline(tmp_path / "t.yaml", BASIC)
+    out = tmp_path / "out.mp4"
+    code, stdout, stderr = run_cli("render", str(tl), "--out", str(out), "--quiet")
+    assert code == 0, stderr
+    info = probe_video(out)
+    assert info["n_frames"] == 13  # 1 s at 12 fps, both ends included
+    assert (info["width"], info["height"]) == (48, 48)
+    assert abs(info["fps"] - 12) < 1e-6
+    assert not list(tmp_path.glob(".*part*"))
+
+
+def test_render_duration_limits_frames(tiny_models, tmp_path):
+    from studio.video import probe_video
+    tl = write_timeline(tmp_path / "t.yaml", BASIC)
+    out = tmp_path / "short.mp4"
+    assert run_cli("render", str(tl), "--out", str(out), "--duration", "0.5", "--quiet")[0] == 0
+    assert probe_video(out)["n_frames"] == 6
+
+
+def _frame_hashes(folder: Path) -> list[str]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("frame_*.png"))]
+
+
+def test_same_timeline_renders_identical_frames(tiny_models, tmp_path):
+    tl = write_timeline(tmp_path / "t.yaml", BASIC.replace("keyframes:", "noise: random\nkeyframes:"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_cli("render", str(tl), "--frames", str(a), "--quiet")[0] == 0
+    assert run_cli("render", str(tl), "--frames", str(b), "--quiet", "--batch", "8")[0] == 0
+    ha, hb = _frame_hashes(a), _frame_hashes(b)
+    assert len(ha) == 13 and ha == hb
+    assert len(set(ha)) > 5  # frames actually change
+
+
+def test_resumed_render_equals_uninterrupted(tiny_models, tmp_path):
+    tl = write_timeline(tmp_path / "t.yaml", BASIC)
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert run_cli("render", str(tl), "--frames", str(full), "--quiet", "--batch", "4")[0] == 0
+    assert run_cli("render", str(tl), "--frames", str(part), "--quiet", "--batch", "4")[0] == 0
+    frames = sorted(part.glob("frame_*.png"))
+    for p in frames[7:]:  # "interrupted" after 7 frames, the 7th written only half-way
+        p.unlink()
+    frames[6].write_bytes(frames[6].read_bytes()[:100])
+    code, stdout, stderr = run_cli("render", str(tl), "--frames", str(part), "--resume", "--quiet", "--batch", "4")
+    assert code == 0, stderr
+    assert "resumed at frame 6" in stdout
+    assert _frame_hashes(part) == _frame_hashes(full)
+
+
+def test_loop_has_no_duplicated_seam_frame(tiny_models, tmp_path):
+    from studio.render import get_model, iter_frames
+    from studio.timeline import parse_timeline
+    tl = parse_timeline(BASIC.replace("interpolation: cubic", "interpolation: cubic\nloop: true\nduration: 1.5")
+                        .replace("size: 48", "size: null"), source="loop.yaml")
+    model = get_model(tl.model)
+    frames = [f for _, f in iter_frames(tl, model)]
+    assert len(frames) == 18  # 1.5 s × 12 fps, frame 18 would equal frame 0
+    first = frames[0].astype(float)
+    diffs = [np.abs(frames[i].astype(float) - frames[i - 1].astype(float)).mean() for i in range(1, 18)]
+    seam = np.abs(first - frames[-1].astype(float)).mean()
+    assert 0 < seam < 3 * max(diffs)  # the wrap-around step looks like any other step
+
+
+def test_noise_loop_closes(tiny_models):
+    from studio.render import NoiseMaker, get_model
+    model = get_model("builtin:tiny")
+    nm = NoiseMaker(model.G, "loop", 5, torch.device("cpu"))
+    a = nm.inputs(np.array([0.0]), np.array([0]))
+    b = nm.inputs(np.array([2 * np.pi]), np.array([0]))
+    for x, y in zip(a, b):
+        assert torch.allclose(x, y, atol=1e-5)
+
+
+def test_conditional_model_labels(tiny_models, tmp_path):
+    from studio.render import get_model, iter_frames
+    from studio.timeline import parse_timeline
+    body = """
+model: builtin:tiny_cond
+fps: 4
+keyframes:
+  - {time: 0, seed: 1, label: 0}
+  - {time: 1, seed: 1, label: 3}
+"""
+    tl = parse_timeline(body, source="cond.yaml")
+    frames = [f for _, f in iter_frames(tl, get_model(tl.model))]
+    assert len(frames) == 5
+    assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).max() > 0
+    bad = parse_timeline(body.replace("label: 3", "label: 9"), source="cond.yaml")
+    from studio.errors import TimelineError
+    with pytest.raises(TimelineError, match="out of range"):
+        list(iter_frames(bad, get_model(bad.model)))
+
+
+def test_w_latent_file_keyframe(tiny_models, tmp_path):
+    from studio.render import get_model, iter_frames
+    from studio.seeds import seed_to_z
+    from studio.timeline import load_timeline
+    model = get_model("builtin:tiny")
+    G = model.G
+    with torch.no_grad():
+        w = G.mapping(torch.from_numpy(seed_to_z(2, G.z_dim)).float()[None], None)[0].numpy()
+    np.save(tmp_path / "w.npy", w[None])  # [1, num_ws, w_dim] as NVlabs' projector writes it
+    tl_path = write_timeline(tmp_path / "t.yaml", """
+model: builtin:tiny
+fps: 2
+keyframes:
+  - {time: 0, latent: w.npy}
+  - {time: 1, seed: 2}
+""")
+    frames = [f for _, f in iter_frames(load_timeline(tl_path), model)]
+    assert np.array_equal(frames[0], frames[-1])  # the w file is seed 2's w
+
+
+def test_random_matches_nvlabs_seed_convention(tiny_models, tmp_path):
+    from PIL import Image
+    from studio.render import get_model
+    from ganlib.checkpoints import load_generator
+    out = tmp_path / "imgs"
+    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "0,3,10-11", "--truncation", "0.7",
+                           "--out", str(out), "--quiet")
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["seed0000.png", "seed0003.png", "seed0010.png", "seed0011.png"]
+    G = load_generator("builtin:tiny").G
+    z = torch.from_numpy(np.random.RandomState(3).randn(1, G.z_dim)).float()
+    with torch.no_grad():
+        img = G(z, None, truncation_psi=0.7, noise_mode="const")
+    expect = (img * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
+    got = np.asarray(Image.open(out / "seed0003.png"))
+    assert np.array_equal(got, expect)
+
+
+def test_random_zip_and_grid_and_info(tiny_models, tmp_path):
+    import zipfile
+    z = tmp_path / "batch.zip"
+    assert run_cli("random", "--model", "builtin:tiny", "--seeds", "0-9", "--out", str(z), "--quiet")[0] == 0
+    with zipfile.ZipFile(z) as zf:
+        assert sorted(zf.namelist()) == [f"seed{i:04d}.png" for i in range(10)]
+    g = tmp_path / "grid.png"
+    code, out, err = run_cli("grid", "--model", "builtin:tiny", "--seeds", "0-5", "--out", str(g))
+    assert code == 0, err
+    from PIL import Image
+    assert Image.open(g).size[0] > 3 * 128
+    code, out, err = run_cli("info", "builtin:tiny")
+    assert code == 0 and "32x32" in out and "z_dim 32" in out
+    code, out, err = run_cli("random", "--model", "builtin:tiny_cond", "--seeds", "0", "--out", str(tmp_path / "c"))
+    assert code == 2 and "--class" in err
+
+
+def test_bad_options_exit_2(tiny_models, tmp_path):
+    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "5-2", "--out", str(tmp_path / "x"))
+    assert code == 2 and "backwards" in err
+    code, _, err = run_cli("random", "--model", "builtin:nope", "--seeds", "1", "--out", str(tmp_path / "x"))
+    assert code == 2 and "tiny" in err
+    tl = write_timeline(tmp_path / "t.yaml", BASIC)
+    code, _, err = run_cli("render", str(tl), "--device", "tpu", "--out", str(tmp_path / "o.mp4"))
+    assert code == 2 and "--device" in err
+    assert not (tmp_path / "o.mp4").exists()
