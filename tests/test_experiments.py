@@ -38,7 +38,7 @@ class FakeTrain:
         if self.crash_on is not None and len(self.calls) == self.crash_on:
             raise KeyboardInterrupt
         o = overrides
-        score = 10.0 * o.get("epochs", 1) + o.get("batch_size", 0) / 8 + 0.1 * o["seed"]
+        score = 10.0 * o.get("steps", 1) + o.get("batch_size", 0) / 8 + 0.1 * o["seed"]
         ckpt = Path(out_dir) / "G.safetensors"
         if self.save_generator:
             import torch
@@ -65,9 +65,9 @@ def _write(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:
 GRID = """\
 kind: dcgan
 data: data
-base: {image_size: 32, lr: 2e-4}
+base: {resolution: 32, lr_g: 2e-4}
 grid:
-  epochs: [1, 2]
+  steps: [1, 2]
   batch_size: [16, 64]
 repeats: REPEATS
 max_steps: 5
@@ -86,14 +86,14 @@ def _read_csv(path: Path) -> list[dict]:
 def test_grid_file_parses_expands_and_resolves_paths(tmp_path):
     spec = ex.load_experiment(_write(tmp_path, GRID.replace("REPEATS", "3")))
     assert spec.data == str(tmp_path / "data")  # relative to the file
-    assert spec.base["lr"] == pytest.approx(2e-4) and isinstance(spec.base["lr"], float)  # 2e-4 is a float
+    assert spec.base["lr_g"] == pytest.approx(2e-4) and isinstance(spec.base["lr_g"], float)  # 2e-4 is a float
     cells = ex.expand_grid(spec)
-    assert [c.settings for c in cells] == [{"epochs": 1, "batch_size": 16}, {"epochs": 1, "batch_size": 64},
-                                           {"epochs": 2, "batch_size": 16}, {"epochs": 2, "batch_size": 64}]
-    assert cells[1].label == "epochs=1, batch_size=64" and cells[1].dirname == "epochs-1__batch_size-64"
+    assert [c.settings for c in cells] == [{"steps": 1, "batch_size": 16}, {"steps": 1, "batch_size": 64},
+                                           {"steps": 2, "batch_size": 16}, {"steps": 2, "batch_size": 64}]
+    assert cells[1].label == "steps=1, batch_size=64" and cells[1].dirname == "steps-1__batch_size-64"
     runs = ex.plan_runs(spec, tmp_path / "out")
     assert len(runs) == 12 and {r.seed for r in runs} == {0, 1, 2}
-    assert runs[4].overrides == {"image_size": 32, "lr": 2e-4, "epochs": 1, "batch_size": 64, "seed": 1}
+    assert runs[4].overrides == {"resolution": 32, "lr_g": 2e-4, "steps": 1, "batch_size": 64, "seed": 1}
 
 
 @pytest.mark.parametrize("text,field,needle,line", [
@@ -114,6 +114,19 @@ def test_grid_file_errors_name_field_and_line(tmp_path, text, field, needle, lin
         ex.load_experiment(path)
     assert err.value.field == field and needle in str(err.value)
     assert err.value.line == line and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("text,field,needle", [
+    ("grid:\n  batchsize: [1, 2]\n", "grid.batchsize", "did you mean 'batch_size'"),
+    ("base:\n  resolution: 33\n", "base.resolution", "power of two"),
+    ("base:\n  data: {flipp: true}\n", "base.data.flipp", "did you mean 'flip'"),
+])
+def test_training_settings_are_checked_before_any_run(tmp_path, text, field, needle):
+    pytest.importorskip("ganlib.train.config", reason="the training config schema is not there yet")
+    path = _write(tmp_path, "kind: dcgan\ndata: d\n" + text)
+    with pytest.raises(ConfigError) as err:
+        ex.load_experiment(path)
+    assert err.value.field == field and needle in str(err.value) and err.value.line == 4
 
 
 def test_bad_yaml_is_a_config_error(tmp_path):
@@ -149,23 +162,23 @@ def test_runner_rows_pvalues_plot_and_warning(tmp_path):
     res = ex.run_experiment(spec, tmp_path / "out", train_fn=fake, log=logs.append)
     assert len(fake.calls) == 12 and res.trained == 12
     assert all(c["max_steps"] == 5 and c["kind"] == "dcgan" and not c["resume"] for c in fake.calls)
-    assert fake.calls[0]["out_dir"] == tmp_path / "out" / "runs" / "epochs-1__batch_size-16__seed-0"
+    assert fake.calls[0]["out_dir"] == tmp_path / "out" / "runs" / "steps-1__batch_size-16__seed-0"
     assert any("3 vs 3 runs can never reach p < 0.05" in line for line in logs) and res.warnings
 
     rows = _read_csv(tmp_path / "out" / "results.csv")
     assert len(rows) == 12
-    assert list(rows[0])[:6] == ["run", "config", "epochs", "batch_size", "seed", "steps"]
+    assert list(rows[0])[:6] == ["run", "config", "steps", "batch_size", "seed", "steps_done"]
     assert "note" not in rows[0]  # non-numeric final metrics are dropped
-    r = next(r for r in rows if r["epochs"] == "2" and r["batch_size"] == "64" and r["seed"] == "1")
-    assert float(r["score"]) == pytest.approx(20 + 8 + 0.1) and r["steps"] == "5"
+    r = next(r for r in rows if r["steps"] == "2" and r["batch_size"] == "64" and r["seed"] == "1")
+    assert float(r["score"]) == pytest.approx(20 + 8 + 0.1) and r["steps_done"] == "5"
 
     comps = _read_csv(tmp_path / "out" / "comparisons.csv")
-    # compare: batch_size → 16 vs 64 within epochs=1 and within epochs=2, for the one compared metric
+    # compare: batch_size → 16 vs 64 within steps=1 and within steps=2, for the one compared metric
     assert [(c["group"], c["a"], c["b"]) for c in comps] == [
-        ("epochs=1", "epochs=1, batch_size=16", "epochs=1, batch_size=64"),
-        ("epochs=2", "epochs=2, batch_size=16", "epochs=2, batch_size=64")]
-    a = [float(r["score"]) for r in rows if r["config"] == "epochs=1, batch_size=16"]
-    b = [float(r["score"]) for r in rows if r["config"] == "epochs=1, batch_size=64"]
+        ("steps=1", "steps=1, batch_size=16", "steps=1, batch_size=64"),
+        ("steps=2", "steps=2, batch_size=16", "steps=2, batch_size=64")]
+    a = [float(r["score"]) for r in rows if r["config"] == "steps=1, batch_size=16"]
+    b = [float(r["score"]) for r in rows if r["config"] == "steps=1, batch_size=64"]
     assert float(comps[0]["p_value"]) == pytest.approx(mannwhitneyu(a, b, alternative="two-sided").pvalue)
     assert float(comps[0]["p_value"]) == pytest.approx(0.1) and comps[0]["significant"] == "False"
     assert float(comps[0]["min_possible_p"]) == pytest.approx(0.1)
@@ -176,7 +189,7 @@ def test_runner_rows_pvalues_plot_and_warning(tmp_path):
 
 
 def test_all_pairs_without_compare_and_significance_with_five_repeats(tmp_path):
-    text = GRID.replace("REPEATS", "5").replace("compare: batch_size\n", "").replace("epochs: [1, 2]", "epochs: [1]")
+    text = GRID.replace("REPEATS", "5").replace("compare: batch_size\n", "").replace("steps: [1, 2]", "steps: [1]")
     spec = ex.load_experiment(_write(tmp_path, text))
     logs: list[str] = []
     res = ex.run_experiment(spec, tmp_path / "out", train_fn=FakeTrain(), log=logs.append)
@@ -203,7 +216,7 @@ def test_resumable_after_interrupt_and_skips_finished_runs(tmp_path):
     third = FakeTrain()
     assert ex.run_experiment(spec, out, train_fn=third, log=lambda m: None).trained == 0 and not third.calls
     # changing the settings under the same output folder is refused rather than mixed
-    changed = ex.load_experiment(_write(tmp_path, GRID.replace("REPEATS", "2").replace("32", "64")))
+    changed = ex.load_experiment(_write(tmp_path, GRID.replace("REPEATS", "2").replace("resolution: 32", "resolution: 64")))
     with pytest.raises(ConfigError, match="different settings"):
         ex.run_experiment(changed, out, train_fn=FakeTrain(), log=lambda m: None)
 
@@ -273,8 +286,8 @@ def test_tiny_real_experiment(tmp_path):
     from ganlib.data.procedural import write_hdf5
 
     write_hdf5(tmp_path / "data.h5", 16, size=32, seed=0)
-    text = ("kind: dcgan\ndata: data.h5\nbase: {batch_size: 8}\ngrid: {lr: [0.0002, 0.0001]}\nrepeats: 2\n"
-            "max_steps: 2\n")
+    text = ("kind: dcgan\ndata: data.h5\nbase: {batch_size: 8, resolution: 32, ngf: 8, ndf: 8, sample_count: 4}\n"
+            "grid: {lr_g: [0.0002, 0.0001]}\nrepeats: 2\nmax_steps: 2\n")
     spec = ex.load_experiment(_write(tmp_path, text))
     res = ex.run_experiment(spec, tmp_path / "out", train_fn=run.train, progress=False, log=lambda m: None)
     assert res.trained == 4

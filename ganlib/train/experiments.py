@@ -22,7 +22,8 @@ same signature) into ``OUT/runs/<configuration>__seed-<k>/``, and marks a run fi
 (atomically) with its settings, steps and final metrics. Re-running skips finished runs and resumes interrupted
 ones (``resume=True``), so an experiment can be stopped and continued. Outputs in ``OUT``:
 
-* ``results.csv`` — one row per run: configuration, grid settings, seed, steps, metrics;
+* ``results.csv`` — one row per run: run folder, configuration, grid settings, seed, steps_done, metrics,
+  checkpoint;
 * ``summary.csv`` — per configuration and metric: n, median, mean, std, min, max;
 * ``comparisons.csv`` — pairwise two-sided Mann–Whitney U tests (``scipy.stats.mannwhitneyu``) between
   configurations for each metric, with the Holm-adjusted p-value across the comparisons of that metric and the
@@ -66,15 +67,12 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 def known_kinds() -> tuple[str, ...]:
-    """Training kinds accepted in ``kind``: ``ganlib.train.run.KINDS`` when the loop defines it, else the issue list."""
+    """Training kinds accepted in ``kind``: ``ganlib.train.config.KINDS`` when available, else the issue's list."""
     try:
-        from ganlib.train import run as run_module  # noqa: PLC0415
-        kinds = getattr(run_module, "KINDS", None)
-        if kinds:
-            return tuple(kinds)
+        from ganlib.train.config import KINDS  # noqa: PLC0415
+        return tuple(KINDS)
     except ImportError:
-        pass
-    return KNOWN_KINDS
+        return KNOWN_KINDS
 
 
 # ------------------------------------------------------------------------------------------------------------ schema
@@ -260,7 +258,36 @@ def parse_experiment(text: str, *, file: str | Path | None = None, base_dir: str
         raise ConfigError(msg, file=file, line=_line_for(lines, loc), field=field_name or None) from None
     if base_dir is not None:
         spec = spec.model_copy(update=_resolve_paths(spec, Path(base_dir)))
+    check_overrides(spec, file=file, lines=lines)
     return spec
+
+
+def check_overrides(spec: ExperimentSpec, *, file: str | Path | None = None, lines: dict | None = None) -> None:
+    """Validate ``base`` + every grid combination (+ ``seed``) against the training config schema of ``kind``
+    (``ganlib.train.config.load_config``), so a misspelt setting fails before any run starts.
+
+    Raises ``ConfigError`` naming ``base.KEY`` or ``grid.KEY`` (with its line when known). Kinds without a config
+    schema here (stylegan2) are left to the training loop.
+    """
+    try:
+        from ganlib.train.config import SCHEMAS, load_config  # noqa: PLC0415
+    except ImportError:
+        return
+    if spec.kind not in SCHEMAS:
+        return
+    config = spec.config if spec.config and Path(spec.config).is_file() else None
+    for cell in expand_grid(spec):
+        overrides = {**spec.base, **cell.settings, "seed": 0}
+        try:
+            load_config(spec.kind, config, overrides)
+        except ConfigError as exc:
+            root = (exc.field or "").split(".")[0]
+            where = "grid" if root in spec.grid or any(str(k).split(".")[0] == root for k in spec.grid) else "base"
+            key = next((k for k in (spec.grid if where == "grid" else spec.base) if str(k).split(".")[0] == root),
+                       root)
+            field_path = f"{where}.{exc.field or key}" if exc.field else where
+            line = _line_for(lines or {}, (where, key)) if key else None
+            raise ConfigError(exc.message, file=file, line=line, field=field_path) from None
 
 
 def _resolve_paths(spec: ExperimentSpec, base: Path) -> dict:
@@ -606,7 +633,7 @@ def collect_rows(spec: ExperimentSpec, runs: list[PlannedRun]) -> tuple[list[dic
                 metric_cols.append(k)
         rows.append({"run": run.run_dir.name, "config": run.cell.label,
                      **{k: _fmt(v) for k, v in run.cell.settings.items()}, "seed": run.seed,
-                     "steps": done.get("steps"), **metrics, "checkpoint": done.get("checkpoint", "")})
+                     "steps_done": done.get("steps"), **metrics, "checkpoint": done.get("checkpoint", "")})
     first = [m for m in spec.metrics + ["kid_std", "mifid_distance"] if m in metric_cols]
     return rows, first + [m for m in metric_cols if m not in first]
 
@@ -617,7 +644,7 @@ def write_reports(spec: ExperimentSpec, out_dir: Path, runs: list[PlannedRun], r
     result.rows = rows
     if not rows:
         return
-    columns = ["run", "config", *spec.grid, "seed", "steps", *metric_cols, "checkpoint"]
+    columns = ["run", "config", *spec.grid, "seed", "steps_done", *metric_cols, "checkpoint"]
     result.results_csv = write_csv(out_dir / "results.csv", rows, columns)
     metrics = compared_metrics(spec, rows, metric_cols)
     result.summary_csv = write_csv(out_dir / "summary.csv", summarize(spec, rows, metrics),
