@@ -179,3 +179,23 @@ def test_write_hdf5(tmp_path):
     with pytest.raises(UserError):
         write_hdf5(tmp_path / "d.h5", 2, layout="HWC")
     _no_leftovers(tmp_path, ["a.h5", "b.h5", "c.h5"])
+
+
+def test_writers_leave_nothing_when_interrupted(tmp_path, monkeypatch):
+    import ganlib.data.procedural as procedural
+
+    calls = {"n": 0}
+    real = procedural.render_landscape
+
+    def failing(params, size):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt
+        return real(params, size)
+
+    monkeypatch.setattr(procedural, "render_landscape", failing)
+    for write, name in ((write_image_folder, "ds"), (write_image_zip, "ds.zip"), (write_hdf5, "ds.h5")):
+        calls["n"] = 0
+        with pytest.raises(KeyboardInterrupt):
+            write(tmp_path / name, 5, size=32)
+    _no_leftovers(tmp_path, [])

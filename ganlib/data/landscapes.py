@@ -35,7 +35,7 @@ __all__ = [
 
 LANDSCAPE_CLASSES = ("dawn", "day", "dusk", "night")
 MIN_SIZE = 16
-MAX_SIZE = 1024
+MAX_SIZE = 512
 
 RGB = tuple[float, float, float]
 Seed = Union[int, Sequence[int]]
