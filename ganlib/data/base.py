@@ -91,6 +91,11 @@ class ImageDataset(torch.utils.data.Dataset):
             out["features"] = torch.from_numpy(np.ascontiguousarray(self.features[idx], dtype=np.float32))
         return out
 
+    def batch_for(self, indices) -> dict[str, torch.Tensor]:
+        """Return the batch dict of ``indices`` (no flips), e.g. for fixed evaluation images."""
+        idx = tuple(int(i) for i in indices)
+        return self.batch(BatchKeys(idx, (False,) * len(idx)))
+
     def __getitem__(self, key) -> dict[str, torch.Tensor]:
         """Return a batch dict for a ``BatchKeys``, or one unbatched item dict for an int index."""
         if isinstance(key, BatchKeys):

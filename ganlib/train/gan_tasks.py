@@ -1,0 +1,188 @@
+"""Adversarial KINDs on one code path: dcgan, dcgan-mod, wgan (weight clipping), wgan-gp (gradient penalty) and cgan
+(label embedding, or features through a frozen MLP pre-encoder), each with a convolutional or an MLP architecture.
+
+One step = ``n_critic`` discriminator/critic updates (each on a fresh real batch) and one generator update. With one
+critic update the generated batch is reused for the generator update, as in the DCGAN reference loop.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganlib.checkpoints import save_generator
+from ganlib.networks.conditional import ConditionalGenerator
+from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANModGenerator
+from ganlib.networks.mlp_encoder import EncodedGenerator
+from ganlib.networks.wgan import MLPCritic, MLPGenerator
+from ganlib.train import losses
+from ganlib.train.pretrain import pretrain_encoder
+from ganlib.train.task_base import Task, make_optimizer
+
+
+class GANTask(Task):
+    """Training logic of the adversarial KINDs (see module docstring)."""
+
+    def __init__(self, kind: str, cfg, dataset, device):
+        self.cond = getattr(cfg, "cond", None) if kind == "cgan" else None
+        self.needs_labels = self.cond == "label"
+        self.needs_features = self.cond == "features"
+        super().__init__(kind, cfg, dataset, device)
+        cfg = self.cfg
+        self.loss_names = ["loss_d", "loss_g"] + (["d_real", "d_fake"] if cfg.loss != "wasserstein" else
+                                                  ["wdist"] + (["gp"] if cfg.gp_lambda > 0 else []))
+        self.encoder_mse: float | None = None
+
+    # -- models ---------------------------------------------------------------------------------------------------
+    def _c_dim(self) -> int:
+        if self.cond == "label":
+            return self.ds.num_classes
+        if self.cond == "features":
+            return self.ds.features_dim
+        return 0
+
+    def _generator_spec(self, c_dim: int) -> tuple[str, dict[str, Any]]:
+        cfg = self.cfg
+        cond_kind = self.cond or "none"
+        if cfg.arch == "mlp":
+            return "mlp", dict(z_dim=cfg.z_dim, img_resolution=cfg.resolution, img_channels=cfg.channels,
+                               hidden=cfg.hidden, layers=cfg.layers, cond_kind=cond_kind, c_dim=c_dim)
+        kw = dict(z_dim=cfg.z_dim, img_resolution=cfg.resolution, img_channels=cfg.channels, ngf=cfg.ngf,
+                  max_channels=cfg.max_channels, upsample=cfg.upsample)
+        if self.kind == "cgan":
+            return "cgan", dict(kw, cond_kind=cond_kind, c_dim=c_dim, embed_dim=cfg.embed_dim)
+        if self.kind == "dcgan-mod":
+            return "dcgan-mod", kw
+        return "dcgan", kw
+
+    def build(self, fresh: bool, progress: bool) -> None:
+        """Create G and D (and, for features with ``encoder.enabled``, pre-train and freeze the MLP encoder)."""
+        cfg = self.cfg
+        c_dim = self._c_dim()
+        use_encoder = self.cond == "features" and cfg.encoder.enabled
+        if use_encoder:
+            g_arch, g_kwargs = self._generator_spec(cfg.encoder.code_dim)
+            enc_kwargs = dict(in_dim=c_dim, hidden=cfg.encoder.hidden, out_dim=cfg.encoder.code_dim,
+                              layers=cfg.encoder.layers)
+            G = EncodedGenerator(enc_kwargs, g_arch, g_kwargs)
+            if fresh:
+                enc, self.encoder_mse = pretrain_encoder(self.ds.features[self._pool_or_all()], cfg.encoder,
+                                                         cfg.seed, progress)
+                G.encoder.load_state_dict(enc.state_dict())
+            self.g_arch, self.g_kwargs = "encoded", G.init_kwargs
+        else:
+            self.g_arch, self.g_kwargs = self._generator_spec(c_dim)
+            cls = {"mlp": MLPGenerator, "cgan": ConditionalGenerator, "dcgan-mod": DCGANModGenerator,
+                   "dcgan": DCGANGenerator}[self.g_arch]
+            G = cls(**self.g_kwargs)
+        cond_kind = self.cond or "none"
+        if cfg.arch == "mlp":
+            D = MLPCritic(cfg.resolution, cfg.channels, cfg.hidden, cfg.layers, cond_kind=cond_kind, c_dim=c_dim)
+        else:
+            D = DCGANDiscriminator(cfg.resolution, cfg.channels, cfg.ndf, cfg.max_channels, norm=cfg.d_norm,
+                                   spectral=cfg.spectral_norm, cond_kind=cond_kind, c_dim=c_dim)
+        self.G, self.D = G.to(self.device).train(), D.to(self.device).train()
+        self.modules = {"G": self.G, "D": self.D}
+        g_params = [p for p in self.G.parameters() if p.requires_grad]
+        self.optimizers = {"G": make_optimizer(cfg.optimizer, g_params, cfg.lr_g, cfg.betas),
+                           "D": make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)}
+        self._fixed = self._make_fixed()
+
+    def _pool_or_all(self) -> np.ndarray:
+        return np.arange(len(self.ds))
+
+    def _make_fixed(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        n = self.cfg.sample_count
+        nrow = None
+        c = None
+        if self.cond == "label":
+            k = self.ds.num_classes
+            n = max(k, (n // k) * k)
+            c = torch.arange(n) % k
+            nrow = k if k <= 16 else None
+        elif self.cond == "features":
+            c = torch.from_numpy(self.ds.features[self.fixed_rows(n)])
+        z = torch.randn(n, self.G.z_dim, generator=self.fixed_generator(7))
+        return z.to(self.device), (c.to(self.device) if c is not None else None), nrow
+
+    # -- training -------------------------------------------------------------------------------------------------
+    def _cond(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        if self.cond == "label":
+            return batch["label"]
+        if self.cond == "features":
+            return batch["features"]
+        return None
+
+    def step(self, stream) -> dict[str, float]:
+        """One generator update after ``n_critic`` discriminator updates; returns the logged losses."""
+        cfg, G, D = self.cfg, self.G, self.D
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        reuse = cfg.n_critic == 1
+        D.requires_grad_(True)
+        fake = c = None
+        for _ in range(cfg.n_critic):
+            batch = stream.next()
+            real = batch["image"]
+            c = self._cond(batch)
+            z = self.noise(real.shape[0], G.z_dim)
+            if reuse:
+                fake = G(z, c)
+                fake_d = fake.detach()
+            else:
+                with torch.no_grad():
+                    fake_d = G(z, c)
+            d_real = D(real, c)
+            d_fake = D(fake_d, c)
+            loss_d = losses.d_loss(cfg.loss, d_real, d_fake)
+            gp = None
+            if cfg.gp_lambda > 0:
+                gp = losses.gradient_penalty(D, real, fake_d, c, generator=self.gen)
+                loss_d = loss_d + cfg.gp_lambda * gp
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            if cfg.clip:
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-cfg.clip, cfg.clip)
+        D.requires_grad_(False)
+        if not reuse:
+            z = self.noise(cfg.batch_size, G.z_dim)
+            fake = G(z, c)
+        loss_g = losses.g_loss(cfg.loss, D(fake, c))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+        out = {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+        if cfg.loss == "wasserstein":
+            out["wdist"] = (d_real.mean() - d_fake.mean()).item()
+            if gp is not None:
+                out["gp"] = gp.item()
+        else:
+            out["d_real"] = torch.sigmoid(d_real).mean().item()
+            out["d_fake"] = torch.sigmoid(d_fake).mean().item()
+        return out
+
+    def sample_images(self):
+        """Return the generator's images for the fixed latents (and classes/features) and the grid row length."""
+        z, c, nrow = self._fixed
+        imgs = torch.cat([self.G(z[i:i + 64], None if c is None else c[i:i + 64]) for i in range(0, len(z), 64)])
+        return imgs, nrow
+
+    def evaluate(self) -> dict[str, float]:
+        """Return simple generator statistics on the fixed latents (pixel std across samples: 0 means collapse)."""
+        imgs, _ = self.sample_images()
+        return {"sample_std": float(imgs.float().std(dim=0).mean())}
+
+    def generator(self):
+        """Return G."""
+        return self.G
+
+    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
+        """Save G with ``save_generator`` (its arch and constructor kwargs) so timelines can use it."""
+        if self.encoder_mse is not None:
+            provenance = dict(provenance, encoder_mse=self.encoder_mse)
+        return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)

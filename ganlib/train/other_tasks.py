@@ -1,0 +1,236 @@
+"""Non-adversarial KINDs: the MSE generator (features → image), the convolutional autoencoder (optionally with a
+label-conditioned decoder) and the CNN classifier."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganlib.checkpoints import save_generator
+from ganlib.networks.autoencoder import ConvAutoencoder
+from ganlib.networks.classifier import CNNClassifier
+from ganlib.networks.mlp_encoder import EncodedGenerator
+from ganlib.networks.mse_generator import MSEGenerator
+from ganlib.train.export import save_model
+from ganlib.train.pretrain import pretrain_encoder
+from ganlib.train.samples import save_grid
+from ganlib.train.task_base import Task, make_optimizer
+
+
+def _interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Return [a0, b0, a1, b1, ...] along the batch axis."""
+    return torch.stack([a, b], dim=1).reshape(-1, *a.shape[1:])
+
+
+class MSETask(Task):
+    """MSE generator: regress each image from its feature vector (random ``z`` is fed and learned to be ignored)."""
+
+    needs_features = True
+    loss_names = ["loss"]
+
+    def build(self, fresh: bool, progress: bool) -> None:
+        """Create the generator (behind a pre-trained frozen MLP encoder when ``encoder.enabled``)."""
+        cfg = self.cfg
+        fdim = self.ds.features_dim
+        self.encoder_mse = None
+        g_kwargs = dict(z_dim=cfg.z_dim, img_resolution=cfg.resolution, img_channels=cfg.channels, ngf=cfg.ngf,
+                        max_channels=cfg.max_channels, upsample=cfg.upsample, cond_kind="features",
+                        embed_dim=cfg.embed_dim)
+        if cfg.encoder.enabled:
+            enc_kwargs = dict(in_dim=fdim, hidden=cfg.encoder.hidden, out_dim=cfg.encoder.code_dim,
+                              layers=cfg.encoder.layers)
+            G = EncodedGenerator(enc_kwargs, "mse", dict(g_kwargs, c_dim=cfg.encoder.code_dim))
+            if fresh:
+                enc, self.encoder_mse = pretrain_encoder(self.ds.features, cfg.encoder, cfg.seed, progress)
+                G.encoder.load_state_dict(enc.state_dict())
+            self.g_arch, self.g_kwargs = "encoded", G.init_kwargs
+        else:
+            self.g_kwargs = dict(g_kwargs, c_dim=fdim)
+            self.g_arch = "mse"
+            G = MSEGenerator(**self.g_kwargs)
+        self.G = G.to(self.device).train()
+        self.modules = {"G": self.G}
+        self.optimizers = {"G": make_optimizer("adam", [p for p in G.parameters() if p.requires_grad], cfg.lr,
+                                               cfg.betas)}
+        rows = self.fixed_rows(min(cfg.sample_count, 32))
+        self._fixed_real = self.ds.batch_for(rows)["image"].to(self.device)
+        self._fixed_c = torch.from_numpy(self.ds.features[rows]).to(self.device)
+        self._fixed_z = torch.randn(len(rows), cfg.z_dim, generator=self.fixed_generator(7)).to(self.device)
+
+    def step(self, stream) -> dict[str, float]:
+        """One Adam step on the MSE between G(z, features) and the images."""
+        batch = stream.next()
+        real = batch["image"]
+        pred = self.G(self.noise(real.shape[0], self.G.z_dim), batch["features"])
+        loss = F.mse_loss(pred, real)
+        opt = self.optimizers["G"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def _predict(self) -> torch.Tensor:
+        return self.G(self._fixed_z, self._fixed_c)
+
+    def sample_images(self):
+        """Return real images interleaved with the generator's image for the same features (pairs per row)."""
+        return _interleave(self._fixed_real, self._predict()), 8
+
+    def evaluate(self) -> dict[str, float]:
+        """Return the MSE on the fixed sample rows."""
+        return {"sample_mse": float(F.mse_loss(self._predict(), self._fixed_real))}
+
+    def generator(self):
+        """Return the generator."""
+        return self.G
+
+    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
+        """Save the generator (cond_kind "features") with ``save_generator``."""
+        if self.encoder_mse is not None:
+            provenance = dict(provenance, encoder_mse=self.encoder_mse)
+        return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)
+
+
+class AutoencoderTask(Task):
+    """Convolutional autoencoder trained with MSE; with labels (``conditional``) the decoder also gets the class."""
+
+    loss_names = ["loss"]
+
+    def build(self, fresh: bool, progress: bool) -> None:
+        """Create the autoencoder and its optimizer."""
+        cfg = self.cfg
+        cond = cfg.conditional
+        if cond == "auto":
+            cond = self.ds.labels is not None and self.ds.num_classes >= 2
+        if cond:
+            self.needs_labels = True
+            self.check_data()
+        self.conditional = bool(cond)
+        self.kwargs = dict(img_resolution=cfg.resolution, img_channels=cfg.channels, code_dim=cfg.code_dim,
+                           width=cfg.width, max_channels=cfg.max_channels,
+                           cond_kind="label" if cond else "none", c_dim=self.ds.num_classes if cond else 0,
+                           embed_dim=cfg.embed_dim)
+        self.model = ConvAutoencoder(**self.kwargs).to(self.device).train()
+        self.modules = {"AE": self.model}
+        self.optimizers = {"AE": make_optimizer("adam", self.model.parameters(), cfg.lr, cfg.betas)}
+        rows = self.fixed_rows(min(cfg.sample_count, 32))
+        batch = self.ds.batch_for(rows)
+        self._fixed_x = batch["image"].to(self.device)
+        self._fixed_c = batch["label"].to(self.device) if self.conditional else None
+
+    def step(self, stream) -> dict[str, float]:
+        """One Adam step on the reconstruction MSE."""
+        batch = stream.next()
+        x = batch["image"]
+        c = batch["label"] if self.conditional else None
+        loss = F.mse_loss(self.model.reconstruct(x, c), x)
+        opt = self.optimizers["AE"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def sample_images(self):
+        """Return the fixed images interleaved with their reconstructions."""
+        return _interleave(self._fixed_x, self.model.reconstruct(self._fixed_x, self._fixed_c)), 8
+
+    def evaluate(self) -> dict[str, float]:
+        """Return the reconstruction MSE on the fixed images."""
+        return {"recon_mse": float(F.mse_loss(self.model.reconstruct(self._fixed_x, self._fixed_c), self._fixed_x))}
+
+    def generator(self):
+        """Return the autoencoder (its forward decodes codes: the generator contract)."""
+        return self.model
+
+    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
+        """Save the whole autoencoder with ``save_generator`` (arch "autoencoder")."""
+        return save_generator(path, self.model, "autoencoder", self.kwargs, provenance)
+
+    def extra_outputs(self, out_dir: Path) -> None:
+        """With a conditional decoder, write ``reclass.png``: each row an image, then it re-rendered as every
+        class."""
+        if not self.conditional:
+            return
+        k = self.ds.num_classes
+        x = self._fixed_x[:8]
+        self.model.eval()
+        with torch.no_grad():
+            code = self.model.encode(x)
+            cols = [x] + [self.model.decode(code, torch.full((len(x),), j, dtype=torch.long, device=x.device))
+                          for j in range(k)]
+        self.model.train()
+        grid = torch.stack(cols, dim=1).reshape(-1, *x.shape[1:])
+        save_grid(grid, out_dir / "reclass.png", nrow=k + 1)
+
+
+class ClassifierTask(Task):
+    """CNN classifier: cross-entropy on a training split, accuracy on a held-out validation split."""
+
+    needs_labels = True
+    loss_names = ["loss", "acc"]
+
+    def __init__(self, kind, cfg, dataset, device):
+        super().__init__(kind, cfg, dataset, device)
+        n = len(self.ds)
+        perm = torch.randperm(n, generator=self.fixed_generator(3)).numpy()
+        n_val = int(round(cfg.val_fraction * n))
+        if cfg.val_fraction > 0 and n >= 4:
+            n_val = max(1, min(n_val, n - 2))
+        else:
+            n_val = 0
+        self.val_idx = np.sort(perm[:n_val])
+        self.train_idx = np.sort(perm[n_val:])
+
+    def pool(self) -> np.ndarray:
+        """Return the training split."""
+        return self.train_idx
+
+    def build(self, fresh: bool, progress: bool) -> None:
+        """Create the classifier and its AdamW optimizer."""
+        cfg = self.cfg
+        self.kwargs = dict(img_resolution=cfg.resolution, img_channels=cfg.channels,
+                           num_classes=self.ds.num_classes, width=cfg.width, max_channels=cfg.max_channels,
+                           dropout=cfg.dropout)
+        self.model = CNNClassifier(**self.kwargs).to(self.device).train()
+        self.modules = {"C": self.model}
+        self.optimizers = {"C": make_optimizer("adamw", self.model.parameters(), cfg.lr, (0.9, 0.999),
+                                               cfg.weight_decay)}
+
+    def step(self, stream) -> dict[str, float]:
+        """One AdamW step on the cross-entropy; returns loss and batch accuracy."""
+        batch = stream.next()
+        logits = self.model(batch["image"])
+        loss = F.cross_entropy(logits, batch["label"])
+        opt = self.optimizers["C"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        acc = (logits.argmax(1) == batch["label"]).float().mean()
+        return {"loss": loss.item(), "acc": acc.item()}
+
+    def evaluate(self) -> dict[str, float]:
+        """Return validation loss, accuracy and balanced accuracy (mean per-class recall); empty without a split."""
+        if len(self.val_idx) == 0:
+            return {}
+        preds, labels, total = [], [], 0.0
+        for s in range(0, len(self.val_idx), 128):
+            rows = self.val_idx[s:s + 128]
+            batch = self.ds.batch_for(rows)
+            logits = self.model(batch["image"].to(self.device))
+            y = batch["label"].to(self.device)
+            total += float(F.cross_entropy(logits, y, reduction="sum"))
+            preds.append(logits.argmax(1).cpu())
+            labels.append(y.cpu())
+        p, y = torch.cat(preds), torch.cat(labels)
+        recalls = [float((p[y == k] == k).float().mean()) for k in torch.unique(y).tolist()]
+        return {"val_loss": total / len(y), "val_acc": float((p == y).float().mean()),
+                "val_balanced_acc": float(np.mean(recalls))}
+
+    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
+        """Save the classifier with ``save_model`` (arch "classifier"), class names and input settings included."""
+        provenance = dict(provenance, class_names=list(self.ds.class_names), resolution=self.cfg.resolution,
+                          channels=self.cfg.channels, fit=self.cfg.data.fit)
+        return save_model(path, self.model, "classifier", self.kwargs, provenance)

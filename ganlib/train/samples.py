@@ -1,0 +1,113 @@
+"""Pictures of a training run: sample grids, the "evolution" GIF of those grids, and a loss plot with rolling means.
+
+Pixels follow the project convention ``(img * 127.5 + 128).clamp(0, 255)`` to uint8. All files are written
+atomically (temporary name, then rename).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ganlib.io_utils import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Return uint8 N×H×W×C pixels from float NCHW images in about [-1, 1]."""
+    x = (images.detach().to("cpu", torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Return one uint8 H×W×3 mosaic of NCHW images (``nrow`` per row, default ~sqrt(N)), ``pad`` px apart."""
+    pix = to_uint8(images)
+    if pix.shape[3] == 1:
+        pix = np.repeat(pix, 3, axis=3)
+    n, h, w, _ = pix.shape
+    cols = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = max(1, math.ceil(n / cols))
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), 24, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        out[y:y + h, x:x + w] = pix[i]
+    return out
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    """Write NCHW images in [-1, 1] as one PNG grid at ``path``; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(grid_array(images, nrow)).save(tmp, format="PNG")
+    return path
+
+
+def save_evolution_gif(frames: list[str | Path], path: str | Path, max_side: int = 512, duration_ms: int = 400,
+                       max_frames: int = 120) -> Path | None:
+    """Write the grids in ``frames`` (in order) as a looping GIF at ``path``, scaled to at most ``max_side`` px and
+    at most ``max_frames`` frames (evenly subsampled, last kept). Returns the path, or None without frames."""
+    frames = [Path(f) for f in frames]
+    if not frames:
+        return None
+    if len(frames) > max_frames:
+        keep = np.linspace(0, len(frames) - 1, max_frames).round().astype(int)
+        frames = [frames[i] for i in sorted(set(keep.tolist()))]
+    images = []
+    for f in frames:
+        with Image.open(f) as im:
+            im = im.convert("RGB")
+            scale = min(1.0, max_side / max(im.size))
+            if scale < 1.0:
+                im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+            images.append(im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        durations = [duration_ms] * (len(images) - 1) + [duration_ms * 4]
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0, duration=durations)
+    return path
+
+
+def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Return the trailing rolling mean of ``values`` (NaNs ignored) with ``window`` samples (fewer at the start)."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    csum = np.concatenate([[0.0], np.cumsum(np.where(ok, v, 0.0))])
+    ccnt = np.concatenate([[0], np.cumsum(ok)])
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(0, idx - window)
+    cnt = ccnt[idx] - ccnt[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, (csum[idx] - csum[lo]) / np.maximum(cnt, 1), np.nan)
+
+
+def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: int = 50,
+                title: str = "") -> Path | None:
+    """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows) into a PNG
+    at ``path`` with matplotlib's Agg backend; returns the path, or None when there is nothing to plot."""
+    if not rows or not columns:
+        return None
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+    steps = np.array([r["step"] for r in rows], dtype=np.float64)
+    fig = Figure(figsize=(8, 2.2 * len(columns) + 0.6), dpi=100)
+    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, col in zip(axes, columns):
+        vals = np.array([np.nan if r.get(col) is None else r[col] for r in rows], dtype=np.float64)
+        ax.plot(steps, vals, color="tab:blue", alpha=0.25, linewidth=0.8, label=col)
+        ax.plot(steps, rolling_mean(vals, window), color="tab:blue", linewidth=1.6,
+                label=f"rolling mean ({window})")
+        ax.set_ylabel(col)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("step")
+    if title:
+        axes[0].set_title(title)
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    return path
