@@ -307,7 +307,8 @@ def _ridge(layer: HillLayer, w: int) -> np.ndarray:
     x = np.linspace(0.0, 1.0, w)
     if layer.kind == "mountains":
         n = int(rng.integers(2, 5))
-        xs = np.sort(rng.uniform(-0.15, 1.15, 2 * n + 1))
+        xs = np.linspace(-0.15, 1.15, 2 * n + 1)
+        xs = xs + rng.uniform(-0.3, 0.3, 2 * n + 1) * (xs[1] - xs[0])  # spaced: no needle peaks
         ys = np.where(np.arange(2 * n + 1) % 2 == 1, rng.uniform(0.5, 1.0, 2 * n + 1),
                       rng.uniform(0.0, 0.3, 2 * n + 1))
         shape = np.interp(x, xs, ys)
