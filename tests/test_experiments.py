@@ -3,7 +3,6 @@ Mann–Whitney p-values against scipy, resumability, the repeats warning), the C
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,16 +280,30 @@ def test_shipped_preset_is_valid():
 
 # -------------------------------------------------------------------------------------------------- real training
 
-def test_tiny_real_experiment(tmp_path):
+def test_tiny_real_experiment(tmp_path, monkeypatch):
+    """2 configurations × 2 seeds of a real 2-step DCGAN, with FID from a stand-in Inception logged by the hook."""
     run = pytest.importorskip("ganlib.train.run", reason="the training loop (ganlib.train.run) is not there yet")
+    import torch
+
     from ganlib.data.procedural import write_hdf5
 
+    class FakeInception(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.adaptive_avg_pool2d(x, 8).flatten(1).repeat(1, 11)[:, :2048] + 2.0
+
+    torch.jit.script(FakeInception()).save(str(tmp_path / "inc.pt"))
+    monkeypatch.setenv("STUDIO_INCEPTION", str(tmp_path / "inc.pt"))
     write_hdf5(tmp_path / "data.h5", 16, size=32, seed=0)
     text = ("kind: dcgan\ndata: data.h5\nbase: {batch_size: 8, resolution: 32, ngf: 8, ndf: 8, sample_count: 4}\n"
-            "grid: {lr_g: [0.0002, 0.0001]}\nrepeats: 2\nmax_steps: 2\n")
+            "grid: {lr_g: [0.0002, 0.0001]}\nrepeats: 2\nmax_steps: 2\nmetrics: [fid]\nmetrics_num: 4\n"
+            "metrics_every: 1\n")
     spec = ex.load_experiment(_write(tmp_path, text))
     res = ex.run_experiment(spec, tmp_path / "out", train_fn=run.train, progress=False, log=lambda m: None)
     assert res.trained == 4
     rows = _read_csv(tmp_path / "out" / "results.csv")
     assert len(rows) == 4 and all(Path(r["checkpoint"]).is_file() for r in rows)
+    assert all(float(r["fid"]) > 0 and r["steps_done"] == "2" for r in rows)
+    logged = _read_csv(Path(rows[0]["checkpoint"]).parent / "metrics.csv")
+    assert logged and "fid" in logged[-1]  # the training hook ran inside the loop
+    assert [c["metric"] for c in res.comparisons] == ["fid"]
     assert (tmp_path / "out" / "comparison.png").is_file()
