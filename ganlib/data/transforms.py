@@ -66,7 +66,10 @@ def fit_image(img: np.ndarray, size: int, fit: str = "crop") -> np.ndarray:
 
 def to_chw_uint8(img: np.ndarray) -> torch.Tensor:
     """Return a contiguous uint8 tensor C×H×W from a uint8 numpy H×W×C array."""
-    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+    arr = img.transpose(2, 0, 1)
+    if not (arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, dtype=np.uint8, order="C")
+    return torch.from_numpy(arr)
 
 
 def flip_rows(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
