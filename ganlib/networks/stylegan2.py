@@ -74,7 +74,7 @@ class SynthesisBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
                  is_last: bool, architecture: str = "skip", resample_filter=DEFAULT_FILTER,
                  conv_clamp: float | None = None, use_fp16: bool = False, fp16_channels_last: bool = False,
-                 **layer_kwargs):
+                 fused_modconv_default: bool | str | None = None, **layer_kwargs):
         super().__init__()
         if architecture != "skip":
             raise ValueError(f"only the 'skip' generator architecture is supported, not {architecture!r}")
@@ -83,6 +83,12 @@ class SynthesisBlock(nn.Module):
         self.is_last = is_last
         self.use_fp16 = use_fp16
         self.channels_last = use_fp16 and fp16_channels_last
+        # None: fused modulation when fp32 or batch 1 (stylegan2-ada-pytorch); 'inference_only': fused whenever not
+        # training (stylegan3 repository); True/False: always/never.
+        self.fused_modconv_default = fused_modconv_default
+        # fp16 blocks run in fp32 on CPU (as the stylegan3 repository does) unless this is set
+        # (ganlib.networks.precision sets it for an explicit float16 request).
+        self.fp16_on_cpu = False
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
         self.num_torgb = 0
@@ -111,10 +117,17 @@ class SynthesisBlock(nn.Module):
         return the new (x, img)."""
         w_iter = iter(ws.unbind(dim=1))
         noise_iter = iter(noise_inputs) if noise_inputs is not None else None
+        if ws.device.type != "cuda" and not self.fp16_on_cpu:
+            force_fp32 = True
         dtype = torch.float16 if self.use_fp16 and not force_fp32 else torch.float32
         memory_format = torch.channels_last if self.channels_last and not force_fp32 else torch.contiguous_format
         if fused_modconv is None:
-            fused_modconv = (not self.training) and (dtype == torch.float32 or int(ws.shape[0]) == 1)
+            if self.fused_modconv_default is None:
+                fused_modconv = (not self.training) and (dtype == torch.float32 or int(ws.shape[0]) == 1)
+            elif self.fused_modconv_default == "inference_only":
+                fused_modconv = not self.training
+            else:
+                fused_modconv = bool(self.fused_modconv_default)
 
         def nxt_noise():
             return next(noise_iter) if noise_iter is not None else None

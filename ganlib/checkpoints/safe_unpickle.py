@@ -1,0 +1,193 @@
+"""A restricted unpickler: only the globals on an allow-list are ever resolved, and each resolves to a harmless
+stand-in written here (or to a constructor that only builds data). Nothing named by the file is imported, and no code
+carried by the file (NVlabs pickles embed Python source) is executed.
+
+``safe_load(path, allowed)`` returns the unpickled data or raises ``CheckpointError`` naming the file and, for a
+refused global, the offending ``module.name``.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+from ganlib.errors import CheckpointError
+
+Allowed = Mapping[tuple[str, str], Any]
+
+
+class ForbiddenGlobal(pickle.UnpicklingError):
+    """Raised from ``find_class`` for a global outside the allow-list."""
+
+    def __init__(self, module: str, name: str):
+        super().__init__(f"{module}.{name}")
+        self.module = module
+        self.name = name
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file, allowed: Allowed):
+        super().__init__(file)
+        self._allowed = allowed
+
+    def find_class(self, module: str, name: str):  # noqa: D102 - pickle hook
+        key = (module, name)
+        if key in self._allowed:
+            return self._allowed[key]
+        raise ForbiddenGlobal(module, name)
+
+    def persistent_load(self, pid):  # noqa: D102 - pickle hook
+        raise pickle.UnpicklingError(f"persistent id {str(pid)[:60]!r} (not expected in this kind of file)")
+
+
+# ----------------------------------------------------------------------------------------------- shared stand-ins
+class EasyDictStandIn(dict):
+    """Stands in for ``dnnlib.util.EasyDict`` (a dict with attribute access): here, just a dict."""
+
+    def __setstate__(self, state):  # EasyDict pickles without a state, but tolerate one
+        if isinstance(state, dict):
+            self.update(state)
+
+
+def _codecs_encode(text, encoding="utf-8", errors="strict"):
+    """``_codecs.encode``: protocol-2 pickles write bytes as ``encode(str, 'latin1')``; nothing else is allowed."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is only allowed for latin-1 byte strings")
+    return text.encode("latin1")
+
+
+def _numpy_reconstruct(subtype, shape, dtype):
+    if subtype is not np.ndarray:
+        raise pickle.UnpicklingError("numpy array reconstruction is only allowed for numpy.ndarray")
+    return np.ndarray.__new__(np.ndarray, shape, np.dtype(dtype))
+
+
+def _numpy_scalar(dtype, data=None):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError("numpy scalars of object type are not allowed")
+    return np.frombuffer(data, dtype=dtype, count=1)[0] if data is not None else dtype.type()
+
+
+def _numpy_dtype(obj, align=False, copy=False):
+    if not isinstance(obj, str):
+        raise pickle.UnpicklingError("numpy dtypes are only allowed from a type code")
+    return np.dtype(obj, align, copy)
+
+
+def _set(items=()):
+    return set(items)
+
+
+def _frozenset(items=()):
+    return frozenset(items)
+
+
+def numpy_globals() -> dict[tuple[str, str], Any]:
+    """Allow-list entries for plain numpy arrays, dtypes and scalars (both numpy 1 and numpy 2 module names)."""
+    out: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): _numpy_dtype}
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        out[(mod, "_reconstruct")] = _numpy_reconstruct
+        out[(mod, "scalar")] = _numpy_scalar
+    return out
+
+
+def builtin_globals() -> dict[tuple[str, str], Any]:
+    """Allow-list entries for containers that older pickle protocols write as globals."""
+    return {
+        ("collections", "OrderedDict"): OrderedDict,
+        ("builtins", "set"): _set,
+        ("builtins", "frozenset"): _frozenset,
+        ("__builtin__", "set"): _set,
+        ("_codecs", "encode"): _codecs_encode,
+    }
+
+
+# ------------------------------------------------------------------------------------------------- torch tensors
+def load_storage_bytes(data: bytes):
+    """Stands in for ``torch.storage._load_from_bytes``: a nested legacy ``torch.save`` blob holding one storage,
+    read with torch's weights-only loader (CPU)."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise pickle.UnpicklingError("tensor storage is not a byte string")
+    try:
+        return torch.load(io.BytesIO(bytes(data)), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - reported as a corrupt tensor
+        raise pickle.UnpicklingError(f"unreadable tensor storage ({type(exc).__name__}: "
+                                     f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
+
+
+def _is_storage(obj) -> bool:
+    return isinstance(obj, (torch.TypedStorage, torch.UntypedStorage))
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
+                       metadata=None):
+    if not _is_storage(storage):
+        raise pickle.UnpicklingError("tensor data is not a tensor storage")
+    if isinstance(storage, torch.UntypedStorage):
+        raise pickle.UnpicklingError("untyped tensor storage without a dtype")
+    t = torch.empty((0,), dtype=storage.dtype).set_(storage._untyped_storage, int(storage_offset), tuple(size),
+                                                    tuple(stride))
+    return t
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
+    if not isinstance(data, torch.Tensor):
+        raise pickle.UnpicklingError("parameter data is not a tensor")
+    return data
+
+
+def _rebuild_parameter_with_state(data, requires_grad=False, backward_hooks=None, state=None):
+    return _rebuild_parameter(data)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    if func not in (_rebuild_tensor_v2, _rebuild_parameter) or new_type not in (torch.Tensor, torch.nn.Parameter):
+        raise pickle.UnpicklingError("tensor subclass reconstruction is not allowed")
+    return func(*args)
+
+
+def torch_globals() -> dict[tuple[str, str], Any]:
+    """Allow-list entries for tensors pickled by plain ``pickle`` (nested legacy storages)."""
+    return {
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
+        ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+        ("torch.storage", "_load_from_bytes"): load_storage_bytes,
+        ("torch", "Tensor"): torch.Tensor,
+        ("torch.nn.parameter", "Parameter"): torch.nn.Parameter,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
+              describe: Callable[[str, str], str] | None = None) -> Any:
+    """Unpickle ``path`` resolving only globals in ``allowed``; return the data.
+
+    Raises CheckpointError naming the file: for a refused global (``module.name`` in the message), and for truncated
+    or corrupt files. ``what`` names the expected kind of file in messages.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return _RestrictedUnpickler(f, allowed).load()
+    except ForbiddenGlobal as exc:
+        extra = describe(exc.module, exc.name) if describe else ""
+        raise CheckpointError(
+            f"refused to load: the pickle asks for the global '{exc.module}.{exc.name}', which a {what} never "
+            f"needs{extra}; nothing in the file was imported or run", file=path) from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    except CheckpointError:
+        raise
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            MemoryError, RecursionError, OverflowError, UnicodeDecodeError, RuntimeError) as exc:
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if isinstance(exc, EOFError) or "truncated" in msg or "ran out of input" in msg.lower():
+            msg = "the file ends early (truncated download?)"
+        raise CheckpointError(f"truncated or corrupt {what}: {msg}", file=path) from None
