@@ -27,6 +27,16 @@ def tiny(kind: str, **extra) -> dict:
     return {**TINY, **TINY_KIND[kind], **extra}
 
 
+@pytest.fixture()
+def one_thread():
+    """Run the test with one torch thread (tiny models on a shared, busy CPU are faster without thread sync)."""
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def train_data(tmp_path_factory) -> dict[str, Path]:
     """{"folder", "zip", "hdf5", "hdf5_nchw"}: the same 16 procedural 32 px landscapes (4 classes; features in HDF5)."""

@@ -143,9 +143,7 @@ class TrainLoop:
         self.losses_log.flush()
         self.metrics_log.flush()
         save_state(self.out / STATE_FILE, self.state_dict())
-        path = self.task.export(self.out / CHECKPOINT_FILE, self.task.provenance(self.step, self.data))
-        self.write_plot()
-        return path
+        return self.task.export(self.out / CHECKPOINT_FILE, self.task.provenance(self.step, self.data))
 
     def write_plot(self) -> None:
         """Write ``loss_plot.png`` (losses with rolling means)."""
@@ -217,14 +215,13 @@ class TrainLoop:
                     last_eval = step
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     checkpoint_path = self.checkpoint()
+                    self.write_plot()
                     last_ckpt = step
         finally:
             if bar is not None:
                 bar.close()
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
-            if self._stop or last_ckpt != self.step:
-                pass
         interrupted = self._stop
         if last_grid_step != self.step and self.step > 0:
             self.write_grid()
