@@ -130,9 +130,9 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             with gr.Row(elem_classes="compact-row"):
                 model_dd = gr.Dropdown(catalog.choices(), value=default_model, label="Model", scale=4,
                                        info="built-in models, files in the models folder, or your upload")
-                refresh_btn = gr.Button("↻ Refresh list", scale=1, size="sm")
-                upload = gr.File(label="Upload a checkpoint (.safetensors .pkl .pt)", file_count="single",
-                                 file_types=[".safetensors", ".pkl", ".pt", ".pth"], scale=3, height=90)
+                refresh_btn = gr.Button("↻ Refresh list", scale=1)
+                upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2,
+                                         file_types=[".safetensors", ".pkl", ".pt", ".pth"])
             model_info = gr.Markdown()
             with gr.Row(elem_classes="compact-row"):
                 g_psi = gr.Slider(0, 2, value=0.7, step=0.05, label="Truncation ψ", scale=3,
@@ -146,8 +146,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             with gr.Row(elem_classes="compact-row"):
                 add_seed = gr.Number(0, label="Seed", precision=0, minimum=0, scale=2)
                 add_btn = gr.Button("Add seed as keyframe", variant="secondary", scale=2)
-                latent_up = gr.File(label="Add a latent file (.npy/.npz)", file_types=list(LATENT_EXTENSIONS),
-                                    scale=3, height=90)
+                latent_up = gr.UploadButton("Add a latent file (.npy/.npz)…", file_types=list(LATENT_EXTENSIONS),
+                                            scale=2)
             explore_status = gr.Markdown()
 
         # --------------------------------------------------------------------------------- Timeline
@@ -194,20 +194,19 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                     s_size = gr.Dropdown(state.SIZE_CHOICES, value=state.NATIVE_SIZE, label="Size (px)",
                                          allow_custom_value=True, min_width=110)
                     s_dur = gr.Number(0, label="Length (s, 0 = auto)", minimum=0, min_width=110)
-                    s_interp = gr.Radio(list(state.INTERPOLATIONS), value="cubic", label="Interpolation",
-                                        min_width=220)
+                    s_interp = gr.Dropdown(list(state.INTERPOLATIONS), value="cubic", label="Interpolation",
+                                           min_width=110)
+                    s_psi = gr.Slider(0, 2, value=0.7, step=0.05, label="Truncation ψ", min_width=180, scale=2)
+                    s_space = gr.Dropdown(["w", "z"], value="w", label="Space", min_width=80)
+                    s_noise = gr.Dropdown(["fixed", "random", "loop"], value="fixed", label="Noise", min_width=100)
                     s_loop = gr.Checkbox(False, label="Loop", min_width=80)
-                    s_psi = gr.Slider(0, 2, value=0.7, step=0.05, label="Truncation ψ", min_width=160)
-                    s_space = gr.Radio(["w", "z"], value="w", label="Space", min_width=100)
-                    s_noise = gr.Radio(["fixed", "random", "loop"], value="fixed", label="Noise", min_width=190)
             settings = [model_dd, s_fps, s_size, s_dur, s_interp, s_loop, s_psi, s_space, s_noise]
             with gr.Accordion("Save / load timeline YAML", open=False):
                 with gr.Row(elem_classes="compact-row"):
                     save_name = gr.Textbox("timeline", label="File name", scale=2)
                     save_btn = gr.Button("Save timeline", variant="primary", scale=1)
-                    save_file = gr.File(label="Saved timeline", interactive=False, scale=3, height=90)
-                    load_file = gr.File(label="Load a timeline (.yaml)", file_types=[".yaml", ".yml"], scale=3,
-                                        height=90)
+                    load_file = gr.UploadButton("Load a timeline (.yaml)…", file_types=[".yaml", ".yml"], scale=1)
+                    save_file = gr.File(label="Saved timeline", interactive=False, scale=3, height=100)
                 yaml_code = gr.Code(state.preview_yaml(None), language="yaml", label="Timeline YAML (editable)",
                                     lines=12, interactive=True)
                 yaml_btn = gr.Button("Use this YAML", size="sm")
@@ -415,14 +414,16 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             img, info, _ = _preview(d, (model, fps, size, duration, interpolation, loop, truncation, space, noise), frame)
             return img, info
 
-        @_errors
         def preview_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index):
+            """Preview the selected keyframe's frame; problems are shown under the preview, not raised."""
             settings = (model, fps, size, duration, interpolation, loop, truncation, space, noise)
-            d2 = merged(d, settings)
-            if not d2.get("keyframes") or int(index if index is not None else -1) < 0:
-                return gr.update(), gr.update(), gr.update()
-            img, info, i = _preview(d, settings, state.keyframe_frame(d2, int(index)))
-            return img, info, i
+            try:
+                d2 = merged(d, settings)
+                if not d2.get("keyframes") or int(index if index is not None else -1) < 0:
+                    return gr.update(), gr.update(), gr.update()
+                return _preview(d, settings, state.keyframe_frame(d2, int(index)))
+            except UserError as err:
+                return None, f"⚠️ no preview: {err}", gr.update()
 
         # --- YAML
         @_errors
@@ -505,15 +506,17 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
         app.load(select_model, model_dd, model_info, api_name=False).then(show_gallery, **gallery_io,
                                                                           api_name=False)
 
-        explore_outputs = view_outputs + [explore_status]
-        add_btn.click(add_keyframe, [tl_state, *settings, add_seed, g_psi], explore_outputs, api_name="add_keyframe")
-        gallery.select(gallery_pick, [tl_state, *settings, page_seeds, g_psi], explore_outputs,
-                       api_visibility="private")
-        latent_up.upload(add_latent, [tl_state, *settings, latent_up], explore_outputs, api_name="add_latent")
-
         preview_out = [preview, preview_info, scrubber]
         kf_preview = dict(fn=preview_keyframe, inputs=[tl_state, *settings, sel], outputs=preview_out,
-                          api_name=False)
+                          api_name=False, show_progress="hidden")
+
+        explore_outputs = view_outputs + [explore_status]
+        add_btn.click(add_keyframe, [tl_state, *settings, add_seed, g_psi], explore_outputs,
+                      api_name="add_keyframe").then(**kf_preview)
+        gallery.select(gallery_pick, [tl_state, *settings, page_seeds, g_psi], explore_outputs,
+                       api_visibility="private").then(**kf_preview)
+        latent_up.upload(add_latent, [tl_state, *settings, latent_up], explore_outputs,
+                         api_name="add_latent").then(**kf_preview)
         table.select(table_pick, tl_state, view_outputs, api_visibility="private").then(
             **kf_preview)
         sel.submit(select_keyframe, [tl_state, sel], view_outputs, api_name="select_keyframe").then(

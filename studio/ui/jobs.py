@@ -167,4 +167,5 @@ def _sheet_from_zip(path: Path) -> np.ndarray | None:
             captions.append(Path(member).stem)
     if not images:
         return None
-    return contact_sheet(images, captions, cols=min(8, len(images)))
+    scale = max(1, 128 // max(images[0].shape[:2]))  # small models: enlarge (nearest) to 128 px tiles
+    return contact_sheet(images, captions, cols=min(8, len(images)), scale=scale)

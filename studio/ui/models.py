@@ -67,7 +67,7 @@ class ModelCatalog:
         builtin = {(builtin_models_dir() / f"{n}.safetensors").resolve() for n in self.builtin_names()}
         return sorted(p for p in self.models_dir.iterdir()
                       if p.is_file() and p.suffix.lower() in MODEL_EXTENSIONS and not p.name.startswith(".")
-                      and p.resolve() not in builtin)
+                      and _inside(p, self.models_dir) and p.resolve() not in builtin)
 
     def choices(self) -> list[tuple[str, str]]:
         """(label, spec) pairs for the model picker: built-ins first, then the models folder, then uploads."""
