@@ -164,8 +164,8 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     task = _make_task(kind, cfg, dataset, dev)
+    stream = task.make_stream()  # checks batch size against the data before any model is built
     task.build(fresh=state is None, progress=progress)
-    stream = task.make_stream()
     loop = TrainLoop(task, stream, out, str(data), max_steps=total, progress=progress, metrics_hook=metrics_hook)
     if state is not None:
         loop.restore(state)
