@@ -154,3 +154,12 @@ def test_stream_position_resumes(train_data):
     s3.load_state_dict(state)
     assert all(torch.equal(s3.next()["image"], seen[i]) for i in range(3, 6))
     assert s3.state_dict() == {"epoch": 1, "position": 2}
+
+
+def test_procedural_spec():
+    ds = open_dataset("procedural:8:3", 16)
+    assert len(ds) == 8 and ds.num_classes == 4 and ds.features_dim == 16
+    b = ds.batch_for(range(8))
+    assert b["image"].shape == (8, 3, 16, 16) and sorted(b["label"].tolist()) == [0, 0, 1, 1, 2, 2, 3, 3]
+    with pytest.raises(DataError):
+        open_dataset("procedural:0", 16)

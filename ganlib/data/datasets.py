@@ -1,4 +1,5 @@
-"""Open any supported dataset by path: a folder of images, a .zip of images, or an HDF5 file (.h5/.hdf5).
+"""Open any supported dataset by path: a folder of images, a .zip of images, or an HDF5 file (.h5/.hdf5) — or
+``procedural[:N[:SEED]]`` for landscapes made in memory.
 
     ds = open_dataset("monet/", resolution=64)          # class sub-folders → labels
     ds = open_dataset("letters.h5", resolution=32, channels=1, hdf5={"images_key": "x"})
@@ -26,8 +27,12 @@ def open_dataset(path: str | Path, resolution: int, channels: int = 3, fit: str 
     """Return the dataset at ``path``: a folder → ImageFolderDataset, a zip → ImageZipDataset, an HDF5 file →
     HDF5Dataset (``hdf5`` holds its extra arguments: images_key, labels_key, features_key, layout).
 
+    ``path`` may also be "procedural[:N[:SEED]]": N procedural landscapes made in memory (``ganlib.data.memory``).
     Raises DataError when the path is missing or of an unsupported kind.
     """
+    from ganlib.data.memory import is_procedural, procedural_dataset
+    if is_procedural(path):
+        return procedural_dataset(str(path), resolution, channels, fit)
     p = Path(path).expanduser()
     if not p.exists():
         raise DataError("data path not found (give an image folder, a .zip of images or an HDF5 file)", file=path)
