@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -59,13 +60,18 @@ class StudioServer:
 
 
 @contextlib.contextmanager
-def studio_server(root: Path, auth: tuple[str, str] | None = None):
+def studio_server(root: Path, auth: tuple[str, str] | None = None, shipped_model: Path | None = None):
     """Start a studio on 127.0.0.1 (random free port) over a 64 px test model; yield a StudioServer; close it.
 
-    ``STUDIO_MODELS_DIR`` points at ``root/builtin`` (so ``builtin:default`` is the test model) for the duration.
+    ``STUDIO_MODELS_DIR`` points at ``root/builtin`` (so ``builtin:default`` is the test model, or a copy of
+    ``shipped_model`` when given) for the duration.
     """
     builtin = root / "builtin"
-    make_ui_model(builtin, "default")
+    if shipped_model is not None:
+        builtin.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shipped_model, builtin / "default.safetensors")
+    else:
+        make_ui_model(builtin, "default")
     models = root / "models"
     make_ui_model(models, "other", seed=1)
     out = root / "out"

@@ -159,7 +159,7 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                                          max_height=260, elem_id="keyframes")
                     with gr.Group():
                         with gr.Row(elem_classes="compact-row"):
-                            sel = gr.Number(-1, label="Keyframe #", precision=0, minimum=-1, min_width=90)
+                            sel = gr.Number(-1, label="Keyframe #", precision=0, minimum=-1, min_width=90, elem_id="kf-index")
                             ed_time = gr.Number(0, label="Time (s)", minimum=0, min_width=90)
                             ed_seed = gr.Number(None, label="Seed", precision=0, minimum=0, min_width=110)
                             ed_latent = gr.Textbox("", label="Latent file", interactive=False, min_width=110)

@@ -1,0 +1,120 @@
+"""End to end in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Loads the studio, adds two keyframes by clicking gallery images, renders, and sees the video element; on the way it
+saves a screenshot of each tab to docs/screenshots/<tab>.png (used by the README). Chromium is installed with apt
+by the set-up when missing; the test is skipped, with the reason, where neither it nor Playwright can be had.
+The screenshots use the shipped default model when presets/models/default.safetensors exists, else the 64 px
+random-weights test model.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ui_support import studio_server
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = REPO / "docs" / "screenshots"
+SHIPPED = REPO / "presets" / "models" / "default.safetensors"
+
+
+def _install_chromium() -> str | None:
+    """Install Debian's chromium with apt-get; return None on success, else why it could not be done."""
+    if shutil.which("apt-get") is None:
+        return "no apt-get on this machine"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return "installing chromium needs root (apt-get install -y --no-install-recommends chromium)"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{' '.join(cmd)} failed: {exc}"
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
+            return f"{' '.join(cmd)} failed: {tail[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a Chromium binary, installed with apt when missing; skips with the reason when impossible."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    if not Path(CHROMIUM).exists():
+        why = _install_chromium()
+        if why or not Path(CHROMIUM).exists():
+            pytest.skip(f"no Chromium: {why or 'apt-get installed no /usr/bin/chromium'}")
+    return CHROMIUM
+
+
+@pytest.fixture()
+def server(tmp_path):
+    with studio_server(tmp_path, shipped_model=SHIPPED if SHIPPED.is_file() else None) as srv:
+        yield srv
+
+
+def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeypatch):
+    from playwright.sync_api import expect, sync_playwright
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)  # a loaded 2-core machine can be very slow
+            page.goto(server.url)
+
+            # Explore: the gallery fills in; clicking two images adds two keyframes
+            images = page.locator("#seed-gallery img")
+            expect(images).to_have_count(16)
+            images.nth(2).click()
+            expect(page.get_by_text("Added seed 2 at 0 s")).to_be_visible()
+            images.nth(5).click()
+            expect(page.get_by_text("Added seed 5 at 2 s")).to_be_visible()
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(SHOTS / "explore.png"), full_page=True)
+
+            # Timeline: both keyframes listed, the selected one previewed
+            page.get_by_role("tab", name="Timeline").click()
+            table = page.locator("#keyframes")
+            expect(table).to_contain_text("seed 2")
+            expect(table).to_contain_text("seed 5")
+            expect(page.locator("#frame-preview img")).to_be_visible()
+            expect(page.get_by_text("rendered in")).to_be_visible()
+            page.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)
+
+            # Render: the video appears in the player
+            page.get_by_role("tab", name="Render").click()
+            page.get_by_role("button", name="Render video").click()
+            video = page.locator("#video-player video")
+            expect(video).to_be_attached(timeout=180_000)
+            assert "walk.mp4" in (video.get_attribute("src") or "")
+            expect(page.get_by_text("Rendered walk.mp4")).to_be_visible()
+            page.wait_for_function("document.querySelector('#video-player video').readyState >= 2")
+            page.screenshot(path=str(SHOTS / "render.png"), full_page=True)
+
+            # Batch: a zip of seed images and its contact sheet
+            page.get_by_role("tab", name="Batch").click()
+            page.get_by_role("button", name="Make zip of images").click()
+            expect(page.get_by_text("32 PNGs in")).to_be_visible()
+            page.screenshot(path=str(SHOTS / "batch.png"), full_page=True)
+            page.close()
+        finally:
+            browser.close()
+    for tab in ("explore", "timeline", "render", "batch"):
+        assert (SHOTS / f"{tab}.png").stat().st_size > 10_000
+    assert len(list(server.output_dir.glob("*/walk.mp4"))) == 1
