@@ -213,7 +213,7 @@ def map_variables(tf: dict[str, np.ndarray], kwargs: dict, path) -> dict[str, to
         conv(f"synthesis.b{r}.conv0", f"{r}x{r}/Conv0_up", 2 * k - 5, flip=True)
         conv(f"synthesis.b{r}.conv1", f"{r}x{r}/Conv1", 2 * k - 4)
         torgb(f"synthesis.b{r}.torgb", f"{r}x{r}/ToRGB")
-    return {name: torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)) for name, arr in out.items()}
+    return {name: torch.from_numpy(np.array(arr, dtype=np.float32, order="C")) for name, arr in out.items()}
 
 
 def generator_from_data(data: Any, path) -> tuple[dict, dict[str, torch.Tensor], dict]:
