@@ -38,9 +38,7 @@ class CSVLog:
                     except (KeyError, TypeError, ValueError):
                         break  # a torn last line
             if header:
-                self.columns = self.columns or header
-                if self.columns != header:  # e.g. metrics added on resume: rewrite with the new header
-                    header = self.columns
+                self.columns = (self.columns or []) + [c for c in header if c not in (self.columns or [])]
             self._rewrite()
         elif self.path.exists():
             self.path.unlink()
@@ -55,10 +53,15 @@ class CSVLog:
                         w.writerow([_fmt(r.get("step"))] + [_fmt(r.get(c)) for c in self.columns])
 
     def append(self, step: int, values: dict[str, float]) -> None:
-        """Append one row for ``step``; new keys after the header was written are dropped (with the header
-        fixed by the first row or the given columns)."""
+        """Append one row for ``step``. Keys not seen before add columns (the file is rewritten with the wider
+        header; earlier rows get empty cells); missing keys give empty cells."""
         if self.columns is None:
             self.columns = list(values)
+        new = [k for k in values if k not in self.columns]
+        if new:
+            self.columns += new
+            self.close()
+            self._rewrite()
         row = {"step": step, **{c: values.get(c) for c in self.columns}}
         self.rows.append(row)
         if self._fh is None:
