@@ -71,6 +71,7 @@ def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeyp
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     SHOTS.mkdir(parents=True, exist_ok=True)
+    expect.set_options(timeout=120_000)  # a loaded 2-core machine can be very slow
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -93,6 +94,9 @@ def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeyp
             table = page.locator("#keyframes")
             expect(table).to_contain_text("seed 2")
             expect(table).to_contain_text("seed 5")
+            expect(page.locator("#kf-index input")).to_have_value("1")  # the keyframe added last
+            table.get_by_test_id("cell-0-2").click()  # a row click selects that keyframe for editing
+            expect(page.locator("#kf-index input")).to_have_value("0")
             expect(page.locator("#frame-preview img")).to_be_visible()
             expect(page.get_by_text("rendered in")).to_be_visible()
             page.screenshot(path=str(SHOTS / "timeline.png"), full_page=True)

@@ -159,7 +159,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                                          max_height=260, elem_id="keyframes")
                     with gr.Group():
                         with gr.Row(elem_classes="compact-row"):
-                            sel = gr.Number(-1, label="Keyframe #", precision=0, minimum=-1, min_width=90, elem_id="kf-index")
+                            sel = gr.Number(-1, label="Keyframe #", precision=0, minimum=-1, min_width=90,
+                                            elem_id="kf-index")
                             ed_time = gr.Number(0, label="Time (s)", minimum=0, min_width=90)
                             ed_seed = gr.Number(None, label="Seed", precision=0, minimum=0, min_width=110)
                             ed_latent = gr.Textbox("", label="Latent file", interactive=False, min_width=110)
@@ -311,7 +312,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             return (*view(d, i, msg), msg)
 
         @_errors
-        def add_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, seed, keyframe_truncation):
+        def add_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, seed,
+                         keyframe_truncation):
             settings = (model, fps, size, duration, interpolation, loop, truncation, space, noise)
             if seed is None:
                 raise UserError("enter a seed to add", field="seed")
@@ -358,8 +360,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             return select_keyframe(d, int(row))
 
         @_errors
-        def update_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index, time_s, seed, own_truncation, keyframe_truncation,
-                            ease):
+        def update_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index,
+                            time_s, seed, own_truncation, keyframe_truncation, ease):
             d = merged(d, (model, fps, size, duration, interpolation, loop, truncation, space, noise))
             d, i = state.update_keyframe(d, index, time=time_s, seed=seed,
                                          truncation=keyframe_truncation if own_truncation else None,
@@ -379,8 +381,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             return view(d, i, f"Keyframe deleted — {summary(d)}")
 
         @_errors
-        def set_directions(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index, sefa0, sefa1, sefa2, sefa3, sefa4, sefa5,
-                           sefa6, sefa7):
+        def set_directions(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index,
+                           sefa0, sefa1, sefa2, sefa3, sefa4, sefa5, sefa6, sefa7):
             d = merged(d, (model, fps, size, duration, interpolation, loop, truncation, space, noise))
             d = state.set_directions(d, index, [sefa0, sefa1, sefa2, sefa3, sefa4, sefa5, sefa6, sefa7])
             return d, pd.DataFrame(state.keyframe_rows(d), columns=TABLE_HEADERS), state.preview_yaml(d)
@@ -411,7 +413,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
 
         @_errors
         def preview_frame(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, frame):
-            img, info, _ = _preview(d, (model, fps, size, duration, interpolation, loop, truncation, space, noise), frame)
+            settings = (model, fps, size, duration, interpolation, loop, truncation, space, noise)
+            img, info, _ = _preview(d, settings, frame)
             return img, info
 
         def preview_keyframe(d, model, fps, size, duration, interpolation, loop, truncation, space, noise, index):
