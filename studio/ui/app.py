@@ -41,6 +41,7 @@ CSS = """
 #studio-title h1 {margin-bottom: 0}
 #studio-title p {margin-top: 2px; opacity: .75}
 #seed-gallery img, #frame-preview img {image-rendering: pixelated}
+#seed-gallery .grid-wrap {min-height: 0 !important; max-height: none !important; height: auto !important}
 #frame-preview img {object-fit: contain}
 .compact-row {align-items: end}
 """
@@ -118,7 +119,9 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
         check_timeline_files(d, [output_dir])
         return state.to_timeline(d)
 
-    with gr.Blocks(title="Latent Studio", analytics_enabled=False) as app:
+    # delete_cache: Gradio's copies of served files (gallery pages, previews, downloads) older than a day are
+    # removed every hour; the job folders themselves are never touched.
+    with gr.Blocks(title="Latent Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         tl_state = gr.State(state.new_timeline(default_model or "builtin:default"))
         page_seeds = gr.State([])
         with gr.Row():
@@ -226,7 +229,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                     r_file = gr.File(label="Download MP4 and timeline", interactive=False, file_count="multiple")
                     r_status = gr.Markdown()
                     jobs_table = gr.Dataframe(pd.DataFrame([], columns=JOB_HEADERS), headers=JOB_HEADERS,
-                                              interactive=False, label="Recent jobs", max_height=260)
+                                              interactive=False, label="Recent jobs", max_height=260,
+                                              column_widths=["36%", "12%", "16%", "14%", "11%", "11%"])
                     jobs_btn = gr.Button("↻ Refresh jobs", size="sm")
 
         # ------------------------------------------------------------------------------------ Batch
