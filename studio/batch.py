@@ -16,12 +16,14 @@ from studio.seeds import seed_to_z
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", class_idx: int | None = None,
                 batch: int = 8, mix_seed: int | None = None, mix_layers: Sequence[int] | None = None,
-                ) -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str = "auto") -> Iterator[tuple[int, np.ndarray]]:
     """Yield (seed, uint8 H×W×3 image) for each seed: z from ``RandomState(seed)``, pixels as NVlabs converts them.
 
     ``noise_mode`` 'random' draws noise from a generator seeded by the image's seed, so results are repeatable.
-    ``mix_seed``/``mix_layers`` replace those w layers by the mixing seed's (style mixing).
+    ``mix_seed``/``mix_layers`` replace those w layers by the mixing seed's (style mixing). ``dtype`` is the synthesis
+    precision (see ``studio.render.precision_context``; 'auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU).
     """
+    from studio.render import precision_context
     G = model.G
     if noise_mode not in ("const", "random", "none"):
         raise UserError(f"unknown noise mode {noise_mode!r}; allowed: const, random, none", field="--noise-mode")
@@ -57,9 +59,12 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
                         gen = torch.Generator().manual_seed(int(s))
                         per.append([torch.randn([1, 1, h, w], generator=gen) for h, w in shapes])
                     noise = [torch.cat([p[j] for p in per]).to(dev) for j in range(len(shapes))]
-                images = G.synthesis(ws, noise_mode="none" if noise_mode == "none" else "const", noise_inputs=noise)
+                with precision_context(G, dtype, dev):
+                    images = G.synthesis(ws, noise_mode="none" if noise_mode == "none" else "const",
+                                         noise_inputs=noise).float()
             else:
-                images = G(z, c, truncation_psi=truncation)
+                with precision_context(G, dtype, dev):
+                    images = G(z, c, truncation_psi=truncation).float()
         for s, img in zip(chunk, to_uint8(images)):
             yield s, img
 

@@ -7,8 +7,10 @@ device_option = click.option("--device", default="auto", show_default=True,
                              help="Where the generator runs: auto (CUDA if present), cpu, cuda, cuda:N.")
 batch_option = click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True,
                             help="Images per generator call.")
-dtype_option = click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32",
-                            show_default=True, help="Compute precision of the synthesis network (GPU: float16).")
+dtype_option = click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto",
+                            show_default=True,
+                            help="Synthesis precision: auto (the checkpoint's fp16 layers on GPU, fp32 on CPU), "
+                                 "float32, float16 (fp16 high-resolution layers with clamping; GPU), bfloat16.")
 truncation_option = click.option("--truncation", "truncation", type=float, default=1.0, show_default=True,
                                  help="Truncation psi: 1 = no truncation, 0 = the average image.")
 model_option = click.option("--model", "model", default="builtin:default", show_default=True,

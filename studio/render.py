@@ -219,10 +219,48 @@ class NoiseMaker:
         return [torch.cat(parts).to(self.device) for parts in out]
 
 
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+_COMPILED: dict[int, Callable] = {}
+
+
+def dtype_name(dtype: str | torch.dtype | None) -> str:
+    """Return the precision name ('auto', 'float32', 'float16', 'bfloat16') for a name or a torch dtype."""
+    if dtype is None:
+        return "auto"
+    if isinstance(dtype, torch.dtype):
+        dtype = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}.get(dtype, "")
+    if dtype not in DTYPES:
+        raise UserError(f"unknown dtype {dtype!r}; allowed: {', '.join(DTYPES)}", field="--dtype")
+    return dtype
+
+
+def precision_context(G: torch.nn.Module, dtype: str | torch.dtype, device: torch.device):
+    """Context manager running ``G``'s synthesis at precision ``dtype``: 'auto' = the checkpoint's fp16 blocks on
+    CUDA, fp32 on CPU; 'float32'; 'float16' = fp16 high-resolution blocks with clamping (channels-last on CUDA), as
+    NVlabs runs them; 'bfloat16' = autocast. Models without StyleGAN2 blocks use autocast for 16-bit types."""
+    from ganlib.networks.precision import synthesis_precision
+    name = dtype_name(dtype)
+    blocks = has_w_space(G) and hasattr(G.synthesis, "blocks")
+    if name in ("auto", "float32") and not blocks:
+        return contextlib.nullcontext()
+    if name == "bfloat16" or not blocks:
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if name == "bfloat16" else torch.float16)
+    return synthesis_precision(G, name, channels_last=True if name == "float16" and device.type == "cuda" else None)
+
+
+def compiled_synthesis(G: torch.nn.Module) -> Callable:
+    """Return ``torch.compile(G.synthesis)`` (made once per model and kept; compiled on its first call)."""
+    key = id(G.synthesis)
+    if key not in _COMPILED:
+        _COMPILED[key] = torch.compile(G.synthesis)
+    return _COMPILED[key]
+
+
 def generate_batch(G: torch.nn.Module, space: str, latents: np.ndarray, psi: np.ndarray,
                    conds: np.ndarray | None, noise: list[torch.Tensor] | None, cutoff: int | None = None,
-                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Return images [B,C,H,W] for a batch of interpolated latents (z or untruncated w) with per-frame truncation."""
+                   dtype: str | torch.dtype = "auto", synthesis: Callable | None = None) -> torch.Tensor:
+    """Return images [B,C,H,W] for a batch of interpolated latents (z or untruncated w) with per-frame truncation,
+    at precision ``dtype`` (see ``precision_context``); ``synthesis`` replaces ``G.synthesis`` (e.g. compiled)."""
     dev = next(G.parameters()).device
     b = latents.shape[0]
     c = torch.from_numpy(conds).float().to(dev) if conds is not None else torch.zeros([b, G.c_dim], device=dev)
@@ -230,9 +268,10 @@ def generate_batch(G: torch.nn.Module, space: str, latents: np.ndarray, psi: np.
     psi_t = torch.from_numpy(np.asarray(psi, dtype=np.float64)).float().to(dev)
     with torch.no_grad():
         if not has_w_space(G):
-            outs = [G(x[i:i + 1], c[i:i + 1] if G.c_dim else None, truncation_psi=float(psi[i])) for i in range(b)] \
-                if np.any(psi != 1) else [G(x, c if G.c_dim else None)]
-            return torch.cat(outs)
+            with precision_context(G, dtype, dev):
+                outs = [G(x[i:i + 1], c[i:i + 1] if G.c_dim else None, truncation_psi=float(psi[i]))
+                        for i in range(b)] if np.any(psi != 1) else [G(x, c if G.c_dim else None)]
+            return torch.cat(outs).float()
         ws = G.mapping(x, c) if space == "z" else x
         w_avg = G.mapping.w_avg.to(dev)
         trunc = w_avg + psi_t.reshape(-1, 1, 1) * (ws - w_avg)
@@ -240,8 +279,8 @@ def generate_batch(G: torch.nn.Module, space: str, latents: np.ndarray, psi: np.
             ws = trunc
         else:
             ws = torch.cat([trunc[:, :cutoff], ws[:, cutoff:]], dim=1)
-        with torch.autocast(device_type=dev.type, dtype=dtype) if dtype != torch.float32 else contextlib.nullcontext():
-            return G.synthesis(ws, noise_mode="const", noise_inputs=noise).float()
+        with precision_context(G, dtype, dev):
+            return (synthesis or G.synthesis)(ws, noise_mode="const", noise_inputs=noise).float()
 
 
 @dataclass
@@ -266,11 +305,14 @@ class FrameRequest:
 
 
 def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = None, batch: int = 8,
-                dtype: torch.dtype = torch.float32) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (frame index, uint8 H×W×3 frame at the timeline's output size) for frames ``start``..``stop``-1."""
+                dtype: str | torch.dtype = "auto", compile: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (frame index, uint8 H×W×3 frame at the timeline's output size) for frames ``start``..``stop``-1;
+    ``dtype`` is the synthesis precision (``precision_context``), ``compile`` runs it through torch.compile."""
     from studio.engine import plan_frames
     from studio.resample import resize_frames
     G = model.G
+    dtype = dtype_name(dtype)
+    synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
     resolved = resolve_keyframes(tl, G)
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
@@ -295,7 +337,8 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             plan = plan_frames(tl, resolved.anchors, resolved.conds, start=b0, stop=b1)
             images = generate_batch(G, resolved.space, plan.latents, plan.truncation, plan.conds,
                                     noise.inputs(plan.noise_phase, plan.noise_seed),
-                                    cutoff=getattr(tl, "truncation_cutoff", None), dtype=dtype)
+                                    cutoff=getattr(tl, "truncation_cutoff", None), dtype=dtype,
+                                    synthesis=synthesis)
             fut = pool.submit(post, images)
             if pending is not None:
                 yield from _emit(pending, start)
@@ -325,16 +368,15 @@ def planned_frame_count(tl, duration: float | None = None) -> int:
 
 def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path | None = None,
                     duration: float | None = None, device: str = "auto", batch: int = 8, resume: bool = False,
-                    progress: bool = True, dtype: str = "float32",
+                    progress: bool = True, dtype: str = "auto", compile: bool = False,
                     on_progress: Callable[[int, int], None] | None = None) -> RenderResult:
     """Render timeline ``tl`` to ``out`` (default: the timeline's output path) or to a PNG sequence in
-    ``frames_dir``; returns a RenderResult. ``resume`` continues a PNG sequence render."""
+    ``frames_dir``; returns a RenderResult. ``resume`` continues a PNG sequence render. ``dtype``: synthesis
+    precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile."""
     from studio.video import existing_png_frames, open_sink
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
-    torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(dtype)
-    if torch_dtype is None:
-        raise UserError(f"unknown dtype {dtype!r}; allowed: float32, float16, bfloat16", field="--dtype")
+    dtype = dtype_name(dtype)
     dev = resolve_device(device)
     model = get_model(tl.model, dev)
     n = planned_frame_count(tl, duration)
@@ -361,7 +403,8 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     width = height = 0
     try:
         with sink:
-            for idx, frame in iter_frames(tl, model, start=start, stop=n, batch=batch, dtype=torch_dtype):
+            for idx, frame in iter_frames(tl, model, start=start, stop=n, batch=batch, dtype=dtype,
+                                          compile=compile):
                 height, width = frame.shape[:2]
                 sink.write(frame)
                 if bar is not None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from ganlib.checkpoints.safe_unpickle import weights_only_refused_global
 from ganlib.errors import CheckpointError
 
 FORMAT = "rosinality-pt"
@@ -64,9 +65,9 @@ def torch_load_weights_only(path) -> Any:
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - reported as a user error
         text = str(exc)
-        m = re.search(r"(?:Unsupported global|Unsupported class|GLOBAL)\W+([A-Za-z_][\w.]*)", text)
-        if m:
-            raise CheckpointError(f"refused to load: the file asks for the global '{m.group(1)}', which a "
+        refused = weights_only_refused_global(text)
+        if refused:
+            raise CheckpointError(f"refused to load: the file asks for the global '{refused}', which a "
                                   f"checkpoint never needs; nothing in the file was imported or run",
                                   file=path) from None
         first = text.splitlines()[0][:200] if text else type(exc).__name__

@@ -30,6 +30,10 @@ class ForbiddenGlobal(pickle.UnpicklingError):
         self.name = name
 
 
+class RefusedUse(pickle.UnpicklingError):
+    """Raised when an allowed global is called with arguments outside what checkpoints use."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file, allowed: Allowed):
         super().__init__(file)
@@ -57,25 +61,25 @@ class EasyDictStandIn(dict):
 def _codecs_encode(text, encoding="utf-8", errors="strict"):
     """``_codecs.encode``: protocol-2 pickles write bytes as ``encode(str, 'latin1')``; nothing else is allowed."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError("_codecs.encode is only allowed for latin-1 byte strings")
+        raise RefusedUse("_codecs.encode is only allowed for latin-1 byte strings")
     return text.encode("latin1")
 
 
 def _numpy_reconstruct(subtype, shape, dtype):
     if subtype is not np.ndarray:
-        raise pickle.UnpicklingError("numpy array reconstruction is only allowed for numpy.ndarray")
+        raise RefusedUse("numpy array reconstruction is only allowed for numpy.ndarray")
     return np.ndarray.__new__(np.ndarray, shape, np.dtype(dtype))
 
 
 def _numpy_scalar(dtype, data=None):
     if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError("numpy scalars of object type are not allowed")
+        raise RefusedUse("numpy scalars of object type are not allowed")
     return np.frombuffer(data, dtype=dtype, count=1)[0] if data is not None else dtype.type()
 
 
 def _numpy_dtype(obj, align=False, copy=False):
     if not isinstance(obj, str):
-        raise pickle.UnpicklingError("numpy dtypes are only allowed from a type code")
+        raise RefusedUse("numpy dtypes are only allowed from a type code")
     return np.dtype(obj, align, copy)
 
 
@@ -108,6 +112,14 @@ def builtin_globals() -> dict[tuple[str, str], Any]:
 
 
 # ------------------------------------------------------------------------------------------------- torch tensors
+def weights_only_refused_global(text: str) -> str | None:
+    """Return the 'module.name' that torch's weights-only loader refused, from its error text (or None)."""
+    import re
+    m = re.search(r"GLOBAL\s+([A-Za-z_][\w.]*)", text) or re.search(r"Unsupported (?:global|class):?\s+([A-Za-z_][\w.]*)",
+                                                                      text)
+    return m.group(1) if m else None
+
+
 def load_storage_bytes(data: bytes):
     """Stands in for ``torch.storage._load_from_bytes``: a nested legacy ``torch.save`` blob holding one storage,
     read with torch's weights-only loader (CPU)."""
@@ -116,6 +128,10 @@ def load_storage_bytes(data: bytes):
     try:
         return torch.load(io.BytesIO(bytes(data)), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - reported as a corrupt tensor
+        refused = weights_only_refused_global(str(exc))
+        if refused:
+            module, _, name = refused.rpartition(".")
+            raise ForbiddenGlobal(module, name) from None
         raise pickle.UnpicklingError(f"unreadable tensor storage ({type(exc).__name__}: "
                                      f"{str(exc).splitlines()[0][:120] if str(exc) else ''})") from None
 
@@ -147,7 +163,7 @@ def _rebuild_parameter_with_state(data, requires_grad=False, backward_hooks=None
 
 def _rebuild_from_type_v2(func, new_type, args, state):
     if func not in (_rebuild_tensor_v2, _rebuild_parameter) or new_type not in (torch.Tensor, torch.nn.Parameter):
-        raise pickle.UnpicklingError("tensor subclass reconstruction is not allowed")
+        raise RefusedUse("tensor subclass reconstruction is not allowed")
     return func(*args)
 
 
@@ -181,6 +197,9 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
         raise CheckpointError(
             f"refused to load: the pickle asks for the global '{exc.module}.{exc.name}', which a {what} never "
             f"needs{extra}; nothing in the file was imported or run", file=path) from None
+    except RefusedUse as exc:
+        raise CheckpointError(f"refused to load: {exc}; nothing in the file was imported or run",
+                              file=path) from None
     except OSError as exc:
         raise CheckpointError(f"cannot read: {exc.strerror or exc}", file=path) from None
     except CheckpointError:

@@ -4,9 +4,11 @@
 // Elementwise over dense tensors of any layout: the bias index of the element at memory offset i is
 // (i / stride[dim]) % size[dim], valid for contiguous and channels-last tensors alike. All reference tensors share
 // x's layout (checked in ganlib_ops.cpp). Arithmetic is in float (double for double tensors), rounded once.
-#include <torch/extension.h>
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <ATen/AccumulateType.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 
 namespace {
@@ -105,10 +107,10 @@ __global__ void bias_act_kernel(scalar_t* __restrict__ out, const scalar_t* __re
 
 }  // namespace
 
-torch::Tensor bias_act_cuda(torch::Tensor x, torch::Tensor b, torch::Tensor xref, torch::Tensor yref, int64_t dim,
+at::Tensor bias_act_cuda(at::Tensor x, at::Tensor b, at::Tensor xref, at::Tensor yref, int64_t dim,
                             int64_t act, int64_t mode, double alpha, double gain, double clamp) {
-    const at::cuda::OptionalCUDAGuard device_guard(device_of(x));
-    torch::Tensor out = torch::empty_like(x);
+    const c10::cuda::OptionalCUDAGuard device_guard(device_of(x));
+    at::Tensor out = at::empty_like(x);
     if (x.numel() == 0) return out;
     BiasActParams p;
     p.total = x.numel();
@@ -125,7 +127,7 @@ torch::Tensor bias_act_cuda(torch::Tensor x, torch::Tensor b, torch::Tensor xref
     const int threads = 256;
     const int64_t blocks64 = (p.total + threads - 1) / threads;
     const int blocks = int(blocks64 < 65535 * 8 ? blocks64 : 65535 * 8);
-    cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES_AND2(at::ScalarType::Half, at::ScalarType::BFloat16, x.scalar_type(), "bias_act_cuda",
                                     [&] {
         bias_act_kernel<scalar_t><<<blocks, threads, 0, stream>>>(

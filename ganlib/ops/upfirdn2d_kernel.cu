@@ -5,9 +5,11 @@
 // image) contribute, so the loop starts at the first such tap and steps by upy: with up=2 a 4x4 filter costs 4
 // multiply-adds, not 16. Inputs and outputs are addressed through their strides, so channels-last tensors need no
 // copy. Accumulation is in float (double for double tensors).
-#include <torch/extension.h>
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 #include <ATen/AccumulateType.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAStream.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 
 namespace {
@@ -69,17 +71,17 @@ __global__ void upfirdn2d_kernel(const scalar_t* __restrict__ x, const float* __
 
 }  // namespace
 
-torch::Tensor upfirdn2d_cuda(torch::Tensor x, torch::Tensor f, int64_t upx, int64_t upy, int64_t downx,
+at::Tensor upfirdn2d_cuda(at::Tensor x, at::Tensor f, int64_t upx, int64_t upy, int64_t downx,
                              int64_t downy, int64_t padx0, int64_t padx1, int64_t pady0, int64_t pady1, bool flip,
                              double gain) {
-    const at::cuda::OptionalCUDAGuard device_guard(device_of(x));
+    const c10::cuda::OptionalCUDAGuard device_guard(device_of(x));
     const int64_t n = x.size(0), c = x.size(1), in_h = x.size(2), in_w = x.size(3);
     const int64_t fh = f.size(0), fw = f.size(1);
     const int64_t out_h = (in_h * upy + pady0 + pady1 - fh) / downy + 1;
     const int64_t out_w = (in_w * upx + padx0 + padx1 - fw) / downx + 1;
     TORCH_CHECK(in_h * upy + pady0 + pady1 - fh >= 0 && in_w * upx + padx0 + padx1 - fw >= 0,
                 "upfirdn2d: the filter is larger than the padded input");
-    torch::Tensor y = torch::empty({n, c, out_h, out_w}, x.options().memory_format(x.suggest_memory_format()));
+    at::Tensor y = at::empty({n, c, out_h, out_w}, x.options().memory_format(x.suggest_memory_format()));
     if (y.numel() == 0) return y;
 
     Upfirdn2dParams p;
@@ -93,7 +95,7 @@ torch::Tensor upfirdn2d_cuda(torch::Tensor x, torch::Tensor f, int64_t upx, int6
     const int threads = 256;
     const int64_t blocks64 = (y.numel() + threads - 1) / threads;
     const int blocks = int(blocks64 < 65535 * 8 ? blocks64 : 65535 * 8);
-    cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES_AND2(at::ScalarType::Half, at::ScalarType::BFloat16, x.scalar_type(), "upfirdn2d_cuda",
                                     [&] {
         upfirdn2d_kernel<scalar_t><<<blocks, threads, 0, stream>>>(x.data_ptr<scalar_t>(), f.data_ptr<float>(),
