@@ -239,3 +239,81 @@ def test_generator_custom_ops_match_reference(monkeypatch):
         out[mode] = (img.detach(), g.detach(), g2)
     for a, c in zip(out["ref"], out["cuda"]):
         assert (a - c).abs().max() <= 2e-2 * max(1.0, c.abs().max().item())
+
+
+# ------------------------------------------------------------------------ kernel bodies compiled for the host
+@pytest.fixture(scope="module")
+def host_kernels(tmp_path_factory):
+    """The kernels' device code (unchanged) built as a host library with g++ (skipped without g++)."""
+    import ctypes
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not available")
+    d = tmp_path_factory.mktemp("kernels")
+    ops = Path(cuda_ops.__file__).parent
+    for name in ("upfirdn2d_kernel", "bias_act_kernel"):
+        text = (ops / f"{name}.cu").read_text()
+        body = re.search(r"^namespace \{\n(.*)^\}  // namespace", text, re.S | re.M).group(1)
+        (d / f"{name}_body.inc").write_text(body)
+    harness = Path(__file__).parent / "kernel_host_harness.cpp"
+    lib = d / "harness.so"
+    subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-std=c++17", f"-I{d}",
+                    '-DKERNEL_BODY_UPFIRDN2D="upfirdn2d_kernel_body.inc"',
+                    '-DKERNEL_BODY_BIAS_ACT="bias_act_kernel_body.inc"', str(harness), "-o", str(lib)],
+                   check=True, capture_output=True, timeout=240)
+    return ctypes.CDLL(str(lib))
+
+
+def test_upfirdn2d_kernel_body_on_host(host_kernels):
+    import ctypes
+    import numpy as np
+    rng = np.random.RandomState(0)
+    i64x4 = ctypes.c_int64 * 4
+    checked = 0
+    while checked < 60:
+        upx, upy, downx, downy = (int(rng.choice([1, 2, 3])) for _ in range(4))
+        fh, fw, h, w = int(rng.randint(1, 6)), int(rng.randint(1, 6)), int(rng.randint(1, 9)), int(rng.randint(1, 9))
+        pads = [int(rng.randint(-2, 5)) for _ in range(4)]
+        if h * upy + pads[2] + pads[3] - fh < 0 or w * upx + pads[0] + pads[1] - fw < 0:
+            continue
+        flip, gain = bool(rng.randint(2)), 2.0
+        f = torch.from_numpy(rng.randn(fh, fw).astype(np.float32))
+        x = torch.randn(2, 3, h, w, dtype=torch.float64)
+        if rng.randint(2):
+            x = x.contiguous(memory_format=torch.channels_last)
+        ref = upfirdn2d_ref(x, f.double(), up=(upx, upy), down=(downx, downy), padding=pads, flip_filter=flip,
+                            gain=gain)
+        y = torch.empty_like(ref).contiguous(memory_format=torch.channels_last if rng.randint(2) else
+                                             torch.contiguous_format)
+        host_kernels.run_upfirdn2d(
+            ctypes.c_void_p(x.data_ptr()), ctypes.c_void_p(f.data_ptr()), ctypes.c_void_p(y.data_ptr()), 2, 3, h, w,
+            ref.shape[2], ref.shape[3], upx, upy, downx, downy, pads[0], pads[2], fw, fh, int(flip),
+            ctypes.c_float(gain), i64x4(*x.stride()), i64x4(*y.stride()))
+        assert torch.allclose(y, ref, rtol=0, atol=1e-9 * max(1.0, ref.abs().max().item())), (upx, upy, pads)
+        checked += 1
+
+
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+def test_bias_act_kernel_body_on_host(host_kernels, act):
+    import ctypes
+    spec = ACTIVATIONS[act]
+    emu = cuda_ops.EmulatedKernels()
+    empty = torch.empty(0, dtype=torch.float64)
+    for clamp, gain, mode, fmt in [(c, g, m, f) for c in (-1.0, 0.7) for g in (1.0, 1.7) for m in (0, 1, 2)
+                                   for f in (torch.contiguous_format, torch.channels_last)]:
+        xin = torch.randn(2, 4, 3, 5, dtype=torch.float64).contiguous(memory_format=fmt)
+        xref = torch.randn_like(xin)
+        b = torch.randn(4, dtype=torch.float64)
+        yref = torch.empty_like(xin).copy_(emu.bias_act(xref, b, empty, empty, 1, spec.cuda_idx, 0, spec.def_alpha,
+                                                        gain, clamp))
+        want = emu.bias_act(xin, b, xref, yref, 1, spec.cuda_idx, mode, spec.def_alpha, gain, clamp)
+        out = torch.empty_like(xin)
+        host_kernels.run_bias_act(*(ctypes.c_void_p(t.data_ptr()) for t in (out, xin, b, xref, yref)),
+                                  ctypes.c_int64(xin.numel()), ctypes.c_int64(xin.stride(1)), ctypes.c_int64(4),
+                                  spec.cuda_idx, mode, 1, 1, 1, ctypes.c_double(spec.def_alpha),
+                                  ctypes.c_double(gain), ctypes.c_double(clamp))
+        assert torch.allclose(out, want, rtol=0, atol=1e-12), (act, clamp, gain, mode)
