@@ -1,0 +1,176 @@
+"""Synthesis precision (--dtype), torch.compile plumbing (--compile), style mixing and truncation cutoff in
+``studio random`` and in timelines."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib.networks.precision import apply_precision, synthesis_precision
+from tests.conftest import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _gen(**synthesis_kwargs):
+    from ganlib.networks.stylegan2 import Generator
+    torch.manual_seed(0)
+    G = Generator(z_dim=16, w_dim=16, img_resolution=32, mapping_kwargs=dict(num_layers=2),
+                  synthesis_kwargs=dict(channel_base=256, channel_max=16, **synthesis_kwargs)).eval()
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.1)
+            if ".torgb." in name and name.endswith("weight") and "affine" not in name:
+                p.mul_(0.2)
+    return G
+
+
+def _flags(G):
+    return [(b.use_fp16, b.channels_last, b.fp16_on_cpu,
+             [layer.conv_clamp for layer in (getattr(b, "conv0", None), b.conv1, b.torgb) if layer is not None])
+            for b in G.synthesis.blocks()]
+
+
+# ------------------------------------------------------------------------------------------------- precision
+def test_fp16_checkpoint_runs_fp32_on_cpu_by_default():
+    G = _gen(num_fp16_res=2, conv_clamp=256)
+    ws = G.mapping(torch.randn(2, 16), None)
+    with torch.no_grad():
+        auto = G.synthesis(ws, noise_mode="const")
+        forced = G.synthesis(ws, noise_mode="const", force_fp32=True)
+        with synthesis_precision(G, "float16"):
+            half = G.synthesis(ws, noise_mode="const")
+    assert torch.equal(auto, forced)
+    assert 0 < (half - auto).abs().max() < 0.05   # fp16 ran, and is close
+
+
+def test_float16_mode_on_a_fp32_checkpoint_sets_and_restores_flags():
+    G = _gen()
+    before = _flags(G)
+    assert not any(f[0] for f in before)
+    with synthesis_precision(G, "float16", channels_last=True):
+        inside = _flags(G)
+        # the 4 highest resolutions (all but 4 px here: 8..32 → 3 blocks, 8 px is the floor) with clamp 256
+        assert [f[0] for f in inside] == [False, True, True, True]
+        assert [f[1] for f in inside] == [False, True, True, True]
+        assert all(c == 256 for f in inside for c in f[3])
+        with torch.no_grad():
+            img = G(torch.randn(1, 16))
+        assert torch.isfinite(img).all()
+    assert _flags(G) == before
+    apply_precision(G, "float32")
+    assert not any(f[0] for f in _flags(G))
+    with pytest.raises(ValueError):
+        apply_precision(G, "int8")
+
+
+def test_render_dtype_and_compile(tiny_models, tmp_path, monkeypatch):
+    """--dtype float16 and --compile reach the synthesis network; compiled frames equal plain ones."""
+    import studio.render as render
+    calls = []
+
+    def fake_compile(module, **kw):
+        calls.append(module)
+        return module
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    render._COMPILED.clear()
+    tl = tmp_path / "t.yaml"
+    tl.write_text("model: builtin:tiny\nfps: 4\nkeyframes:\n  - {time: 0, seed: 1}\n  - {time: 1, seed: 2}\n")
+    outs = {}
+    for name, extra in [("plain", []), ("compiled", ["--compile"]), ("half", ["--dtype", "float16"])]:
+        code, _, err = run_cli("render", str(tl), "--frames", str(tmp_path / name), "--quiet", "--device", "cpu",
+                               *extra)
+        assert code == 0, err
+        outs[name] = np.stack([np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(p))
+                               for p in sorted((tmp_path / name).glob("*.png"))]).astype(int)
+    assert len(calls) == 1
+    assert np.array_equal(outs["plain"], outs["compiled"])
+    assert 0 < np.abs(outs["half"] - outs["plain"]).max() <= 8
+    code, _, err = run_cli("render", str(tl), "--frames", str(tmp_path / "x"), "--dtype", "int8", "--quiet")
+    assert code == 2
+
+
+# ----------------------------------------------------------------------------------------- mixing and cutoff
+def _capture_ws(monkeypatch, G):
+    seen = []
+    orig = G.synthesis.forward
+
+    def spy(ws, *a, **k):
+        seen.append(ws.detach().clone())
+        return orig(ws, *a, **k)
+    monkeypatch.setattr(G.synthesis, "forward", spy)
+    return seen
+
+
+def test_random_style_mixing_replaces_only_the_chosen_layers(tiny_models, tmp_path, monkeypatch):
+    from studio.render import get_model
+    from studio.seeds import seed_to_z
+    model = get_model("builtin:tiny", "cpu")
+    G = model.G
+    assert G.num_ws == 8
+    seen = _capture_ws(monkeypatch, G)
+    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "3", "--mix-seed", "9", "--mix-layers", "5-", "--device", "cpu",
+                           "--truncation", "0.6", "--out", str(tmp_path / "mix"), "--quiet")
+    assert code == 0, err
+    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "3", "--device", "cpu", "--truncation", "0.6",
+                           "--out", str(tmp_path / "plain"), "--quiet")
+    assert code == 0, err
+    mixed, plain = seen[0][0], seen[1][0]
+    with torch.no_grad():
+        w_mix = G.mapping(torch.from_numpy(seed_to_z(9, G.z_dim)).float()[None], None, truncation_psi=0.6)[0]
+    assert torch.equal(mixed[:5], plain[:5])
+    assert torch.allclose(mixed[5:], w_mix[5:])
+    assert not torch.allclose(mixed[5:], plain[5:])
+    a = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(tmp_path / "mix" / "seed0003.png"))
+    b = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(tmp_path / "plain" / "seed0003.png"))
+    assert not np.array_equal(a, b)
+    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "3", "--mix-seed", "9", "--mix-layers", "8-", "--device", "cpu",
+                           "--out", str(tmp_path / "bad"), "--quiet")
+    assert code == 2 and "layer 8 does not exist" in err
+
+
+def test_random_truncation_cutoff(tiny_models, tmp_path, monkeypatch):
+    from studio.render import get_model
+    G = get_model("builtin:tiny", "cpu").G
+    seen = _capture_ws(monkeypatch, G)
+    for extra in ([], ["--truncation-cutoff", "3"]):
+        code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "4", "--truncation", "0.5", "--device", "cpu",
+                               "--out", str(tmp_path / f"c{len(extra)}"), "--quiet", *extra)
+        assert code == 0, err
+    with torch.no_grad():
+        from studio.seeds import seed_to_z
+        w = G.mapping(torch.from_numpy(seed_to_z(4, G.z_dim)).float()[None], None)[0]
+    full, cut = seen[0][0], seen[1][0]
+    w_avg = G.mapping.w_avg
+    assert torch.allclose(full, w_avg.lerp(w, 0.5), atol=1e-6)
+    assert torch.allclose(cut[:3], w_avg.lerp(w[:3], 0.5), atol=1e-6)
+    assert torch.equal(cut[3:], w[3:])
+
+
+def test_timeline_mix_and_cutoff(tiny_models, monkeypatch):
+    from studio.render import generate_batch, get_model, resolve_keyframes
+    from studio.seeds import seed_to_z
+    from studio.timeline import timeline_from_dict
+    G = get_model("builtin:tiny", "cpu").G
+    tl = timeline_from_dict({"model": "builtin:tiny", "fps": 4, "truncation_cutoff": 2, "keyframes": [
+        {"time": 0, "seed": 1, "mix": {"seed": 7, "layers": "0-1,6"}}, {"time": 1, "seed": 2}]})
+    resolved = resolve_keyframes(tl, G)
+    with torch.no_grad():
+        w1 = G.mapping(torch.from_numpy(seed_to_z(1, G.z_dim)).float()[None], None)[0].double().numpy()
+        w7 = G.mapping(torch.from_numpy(seed_to_z(7, G.z_dim)).float()[None], None)[0].double().numpy()
+    a = resolved.anchors[0]
+    assert np.allclose(a[[0, 1, 6]], w7[[0, 1, 6]]) and np.allclose(a[[2, 3, 4, 5, 7]], w1[[2, 3, 4, 5, 7]])
+    seen = _capture_ws(monkeypatch, G)
+    generate_batch(G, "w", a[None], np.array([0.5]), None, None, cutoff=tl.truncation_cutoff)
+    ws = seen[0][0].double()
+    w_avg = G.mapping.w_avg.double()
+    at = torch.from_numpy(a)
+    assert torch.allclose(ws[:2], w_avg + 0.5 * (at[:2] - w_avg), atol=1e-5)
+    assert torch.allclose(ws[2:], at[2:], atol=1e-6)
