@@ -73,16 +73,15 @@ def test_models_and_gallery_paging(server):
     other = str(server.models_dir.resolve() / "other.safetensors")
     choices = c.predict("builtin:default", api_name="/refresh_models")
     assert "64×64" in c.predict(other, api_name="/select_model")
-    page0, seeds0 = c.predict("builtin:default", 0, 0.7, api_name="/gallery"), None
+    page0 = c.predict("builtin:default", 0, 0.7, api_name="/gallery")
     assert [g["caption"] for g in page0] == [f"seed {s}" for s in range(16)]
     assert _pixels(page0[0]["image"]).shape == (64, 64, 3)
     page, images = c.predict("builtin:default", 0, 0.7, api_name="/gallery_next")
     assert page == 1 and [g["caption"] for g in images][:2] == ["seed 16", "seed 17"]
-    page, images = c.predict("builtin:default", 1, 0.7, api_name="/gallery_prev")
-    assert page == 0 and images[0]["caption"] == "seed 0"
-    low = c.predict("builtin:default", 0, 0.0, api_name="/gallery")
+    page, low = c.predict("builtin:default", 1, 0.0, api_name="/gallery_prev")
+    assert page == 0 and low[0]["caption"] == "seed 0"
     assert not np.array_equal(_pixels(low[0]["image"]), _pixels(page0[0]["image"]))  # truncation is applied
-    assert choices is not None and seeds0 is None
+    assert [label for label, _ in choices["choices"]] == ["builtin:default", "other.safetensors  (models folder)"]
 
 
 def test_keyframe_editing_through_the_api(server):

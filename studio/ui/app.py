@@ -34,7 +34,7 @@ from studio.ui.jobs import RENDER_CONCURRENCY, JobManager
 from studio.ui.models import ModelCatalog, safe_name
 
 TABLE_HEADERS = ["#", "time (s)", "source", "truncation", "easing", "sliders"]
-JOB_HEADERS = ["job", "kind", "name", "status", "frames", "seconds"]
+JOB_HEADERS = ["job", "what", "status", "frames", "seconds"]
 LATENT_EXTENSIONS = (".npy", ".npz")
 
 CSS = """
@@ -222,15 +222,14 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                 r_name = gr.Textbox("walk", label="Video name", scale=3)
                 render_btn = gr.Button("Render video", variant="primary", size="lg", scale=2)
             with gr.Row():
-                with gr.Column(scale=3):
+                with gr.Column(scale=1):
                     video = gr.Video(label="Video", interactive=False, autoplay=True, loop=True, height=420,
                                      elem_id="video-player")
-                with gr.Column(scale=2):
+                with gr.Column(scale=1):
                     r_file = gr.File(label="Download MP4 and timeline", interactive=False, file_count="multiple")
                     r_status = gr.Markdown()
                     jobs_table = gr.Dataframe(pd.DataFrame([], columns=JOB_HEADERS), headers=JOB_HEADERS,
-                                              interactive=False, label="Recent jobs", max_height=260,
-                                              column_widths=["36%", "12%", "16%", "14%", "11%", "11%"])
+                                              interactive=False, label="Recent jobs", max_height=260)
                     jobs_btn = gr.Button("↻ Refresh jobs", size="sm")
 
         # ------------------------------------------------------------------------------------ Batch
@@ -554,8 +553,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
         save_btn.click(save_timeline, [tl_state, *settings, save_name], [save_file, yaml_code, tl_status],
                        api_name="save_timeline")
         load_outputs = view_outputs + settings
-        load_file.upload(load_timeline, load_file, load_outputs, api_name="load_timeline")
-        yaml_btn.click(load_yaml, yaml_code, load_outputs, api_name="load_yaml")
+        load_file.upload(load_timeline, load_file, load_outputs, api_name="load_timeline").then(**kf_preview)
+        yaml_btn.click(load_yaml, yaml_code, load_outputs, api_name="load_yaml").then(**kf_preview)
 
         render_btn.click(render, [tl_state, *settings, r_name], [video, r_file, r_status, jobs_table],
                          api_name="render", **heavy)

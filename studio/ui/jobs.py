@@ -147,10 +147,10 @@ class JobManager:
 
     # --------------------------------------------------------------------------------------------- view
     def recent(self, count: int = 10) -> list[list]:
-        """Rows [job id, kind, name, status, frames, seconds] of the latest ``count`` renders and batches."""
+        """Rows [job id, "name (kind)", status, frames, seconds] of the latest ``count`` renders and batches."""
         with self._lock:
             jobs = [j for j in self._jobs if j.kind != "timeline"][-count:]
-        return [[j.id, j.kind, j.name, j.status if not j.error else f"failed: {j.error}", j.frames,
+        return [[j.id, f"{j.name} ({j.kind})", j.status if not j.error else f"failed: {j.error}", j.frames,
                  round(j.seconds, 1)] for j in reversed(jobs)]
 
 
