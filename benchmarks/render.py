@@ -44,17 +44,20 @@ def main() -> None:
     """Run the benchmark and print frames/s of both paths and their ratio."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--timeline", default="presets/timelines/demo.yaml")
-    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument("--seconds", type=float, default=16.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--preset", default=None, help="x264 preset to use instead of the timeline's")
     args = ap.parse_args()
     from studio.render import get_model, planned_frame_count
     from studio.timeline import load_timeline
     tl = load_timeline(args.timeline)
+    if args.preset:
+        tl = tl.model_copy(update={"output": tl.output.model_copy(update={"preset": args.preset})})
     model = get_model(tl.model, "cpu")
     n = planned_frame_count(tl, args.seconds)
     print(f"timeline {args.timeline}: model {tl.model} ({model.G.img_resolution} px), output size "
-          f"{tl.frame_size or 'native'}, {n} frames, batch {args.batch}, torch threads {torch.get_num_threads()}")
+          f"{tl.frame_size or 'native'}, x264 preset {tl.output.preset}, {n} frames, batch {args.batch}, torch threads {torch.get_num_threads()}")
     gen_fps, ren_fps = [], []
     with tempfile.TemporaryDirectory() as tmp:
         generator_only(tl, model, min(n, 16), args.batch)  # warm-up

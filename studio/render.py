@@ -55,6 +55,15 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return (images.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def to_uint8_numpy(images: torch.Tensor) -> np.ndarray:
+    """Same pixels as ``to_uint8`` (float32 maths, truncation), computed with numpy so that a worker thread does not
+    start a second torch thread pool that would fight the generator's for the cores."""
+    arr = images.detach().float().cpu().numpy()
+    arr = arr * np.float32(127.5) + np.float32(128)
+    np.clip(arr, 0, 255, out=arr)
+    return np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1))
+
+
 def has_w_space(G: torch.nn.Module) -> bool:
     """Return True when ``G`` has a mapping network and synthesis from ws (StyleGAN2-style)."""
     return getattr(G, "num_ws", 0) > 0 and hasattr(G, "mapping") and hasattr(G, "synthesis")
@@ -322,7 +331,7 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postprocess")
 
     def post(images: torch.Tensor) -> np.ndarray:
-        frames = to_uint8(images)
+        frames = to_uint8_numpy(images)
         if size is not None and (frames.shape[2], frames.shape[1]) != tuple(size):
             frames = resize_frames(frames, tuple(size))
         return frames
@@ -394,7 +403,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         if str(target).endswith("/") or target.suffix == "":
             sink = open_sink(str(target) + "/", fps=tl.fps)
         else:
-            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf)
+            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset)
     bar = None
     if progress:
         from tqdm import tqdm

@@ -243,6 +243,8 @@ class Output(BaseModel):
     path: str | None = None
     codec: Literal["h264", "h265", "vp9", "prores"] | None = None
     crf: int = Field(18, ge=0, le=51)
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                    "veryslow"] = "medium"  # x264/x265 speed: faster encodes leave more CPU to the generator
 
     @field_validator("path")
     @classmethod
