@@ -23,7 +23,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 REPO = Path(__file__).resolve().parents[1]
-SHOTS = REPO / "docs" / "screenshots"
+# README screenshots are refreshed only on request (STUDIO_SCREENSHOTS=1), so a test run leaves the tree clean.
+SHOTS = REPO / "docs" / "screenshots" if os.environ.get("STUDIO_SCREENSHOTS") == "1" else \
+    Path(os.environ.get("TMPDIR", "/tmp")) / "latent-studio-screenshots"
 SHIPPED = REPO / "presets" / "models" / "default.safetensors"
 
 
