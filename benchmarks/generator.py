@@ -1,0 +1,202 @@
+"""Generator throughput: images/s of a StyleGAN2 generator (random weights, NVlabs config-f layout: channel_base 32768,
+channel_max 512, 8 mapping layers, fp16 for the 4 highest resolutions with conv_clamp 256) at 256/512/1024 px and
+batch 1 and 8, measured side by side in one run on the present device.
+
+On a GPU: reference ops vs the custom CUDA ops, fp32 vs fp16 synthesis (``--dtype``), and their ratios
+(targets: custom ≥ 1.3 × reference; fp16 ≥ 1.8 × fp32 at 1024 px).
+On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward PyTorch implementation of the same
+network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
+whose output is checked to be the same image.
+
+    python benchmarks/generator.py                      # all sizes, batch 1 and 8
+    python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganlib.networks.precision import synthesis_precision  # noqa: E402
+from ganlib.networks.stylegan2 import Generator  # noqa: E402
+
+
+def make_generator(res: int, device: torch.device) -> Generator:
+    """A random-weights StyleGAN2 at ``res`` px in the configuration NVlabs' configs use."""
+    torch.manual_seed(0)
+    G = Generator(z_dim=512, w_dim=512, img_resolution=res, mapping_kwargs=dict(num_layers=8),
+                  synthesis_kwargs=dict(channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256))
+    with torch.no_grad():
+        for name, p in G.named_parameters():
+            if name.endswith("noise_strength"):
+                p.fill_(0.1)
+    return G.eval().requires_grad_(False).to(device)
+
+
+# ------------------------------------------------------------------------------------------ plain PyTorch version
+def _upfir(x: torch.Tensor, f: torch.Tensor, up: int, pad: tuple[int, int], gain: float) -> torch.Tensor:
+    """Upsample by zero insertion, pad, and filter with the 2-D FIR ``f`` (depthwise conv), the plain way."""
+    n, c, h, w = x.shape
+    if up > 1:
+        z = x.new_zeros([n, c, h * up, w * up])
+        z[:, :, ::up, ::up] = x
+        x = z
+    x = F.pad(x, [pad[0], pad[1], pad[0], pad[1]])
+    k = (f.flip([0, 1]) * gain).to(x.dtype)[None, None].repeat(c, 1, 1, 1)
+    return F.conv2d(x, k, groups=c)
+
+
+def _modconv(x, weight, styles, demodulate: bool, up: int, f: torch.Tensor | None, padding: int) -> torch.Tensor:
+    n = x.shape[0]
+    o, i, kh, kw = weight.shape
+    w = weight[None] * styles[:, None, :, None, None]
+    if demodulate:
+        w = w * (w.square().sum(dim=[2, 3, 4], keepdim=True) + 1e-8).rsqrt()
+    if up > 1:  # upsample the activations first, then a plain (true) convolution
+        x = _upfir(x, f, up, ((f.shape[0] + up - 1) // 2 + padding, (f.shape[0] - up) // 2 + padding), up * up)
+        w = w.flip([3, 4])
+        padding = 0
+    x = F.conv2d(x.reshape(1, n * i, *x.shape[2:]), w.reshape(n * o, i, kh, kw), padding=padding, groups=n)
+    return x.reshape(n, o, *x.shape[2:])
+
+
+def _affine(layer, w):
+    return w @ (layer.weight * layer.weight_gain).t() + layer.bias * layer.bias_gain
+
+
+def plain_synthesis(G: Generator, ws: torch.Tensor) -> torch.Tensor:
+    """The synthesis network of ``G`` written straightforwardly (fp32, noise 'const')."""
+    x = img = None
+    idx = 0
+    for block in G.synthesis.blocks():
+        f = block.resample_filter
+        layers = [block.conv1] if block.in_channels == 0 else [block.conv0, block.conv1]
+        if block.in_channels == 0:
+            x = block.const[None].repeat(ws.shape[0], 1, 1, 1)
+        for k, layer in enumerate(layers):
+            styles = _affine(layer.affine, ws[:, idx + k])
+            x = _modconv(x, layer.weight, styles, True, layer.up, f, layer.padding)
+            x = x + layer.noise_const * layer.noise_strength
+            x = F.leaky_relu(x + layer.bias[None, :, None, None], 0.2) * math.sqrt(2)
+            if layer.conv_clamp is not None:
+                x = x.clamp(-layer.conv_clamp, layer.conv_clamp)
+        idx += len(layers)
+        rgb = block.torgb
+        y = _modconv(x, rgb.weight, _affine(rgb.affine, ws[:, idx]) * rgb.weight_gain, False, 1, None, 0)
+        y = y + rgb.bias[None, :, None, None]
+        if rgb.conv_clamp is not None:
+            y = y.clamp(-rgb.conv_clamp, rgb.conv_clamp)
+        img = y if img is None else _upfir(img, f, 2, (2, 1), 4) + y
+    return img
+
+
+# ------------------------------------------------------------------------------------------------- timing
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: torch.device) -> float:
+    """Best-of-``repeats`` images/s of ``fn(ws)``."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            fn(ws)
+        _sync(device)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn(ws)
+            _sync(device)
+            best = min(best, time.perf_counter() - t0)
+    return ws.shape[0] / best
+
+
+def run(sizes, batches, repeats, warmup, device) -> list[dict]:
+    """Measure every applicable variant; returns rows {size, batch, variant: images/s}."""
+    rows = []
+    for res in sizes:
+        G = make_generator(res, device)
+        for batch in batches:
+            z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1)).to(device)
+            ws = G.mapping(z, None)
+            row = {"size": res, "batch": batch}
+
+            def synth(dtype):
+                def fn(w):
+                    with synthesis_precision(G, dtype, channels_last=True if dtype == "float16" else None):
+                        return G.synthesis(w, noise_mode="const")
+                return fn
+            if device.type == "cuda":
+                for ops in ("ref", "cuda"):
+                    os.environ["STUDIO_OPS"] = ops
+                    for dtype in ("float32", "float16"):
+                        try:
+                            row[f"{ops}/{dtype}"] = images_per_second(synth(dtype), ws, repeats, warmup, device)
+                        except RuntimeError as exc:  # custom ops could not be built
+                            print(f"  ({ops} ops unavailable: {str(exc).splitlines()[0][:120]})")
+                            break
+                os.environ["STUDIO_OPS"] = "auto"
+            else:
+                os.environ["STUDIO_OPS"] = "ref"
+                with torch.no_grad():
+                    diff = (plain_synthesis(G, ws) - G.synthesis(ws, noise_mode="const")).abs().max().item()
+                row["check"] = diff
+                row["ref/float32"] = images_per_second(synth("float32"), ws, repeats, warmup, device)
+                row["plain/float32"] = images_per_second(lambda w: plain_synthesis(G, w), ws, repeats, warmup,
+                                                         device)
+            rows.append(row)
+            print_row(row, device)
+        del G
+    return rows
+
+
+def print_row(row: dict, device: torch.device) -> None:
+    """Print one size/batch line with images/s and ratios."""
+    ips = {k: v for k, v in row.items() if "/" in k}
+    parts = [f"{k} {v:8.2f}" for k, v in ips.items()]
+    ratios = []
+    if device.type == "cuda":
+        if "cuda/float32" in ips:
+            ratios.append(f"custom/ref fp32 {ips['cuda/float32'] / ips['ref/float32']:.2f}x")
+        if "cuda/float16" in ips:
+            ratios.append(f"custom/ref fp16 {ips['cuda/float16'] / ips['ref/float16']:.2f}x")
+            ratios.append(f"fp16/fp32 (custom) {ips['cuda/float16'] / ips['cuda/float32']:.2f}x")
+        ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
+    else:
+        ratios.append(f"ref/plain {ips['ref/float32'] / ips['plain/float32']:.2f}x")
+        ratios.append(f"same image: max|diff| {row['check']:.1e}")
+    print(f"{row['size']:>5} px  batch {row['batch']:<2}  images/s: " + "  ".join(parts) + "  |  " + ", ".join(ratios),
+          flush=True)
+
+
+def main(argv=None) -> int:
+    """Parse options, run, print; returns 0."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="256,512,1024", help="comma-separated resolutions")
+    ap.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    args = ap.parse_args(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    batches = [int(b) for b in args.batches.split(",") if b]
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
+    if device.type == "cpu":
+        print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
+    run(sizes, batches, args.repeats, args.warmup, device)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
