@@ -1,6 +1,7 @@
 """Render throughput: generator-only frames/s vs full render-to-MP4 frames/s, measured side by side in one run.
 
-Usage: python benchmarks/render.py [--timeline presets/timelines/demo.yaml] [--seconds 4] [--repeats 3]
+Usage: python benchmarks/render.py [--timeline presets/timelines/demo.yaml] [--seconds 16] [--repeats 3]
+                                  [--size native|timeline] [--preset veryfast]
 The last line is ``render/generator ratio: X.XX`` (target ≥ 0.90: resizing and encoding overlap generation).
 """
 from __future__ import annotations
@@ -48,10 +49,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--preset", default=None, help="x264 preset to use instead of the timeline's")
+    ap.add_argument("--size", choices=["native", "timeline"], default="native",
+                    help="native: the model's own size (default); timeline: the timeline's size (demo: 256 px)")
     args = ap.parse_args()
     from studio.render import get_model, planned_frame_count
     from studio.timeline import load_timeline
     tl = load_timeline(args.timeline)
+    if args.size == "native":
+        tl = tl.model_copy(update={"size": None})
     if args.preset:
         tl = tl.model_copy(update={"output": tl.output.model_copy(update={"preset": args.preset})})
     model = get_model(tl.model, "cpu")
