@@ -289,7 +289,8 @@ def generate_batch(G: torch.nn.Module, space: str, latents: np.ndarray, psi: np.
         else:
             ws = torch.cat([trunc[:, :cutoff], ws[:, cutoff:]], dim=1)
         with precision_context(G, dtype, dev):
-            return (synthesis or G.synthesis)(ws, noise_mode="const", noise_inputs=noise).float()
+            synth = synthesis if synthesis is not None else G.synthesis
+            return synth(ws, noise_mode="const", noise_inputs=noise).float()
 
 
 @dataclass
