@@ -68,12 +68,7 @@ def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
     except ImportError as exc:
         raise DataError("only 'procedural' data is supported by this build", file=str(data)) from exc
     ds = open_dataset(data, resolution=cfg.resolution)
-    images = [torch.as_tensor(np.asarray(ds[i][0] if isinstance(ds[i], tuple) else ds[i])) for i in range(len(ds))]
-    x = torch.stack(images)
-    if x.dtype != torch.uint8:
-        x = ((x.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    if x.shape[-1] == 3:
-        x = x.permute(0, 3, 1, 2)
+    x = ds.images_uint8(range(len(ds)))
     return x.contiguous()
 
 
