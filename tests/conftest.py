@@ -29,6 +29,15 @@ def make_tiny_stylegan2(seed: int = 0, c_dim: int = 0):
     return G, kwargs
 
 
+@pytest.fixture()
+def one_torch_thread():
+    """Run the test with torch on one thread: tiny ops on a busy 2-core machine run far faster that way."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A models folder holding tiny.safetensors (unconditional) and tiny_cond.safetensors (4 classes)."""

@@ -15,6 +15,9 @@ from ganlib.checkpoints import detect_format, load_generator
 from ganlib.errors import CheckpointError
 from ganlib.networks.precision import synthesis_precision
 
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
@@ -23,13 +26,6 @@ def expected():
     return np.load(FIXTURES / "foreign_expected.npz")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny ops on a busy 2-core machine run far faster on one thread.
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,6 @@ from ganlib.checkpoints import load_generator
 from ganlib.errors import CheckpointError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 class _Call:
@@ -31,6 +25,9 @@ class _Call:
     def __reduce__(self):
         return self.func, self.args
 
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _write(path, obj, protocol=4):
     path.write_bytes(pickle.dumps(obj, protocol=protocol))

@@ -12,6 +12,9 @@ from ganlib.ops import backend, cuda_ops
 from ganlib.ops.bias_act import ACTIVATIONS, bias_act_ref
 from ganlib.ops.upfirdn2d import setup_filter, upfirdn2d_ref
 
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU (and a compiler for the custom ops)")
 
@@ -21,12 +24,6 @@ UPFIRDN_CASES = [  # up, down, padding, flip, separable
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture()

@@ -10,13 +10,10 @@ from ganlib.networks.precision import apply_precision, synthesis_precision
 from tests.conftest import run_cli
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _gen(**synthesis_kwargs):
     from ganlib.networks.stylegan2 import Generator

@@ -12,17 +12,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ganlib.checkpoints import save_generator
 from ganlib.networks.conditional import ConditionalGenerator
 from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANModGenerator
 from ganlib.networks.mlp_encoder import EncodedGenerator
 from ganlib.networks.wgan import MLPCritic, MLPGenerator
 from ganlib.train import losses
 from ganlib.train.pretrain import pretrain_encoder
-from ganlib.train.task_base import Task, make_optimizer
+from ganlib.train.task_base import GeneratorTask, Task, make_optimizer
 
 
-class GANTask(Task):
+class GANTask(GeneratorTask):
     """Training logic of the adversarial KINDs (see module docstring)."""
 
     def __init__(self, kind: str, cfg, dataset, device):
@@ -180,12 +179,4 @@ class GANTask(Task):
         imgs = self.G(z[:n], None if c is None else c[:n])
         return {"sample_std": float(imgs.float().std(dim=0).mean())}
 
-    def generator(self):
-        """Return G."""
-        return self.G
 
-    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
-        """Save G with ``save_generator`` (its arch and constructor kwargs) so timelines can use it."""
-        if self.encoder_mse is not None:
-            provenance = dict(provenance, encoder_mse=self.encoder_mse)
-        return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)

@@ -17,7 +17,7 @@ from ganlib.networks.mse_generator import MSEGenerator
 from ganlib.train.export import save_model
 from ganlib.train.pretrain import pretrain_encoder
 from ganlib.train.samples import save_grid
-from ganlib.train.task_base import Task, make_optimizer
+from ganlib.train.task_base import GeneratorTask, Task, make_optimizer
 
 
 def _interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -25,7 +25,7 @@ def _interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.stack([a, b], dim=1).reshape(-1, *a.shape[1:])
 
 
-class MSETask(Task):
+class MSETask(GeneratorTask):
     """MSE generator: regress each image from its feature vector (random ``z`` is fed and learned to be ignored)."""
 
     needs_features = True
@@ -82,16 +82,6 @@ class MSETask(Task):
     def evaluate(self) -> dict[str, float]:
         """Return the MSE on the fixed sample rows."""
         return {"sample_mse": float(F.mse_loss(self._predict(), self._fixed_real))}
-
-    def generator(self):
-        """Return the generator."""
-        return self.G
-
-    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
-        """Save the generator (cond_kind "features") with ``save_generator``."""
-        if self.encoder_mse is not None:
-            provenance = dict(provenance, encoder_mse=self.encoder_mse)
-        return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)
 
 
 class AutoencoderTask(Task):

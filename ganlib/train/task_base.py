@@ -139,3 +139,24 @@ def make_optimizer(name: str, params, lr: float, betas=(0.5, 0.999), weight_deca
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+class GeneratorTask(Task):
+    """A Task whose product is a registered generator held in ``self.G`` and rebuilt from ``self.g_arch`` and
+    ``self.g_kwargs``; ``self.encoder_mse`` is the frozen pre-encoder's final MSE when one is used (else None)."""
+
+    G: nn.Module
+    g_arch: str
+    g_kwargs: dict[str, Any]
+    encoder_mse: float | None = None
+
+    def generator(self) -> nn.Module:
+        """Return G."""
+        return self.G
+
+    def export(self, path: Path, provenance: dict[str, Any]) -> Path:
+        """Save G with ``save_generator`` (its arch and constructor kwargs) so timelines can use it."""
+        from ganlib.checkpoints import save_generator
+        if self.encoder_mse is not None:
+            provenance = dict(provenance, encoder_mse=self.encoder_mse)
+        return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)
