@@ -1,0 +1,1 @@
+"""Frame sinks (video, GIF, PNG sequence, zip) and the one output format table (``studio.sinks.formats``)."""
