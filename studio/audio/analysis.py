@@ -91,11 +91,16 @@ class AudioAnalysis:
                    beat_times=np.asarray(arrays["beat_times"]))
 
 
+def _mel_edges(rate: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
+    """The n_mels + 2 band edges (Hz) equally spaced on the HTK mel scale from fmin to fmax (default Nyquist)."""
+    top = rate / 2 if fmax is None else fmax
+    lo, hi = (2595.0 * np.log10(1.0 + f / 700.0) for f in (fmin, top))
+    return 700.0 * (10 ** (np.linspace(lo, hi, n_mels + 2) / 2595.0) - 1.0)
+
+
 def mel_filters(rate: int, n_fft: int, n_mels: int, fmin: float = 20.0, fmax: float | None = None) -> np.ndarray:
     """Return triangular mel filters [n_mels, n_fft//2 + 1] (HTK mel scale, each filter peaking at 1)."""
-    fmax = rate / 2 if fmax is None else fmax
-    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)  # noqa: E731
-    edges = 700.0 * (10 ** (np.linspace(mel(fmin), mel(fmax), n_mels + 2) / 2595.0) - 1.0)
+    edges = _mel_edges(rate, n_mels, fmin, fmax)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     up = (freqs[None] - lo) / (mid - lo)
@@ -105,10 +110,7 @@ def mel_filters(rate: int, n_fft: int, n_mels: int, fmin: float = 20.0, fmax: fl
 
 def mel_centres(rate: int, n_mels: int, fmin: float = 20.0, fmax: float | None = None) -> np.ndarray:
     """Return the centre frequencies (Hz) of :func:`mel_filters`' bands."""
-    fmax = rate / 2 if fmax is None else fmax
-    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)  # noqa: E731
-    edges = 700.0 * (10 ** (np.linspace(mel(fmin), mel(fmax), n_mels + 2) / 2595.0) - 1.0)
-    return edges[1:-1]
+    return _mel_edges(rate, n_mels, fmin, fmax)[1:-1]
 
 
 def chroma_filters(rate: int, n_fft: int, fmin: float = 55.0, fmax: float = 5000.0) -> np.ndarray:
@@ -152,29 +154,29 @@ def analyse(samples: np.ndarray, params: AnalysisParams | None = None) -> AudioA
     lead = lag + 1
     samples = np.concatenate([np.zeros(lead * p.hop, np.float32), samples])
     freqs = np.fft.rfftfreq(p.n_fft, 1.0 / p.rate)
-    mel_fb = mel_filters(p.rate, p.n_fft, p.n_mels)
-    chroma_fb = chroma_filters(p.rate, p.n_fft)
-    bins = {b: _band_bins(freqs, b) for b in BANDS}
+    # one matrix maps a power spectrum to mel bands, pitch classes and per-band power (one GEMM per chunk)
+    bank = np.concatenate([mel_filters(p.rate, p.n_fft, p.n_mels), chroma_filters(p.rate, p.n_fft),
+                           np.stack([_band_bins(freqs, b) for b in BANDS]).astype(np.float32)]).T.copy()
     window = np.hanning(p.n_fft + 1)[:-1]
     power_scale = 2.0 / (p.n_fft * float(np.sum(window ** 2)))  # Parseval: band power → mean square amplitude
-    mel_parts, chroma_parts, flux_parts = [], [], []
-    band_parts = {b: [] for b in BANDS}
+    banked, flux_parts = [], []
     prev_mag = None
     for power in _power_frames(samples, p):
-        mel_parts.append(power @ mel_fb.T)
-        chroma_parts.append(power @ chroma_fb.T)
-        for b, sel in bins.items():
-            band_parts[b].append(power[:, sel].sum(axis=1))
+        banked.append(power @ bank)
         mag = np.sqrt(power)
         ref = np.concatenate([mag[:1] if prev_mag is None else prev_mag, mag[:-1]])
-        flux_parts.append(np.sqrt(np.sum(np.maximum(0.0, mag - ref) ** 2, axis=1)))
+        rise = np.maximum(mag - ref, 0.0, out=ref)
+        flux_parts.append(np.sqrt(np.einsum("ij,ij->i", rise, rise)))
         prev_mag = mag[-1:]
+    banked = np.concatenate(banked).astype(np.float64)
+    mel = banked[:, : p.n_mels]
+    chroma_parts = banked[:, p.n_mels: p.n_mels + 12]
+    band_power = banked[:, p.n_mels + 12:]
     keep = slice(lead, lead + n_out)
-    mel = np.concatenate(mel_parts).astype(np.float64)
-    rms = {b: np.sqrt(np.concatenate(v)[keep] * power_scale) for b, v in band_parts.items()}
+    rms = {b: np.sqrt(np.maximum(band_power[keep, k], 0.0) * power_scale) for k, b in enumerate(BANDS)}
     onsets = {b: _fit(v[lead - lag:], n_out) for b, v in _percussive_onsets(mel, p).items()}
     flux = _fit(np.concatenate(flux_parts)[lead - lag:].astype(np.float64) * math.sqrt(power_scale), n_out)
-    chroma = np.concatenate(chroma_parts)[keep].astype(np.float64)
+    chroma = np.maximum(chroma_parts[keep], 0.0)
     floor = max(float(chroma.max(initial=0.0)) * 1e-4, 1e-12)
     chroma = chroma / np.maximum(chroma.max(axis=1, keepdims=True), floor)
     period = estimate_period(onsets["all"], p.frame_rate)
