@@ -27,12 +27,10 @@ import scipy.fft
 import scipy.ndimage
 
 from studio.audio.beats import estimate_period, track_beats, tempo_bpm
+from studio.audio.names import BAND_NAMES, BANDED_FEATURES, FEATURES, PITCH_CLASSES  # noqa: F401 (re-exported)
 
-BANDS: dict[str, tuple[float, float]] = {"low": (20.0, 250.0), "mid": (250.0, 2500.0), "high": (2500.0, 1e9),
-                                          "all": (0.0, 1e9)}
-BANDED_FEATURES = ("onsets", "rms")
-FEATURES = ("onsets", "rms", "flux", "chroma", "beat")
-PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+BANDS: dict[str, tuple[float, float]] = dict(zip(BAND_NAMES, ((20.0, 250.0), (250.0, 2500.0), (2500.0, 1e9),
+                                                              (0.0, 1e9))))
 ANALYSIS_VERSION = 1  # bump when the maths changes: cached analyses are keyed by it
 
 
@@ -208,6 +206,15 @@ def _percussive_onsets(mel: np.ndarray, p: AnalysisParams) -> dict[str, np.ndarr
     return out
 
 
+BEAT_TOLERANCE = 0.05  # seconds: a beat tracked this much before an offset counts as on it
+
+
+def beats_after(beat_times: np.ndarray, offset: float) -> np.ndarray:
+    """Return the beats at or after ``offset`` as seconds from it (a beat up to BEAT_TOLERANCE early is at 0)."""
+    beats = np.asarray(beat_times, dtype=np.float64)
+    return np.maximum(beats[beats >= offset - BEAT_TOLERANCE] - offset, 0.0)
+
+
 @dataclass(frozen=True)
 class FrameFeatures:
     """Features resampled to video frames ``0 .. n_frames - 1`` at ``fps`` from audio time ``offset``.
@@ -272,7 +279,7 @@ def frame_features(analysis: AudioAnalysis, fps: float, n_frames: int, offset: f
         out[i, peak_cols] = table[start[i]: stop[i], peak_cols].max(axis=0)
     values = {name: out[:, k] for k, name in enumerate(names)}
     values["chroma"] = out[:, len(names):]
-    beats = analysis.beat_times[analysis.beat_times >= offset - 1e-9] - offset
+    beats = beats_after(analysis.beat_times, offset)
     pulse = np.zeros(n_frames)
     idx = np.floor(beats * fps + 1e-9).astype(np.int64)
     pulse[idx[(idx >= 0) & (idx < n_frames)]] = 1.0
