@@ -11,6 +11,7 @@ from ganlib.train import losses
 from ganlib.train.config import (KIND_DEFAULTS, SCHEMAS, load_config, merge, parse_set, preset_path, read_yaml,
                                  validate_config)
 from ganlib.train.stylegan2_loop import train_stylegan2
+from studio.cli import main
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -148,3 +149,12 @@ def test_stylegan2_trainer_validates_through_the_schema(tmp_path):
     with pytest.raises(ConfigError) as err:
         train_stylegan2("procedural", tmp_path / "run", {"mapping_layers": 9})
     assert str(err.value) == "'mapping_layers': must be at most 8, got 9"
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_cli_set_typo_is_one_line_for_every_kind(kind, tmp_path, capsys):
+    code = main(["train", kind, "--data", "procedural", "--out", str(tmp_path / "run"), "--quiet",
+                 "--set", "batch_sise=8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: 'batch_sise': unknown field 'batch_sise'; did you mean 'batch_size'?"]
+    assert not (tmp_path / "run").exists()

@@ -99,8 +99,8 @@ def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device
         from ganlib.train.stylegan2_loop import train_stylegan2
     except ImportError as exc:
         raise UserError("KIND 'stylegan2' is not available in this build") from exc
-    cfg = load_config("stylegan2", config, overrides)
-    return train_stylegan2(data, out_dir, cfg, max_steps=max_steps, resume=resume, device=device,
+    cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
+    return train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume, device=device,
                            progress=progress)
 
 
