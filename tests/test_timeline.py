@@ -1,6 +1,8 @@
 """Timeline parsing: the schema, one clear error per problem (file, line, field), round trips, latent files."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -561,3 +563,12 @@ def test_render_a_project_folder_from_another_folder(tmp_path, monkeypatch):
     assert main(["render", str(project / "clip.yaml"), "--quiet", "--device", "cpu"]) == 0
     assert (project / "renders" / "clip.gif").is_file()
     assert not (elsewhere / "renders").exists()
+
+
+def test_demo_renders_where_the_readme_says(monkeypatch, tmp_path):
+    """presets/timelines/demo.yaml has no output.path: `make demo` writes renders/demo.mp4 in the working folder."""
+    demo = Path(__file__).resolve().parents[1] / "presets" / "timelines" / "demo.yaml"
+    monkeypatch.chdir(tmp_path)
+    tl = load_timeline(demo)
+    assert tl.output_path == Path("renders") / "demo.mp4" and tl.output.codec_name == "h264"
+    assert tl.model == "builtin:default"
