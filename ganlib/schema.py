@@ -266,34 +266,29 @@ def parse_scalar(text: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ pydantic → UserError
+def _options(annotation: Any) -> tuple:
+    """The members of a union annotation (``Foo | None`` → ``(Foo, NoneType)``), else ``(annotation,)``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
 def _model_class(annotation: Any) -> type[BaseModel] | None:
     """The pydantic model inside an annotation (``Foo``, ``Foo | None``), else None."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _model_class(arg)
-            if found is not None:
-                return found
+    for arg in _options(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
     return None
 
 
 def _item_annotation(annotation: Any) -> Any:
     """The annotation of one item of a list/dict annotation (``list[Foo] | None`` → ``Foo``), else None."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            found = _item_annotation(arg)
-            if found is not None:
-                return found
-        return None
-    if origin in (list, tuple, set):
-        args = typing.get_args(annotation)
-        return args[0] if args else None
-    if origin is dict:
-        args = typing.get_args(annotation)
-        return args[1] if len(args) == 2 else None
+    for arg in _options(annotation):
+        origin, args = typing.get_origin(arg), typing.get_args(arg)
+        if origin in (list, tuple, set) and args:
+            return args[0]
+        if origin is dict and len(args) == 2:
+            return args[1]
     return None
 
 
