@@ -323,6 +323,10 @@ def _unknown_field(root: type[BaseModel], loc: tuple) -> str:
     return f"unknown field '{key}'; allowed fields: {', '.join(allowed)}"
 
 
+_BOUNDS = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("at least", "ge"),
+           "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le")}
+
+
 def describe(err: dict, loc: tuple, root: type[BaseModel]) -> str:
     """One user-facing sentence for one pydantic error dict at ``loc`` (pydantic's text is never used)."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
@@ -357,18 +361,12 @@ def describe(err: dict, loc: tuple, root: type[BaseModel]) -> str:
             if close:
                 hint = f"; did you mean '{close}'?"
         return f"must be one of {', '.join(repr(o) for o in options)}{got}{hint}"
-    if kind == "greater_than":
-        return f"must be greater than {_num(ctx.get('gt'))}{got}"
-    if kind == "greater_than_equal":
-        return f"must be at least {_num(ctx.get('ge'))}{got}"
-    if kind == "less_than":
-        return f"must be less than {_num(ctx.get('lt'))}{got}"
-    if kind == "less_than_equal":
-        return f"must be at most {_num(ctx.get('le'))}{got}"
-    if kind == "too_short":
-        return f"must have at least {ctx.get('min_length', 1)} item(s)"
-    if kind == "too_long":
-        return f"must have at most {ctx.get('max_length')} item(s)"
+    if kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        return f"must be {words} {_num(ctx.get(key))}{got}"
+    if kind in ("too_short", "too_long"):
+        words, key = ("at least", "min_length") if kind == "too_short" else ("at most", "max_length")
+        return f"must have {words} {ctx.get(key)} item(s)"
     if kind in ("list_type", "tuple_type"):
         return "must be a list" + got
     if kind in ("dict_type", "model_type", "model_attributes_type"):
