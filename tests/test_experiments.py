@@ -129,6 +129,14 @@ def test_training_settings_are_checked_before_any_run(tmp_path, text, field, nee
     assert err.value.field == field and needle in str(err.value) and err.value.line == 4
 
 
+def test_stylegan2_grids_are_checked_too(tmp_path):
+    path = _write(tmp_path, "kind: stylegan2\ndata: procedural\nbase: {g_lr: 1e-3}\ngrid:\n  batch_sise: [4, 8]\n")
+    with pytest.raises(ConfigError) as err:
+        ex.load_experiment(path)
+    assert err.value.field == "grid.batch_sise" and err.value.line == 5
+    assert "did you mean 'batch_size'" in str(err.value)
+
+
 def test_bad_yaml_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="invalid YAML"):
         ex.load_experiment(_write(tmp_path, "kind: [dcgan\n"))

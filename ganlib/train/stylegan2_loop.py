@@ -18,8 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
+from tqdm import tqdm
 
 from ganlib.checkpoints import save_generator
+from ganlib.data.datasets import open_dataset
+from ganlib.data.landscapes import landscape_batch
 from ganlib.errors import DataError
 from ganlib.io_utils import atomic_path
 from ganlib.networks.stylegan2 import Discriminator, Generator
@@ -31,13 +35,8 @@ from ganlib.train.result import TrainResult
 def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
     """Return the training images as uint8 [N, 3, R, R]."""
     if str(data) == "procedural":
-        from ganlib.data.landscapes import landscape_batch
         arr = landscape_batch(cfg.procedural_images, size=cfg.resolution, seed=cfg.seed + 12345)
         return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
-    try:
-        from ganlib.data.datasets import open_dataset  # written with the training suite
-    except ImportError as exc:
-        raise DataError("only 'procedural' data is supported by this build", file=str(data)) from exc
     ds = open_dataset(data, resolution=cfg.resolution)
     x = ds.images_uint8(range(len(ds)))
     return x.contiguous()
@@ -60,7 +59,6 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _save_grid(path: Path, images: torch.Tensor, cols: int) -> None:
-    from PIL import Image
     imgs = (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     n, h, w, _ = imgs.shape
     rows = math.ceil(n / cols)
@@ -148,7 +146,6 @@ def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleG
 
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=cfg.max_steps, initial=step, desc="stylegan2", unit="step", dynamic_ncols=True)
     started = time.time()
     n = images.shape[0]
