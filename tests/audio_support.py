@@ -51,3 +51,15 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int = RATE) -> Path:
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
     return path
+
+
+# One rule per target (mix needs a keyframe with ``mix``): the YAML of a timeline's ``react:`` block.
+REACT_RULES = """react:
+  - {feature: onsets, band: high, target: pulse, seed: 9, amount: 0.7, decay: 0.2}
+  - {feature: rms, band: low, target: direction, direction: sefa1, amount: 2.0, smooth: {attack: 0.05, release: 0.3}}
+  - {feature: flux, target: motion, direction: sefa0, amount: 1.0}
+  - {feature: onsets, target: truncation, amount: -0.3, power: 2}
+  - {feature: beat, target: noise, amount: 3.0, smooth: 0.1}
+  - {feature: chroma, target: chroma-blend, seeds: [1,2,3,4,5,6,7,8,9,10,11,12], amount: 0.3}
+  - {feature: rms, target: mix, amount: 1.0}
+"""
