@@ -85,8 +85,7 @@ class Conv2dLayer(nn.Module):
         x = conv2d_resample(x, w.to(x.dtype), f=self.resample_filter, up=self.up, down=self.down,
                             padding=self.padding, flip_weight=flip_weight)
         act_gain = self.act_gain * gain
-        clamp = self.conv_clamp if conv_clamp is None else conv_clamp
-        act_clamp = clamp * gain if clamp is not None else None
+        act_clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, b, act=self.activation, gain=act_gain, clamp=act_clamp)
 
 
