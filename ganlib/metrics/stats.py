@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import h5py
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from ganlib.errors import DataError, UserError
 from ganlib.io_utils import atomic_path
@@ -166,8 +168,6 @@ def hdf5_layout(shape: tuple[int, ...]) -> str:
 def iter_hdf5_images(path: str | Path, dataset: str = "images", limit: int | None = None,
                      chunk: int = 64) -> Iterator[np.ndarray]:
     """Yield H×W×C uint8 images from HDF5 ``dataset`` (NHWC or NCHW), reading ``chunk`` images at a time."""
-    import h5py
-
     path = Path(path)
     try:
         fh = h5py.File(path, "r")
@@ -251,8 +251,6 @@ def source_fingerprint(path: str | Path, dataset: str = "images") -> str:
 def _progress(it: Iterator[np.ndarray], total: int | None, desc: str, enabled: bool) -> Iterator[np.ndarray]:
     if not enabled:
         return it
-    from tqdm import tqdm
-
     return iter(tqdm(it, total=total, desc=desc, unit="img", leave=False))
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from ganlib.io_utils import atomic_path
@@ -83,13 +85,10 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
 def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: int = 50,
                 title: str = "") -> Path | None:
     """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows) into a PNG
-    at ``path`` with matplotlib's Agg backend; returns the path, or None when there is nothing to plot."""
+    at ``path`` (a bare matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is
+    nothing to plot."""
     if not rows or not columns:
         return None
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
     steps = np.array([r["step"] for r in rows], dtype=np.float64)
     height = 1.9 * len(columns) + 0.7
     fig = Figure(figsize=(8, height), dpi=90)

@@ -18,8 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
 
 from ganlib.checkpoints import save_generator
+from ganlib.data.datasets import open_dataset
+from ganlib.data.landscapes import landscape_batch
 from ganlib.errors import ConfigError, DataError
 from ganlib.io_utils import atomic_path
 from ganlib.networks.stylegan2 import Discriminator, Generator
@@ -61,13 +64,8 @@ class StyleGAN2Config(BaseModel):
 def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
     """Return the training images as uint8 [N, 3, R, R]."""
     if str(data) == "procedural":
-        from ganlib.data.landscapes import landscape_batch
         arr = landscape_batch(cfg.procedural_images, size=cfg.resolution, seed=cfg.seed + 12345)
         return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
-    try:
-        from ganlib.data.datasets import open_dataset  # written with the training suite
-    except ImportError as exc:
-        raise DataError("only 'procedural' data is supported by this build", file=str(data)) from exc
     ds = open_dataset(data, resolution=cfg.resolution)
     x = ds.images_uint8(range(len(ds)))
     return x.contiguous()
@@ -163,7 +161,6 @@ def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleG
 
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=cfg.max_steps, initial=step, desc="stylegan2", unit="step", dynamic_ncols=True)
     started = time.time()
     n = images.shape[0]
