@@ -27,7 +27,6 @@ from studio.resample import resize_frames
 from studio.resolve import resolve_keyframes
 from studio.video import existing_png_frames, open_sink
 
-DTYPES = ("auto", "float32", "float16", "bfloat16")
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
 _COMPILED: dict[int, Callable] = {}
@@ -50,11 +49,6 @@ def get_model(spec: str, device: torch.device | str = "cpu") -> LoadedModel:
         if key not in _MODEL_CACHE:
             _MODEL_CACHE[key] = load_generator(spec, device=device)
         return _MODEL_CACHE[key]
-
-
-def dtype_name(dtype: str | torch.dtype | None) -> str:
-    """Return the precision name ('auto', 'float32', 'float16', 'bfloat16') for a name or a torch dtype."""
-    return precision_name(dtype)
 
 
 def compiled_synthesis(G: Generator) -> Callable:
@@ -84,7 +78,7 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     for frames ``start``..``stop``-1; ``dtype`` is the synthesis precision of this render (an argument of each
     call, see ``ganlib.synth.synthesize``), ``compile`` runs synthesis through torch.compile."""
     G = model.G
-    dtype = dtype_name(dtype)
+    dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
     resolved = resolve_keyframes(tl, G)
     total = int(tl.n_frames)
@@ -172,7 +166,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile."""
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
-    dtype = dtype_name(dtype)
+    dtype = precision_name(dtype)
     dev = resolve_device(device)
     model = get_model(tl.model, dev)
     n = planned_frame_count(tl, duration)

@@ -213,6 +213,15 @@ def test_model_cache_is_keyed_by_the_resolved_file(tiny_models):
     assert render.get_model("builtin:tiny_cond", "cpu") is not a and len(render._MODEL_CACHE) == 2
 
 
+def test_builtin_default_and_its_path_share_one_cache_key(monkeypatch):
+    from ganlib.checkpoints import builtin_models_dir
+    from studio.render import model_key
+    monkeypatch.delenv("STUDIO_MODELS_DIR", raising=False)
+    path = builtin_models_dir() / "default.safetensors"
+    assert model_key("builtin:default") == model_key(str(path)) == model_key(str(path.parent / "." / path.name))
+    assert model_key("builtin:default", "cpu") != model_key("builtin:default", "cuda")
+
+
 # ----------------------------------------------------------------------------- 1- and 4-channel generators
 @pytest.fixture()
 def channel_models(tiny_models):
