@@ -42,19 +42,16 @@ def test_offset_shortens_the_video(tmp_path):
     assert tl.keyframe_times[1] == pytest.approx(1.0, abs=1 / FPS)  # beats count from the offset
 
 
+ONE = "audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\n"
 BAD = {
-    "unknown_feature": ("audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\nreact: [{feature: onset, target: pulse, seed: 1}]\n",
-                        ["react[0].feature", "onsets"]),
-    "unknown_target": ("audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\nreact: [{feature: rms, target: wobble}]\n",
-                       ["react[0].target", "truncation"]),
-    "unknown_band": ("audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\nreact: [{feature: rms, band: bass, target: noise}]\n",
-                     ["react[0].band", "low"]),
-    "band_on_flux": ("audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\nreact: [{feature: flux, band: low, target: noise}]\n",
-                     ["react[0].band"]),
+    "unknown_feature": (ONE + "react: [{feature: onset, target: pulse, seed: 1}]\n", ["react[0].feature", "onsets"]),
+    "unknown_target": (ONE + "react: [{feature: rms, target: wobble}]\n", ["react[0].target", "truncation"]),
+    "unknown_band": (ONE + "react: [{feature: rms, band: bass, target: noise}]\n", ["react[0].band", "low"]),
+    "band_on_flux": (ONE + "react: [{feature: flux, band: low, target: noise}]\n", ["react[0].band"]),
     "beat_without_audio": ("keyframes: [{time: 0, seed: 1}, {beat: 4, seed: 2}]\n", ["keyframes[1].beat", "audio"]),
-    "react_without_audio": ("keyframes: [{time: 0, seed: 1}]\nreact: [{feature: rms, target: noise}]\n", ["react[0]", "audio"]),
-    "pulse_without_seed": ("audio: s.wav\nkeyframes: [{time: 0, seed: 1}]\nreact: [{feature: rms, target: pulse}]\n",
-                           ["react[0]", "seed"]),
+    "react_without_audio": ("keyframes: [{time: 0, seed: 1}]\nreact: [{feature: rms, target: noise}]\n",
+                            ["react[0]", "audio"]),
+    "pulse_without_seed": (ONE + "react: [{feature: rms, target: pulse}]\n", ["react[0]", "seed"]),
     "missing_audio": ("audio: nowhere.wav\nkeyframes: [{time: 0, seed: 1}]\n", ["nowhere.wav", "not found"]),
     "undecodable_audio": ("audio: junk.wav\nkeyframes: [{time: 0, seed: 1}]\n", ["junk.wav", "cannot decode"]),
     "beats_out_of_order": ("audio: s.wav\nkeyframes: [{time: 3, seed: 1}, {beat: 2, seed: 2}]\n", ["keyframes[1]"]),
