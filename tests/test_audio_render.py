@@ -70,3 +70,16 @@ def test_audio_without_react_renders_as_before(tmp_path):
     music = _timeline(tmp_path, "duration: 3.0\naudio: song.wav\nkeyframes: [{time: 0, seed: 1}, {time: 2, seed: 2}]\n",
                       "b.yaml")
     assert np.array_equal(_frames(load_timeline(plain)), _frames(load_timeline(music)))
+
+
+@pytest.mark.parametrize("noise", ["fixed", "random"])
+def test_noise_target_scales_the_models_own_noise(tmp_path, noise):
+    _song(tmp_path)
+    body = f"duration: 1.0\naudio: song.wav\nnoise: {noise}\nkeyframes: [{{time: 0, seed: 1}}]\n"
+    plain = _frames(load_timeline(_timeline(tmp_path, body, "plain.yaml")))
+    same = _frames(load_timeline(_timeline(tmp_path, body + "react: [{feature: rms, target: noise, amount: 0}]\n",
+                                           "same.yaml")))
+    loud = _frames(load_timeline(_timeline(tmp_path, body + "react: [{feature: rms, target: noise, amount: 40, "
+                                                             "percentile: 1}]\n", "loud.yaml")))
+    assert np.array_equal(plain, same)  # strength 1: exactly the model's noise
+    assert np.abs(loud.astype(int) - plain).mean() > 1
