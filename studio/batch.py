@@ -96,7 +96,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str], cols: i
 def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, progress: bool = True,
                       on_progress: Callable[[int, int], None] | None = None, **kwargs) -> Path:
     """Write ``seedNNNN.png`` per seed into folder ``out`` or a ``.zip``; returns the output path."""
-    from studio.video import open_sink
+    from studio.sinks import open_sink
     out = Path(out)
     is_zip = out.suffix.lower() == ".zip"
     if out.suffix and not is_zip:

@@ -383,7 +383,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     """Render timeline ``tl`` to ``out`` (default: the timeline's output path) or to a PNG sequence in
     ``frames_dir``; returns a RenderResult. ``resume`` continues a PNG sequence render. ``dtype``: synthesis
     precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile."""
-    from studio.video import existing_png_frames, open_sink
+    from studio.sinks import existing_png_frames, open_sink
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = dtype_name(dtype)
