@@ -37,6 +37,7 @@ class FfmpegPipeSink(TempFileSink):
     """
 
     _proc: subprocess.Popen | None = None
+    _stderr = None  # a temporary file holding ffmpeg's stderr while it runs
     command: list[str] | None = None
 
     def _first_frame(self, width: int, height: int) -> None:
@@ -77,7 +78,7 @@ class FfmpegPipeSink(TempFileSink):
 
     def _ffmpeg_error(self, what: str) -> EncoderError:
         tail = ""
-        if getattr(self, "_stderr", None) is not None:
+        if self._stderr is not None:
             with contextlib.suppress(Exception):
                 self._stderr.seek(0)
                 text = self._stderr.read().decode("utf-8", "replace").strip()
@@ -114,7 +115,7 @@ class FfmpegPipeSink(TempFileSink):
         super()._discard()
 
     def _close_stderr(self) -> None:
-        if getattr(self, "_stderr", None) is not None:
+        if self._stderr is not None:
             with contextlib.suppress(Exception):
                 self._stderr.close()
             self._stderr = None
