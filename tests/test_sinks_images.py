@@ -5,7 +5,6 @@ import queue
 import threading
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from PIL import Image
 
 from ganlib.errors import UserError
 from studio.sinks import EncoderError, FrameSink, existing_png_frames, open_sink
-from tests.video_tools import H, W, grey_and_alpha_frames, indexed, leftovers, solid
+from tests.video_tools import grey_and_alpha_frames, indexed, leftovers, solid
 
 
 class _WatchedQueue(queue.Queue):
