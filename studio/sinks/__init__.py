@@ -3,15 +3,13 @@
 ``open_sink(path, fps=...)`` picks the sink from the path through the one format table
 (:mod:`studio.sinks.formats`):
 
-=================================  ================================================================================
-``.mp4`` ``.mov`` ``.mkv`` ``.webm``  :class:`VideoSink` (``video.py``): the ffmpeg bundled with imageio-ffmpeg; H.264
-                                   by default (VP9 for ``.webm``), yuv420p, BT.709 tags, CRF, optional audio.
-``.gif``                           :class:`GifSink` (``gif.py``): ffmpeg, one palette per frame, loops forever.
-``.zip``                           :class:`ZipSink` (``images.py``): one PNG (or JPEG) per frame, named by the caller.
-a folder (``out/`` or no suffix)   :class:`PngSequenceSink` (``images.py``): ``frame_000000.png`` …, resumable.
-=================================  ================================================================================
+- ``.mp4`` ``.mov`` ``.mkv`` ``.webm``: :class:`VideoSink` (``video.py``), the ffmpeg bundled with imageio-ffmpeg;
+  H.264 by default (VP9 for ``.webm``), yuv420p, BT.709 tags, CRF, optional audio.
+- ``.gif``: :class:`GifSink` (``gif.py``), ffmpeg, one palette per frame, error-diffused delays, loops forever.
+- ``.zip``: :class:`ZipSink` (``images.py``), one PNG (or JPEG) per frame, named by the caller.
+- a folder (``out/`` or no suffix): :class:`PngSequenceSink` (``images.py``), ``frame_000000.png`` …, resumable.
 
-The thread, the bounded queue and the temp-then-rename commit are in ``base.py``. Video and GIF get RGB (grey is
+The thread, the bounded queue and the temp-then-rename commit are in ``base.py``, the ffmpeg pipe in ``pipe.py``. Video and GIF get RGB (grey is
 repeated, alpha dropped); PNG and zip keep grey (mode L) and alpha (RGBA).
 """
 from __future__ import annotations
