@@ -9,8 +9,8 @@
 - ``.zip``: :class:`ZipSink` (``images.py``), one PNG (or JPEG) per frame, named by the caller.
 - a folder (``out/`` or no suffix): :class:`PngSequenceSink` (``images.py``), ``frame_000000.png`` …, resumable.
 
-The thread, the bounded queue and the temp-then-rename commit are in ``base.py``, the ffmpeg pipe in ``pipe.py``. Video and GIF get RGB (grey is
-repeated, alpha dropped); PNG and zip keep grey (mode L) and alpha (RGBA).
+The thread, the bounded queue and the temp-then-rename commit are in ``base.py``, the ffmpeg pipe in ``pipe.py``.
+Video and GIF get RGB (grey is repeated, alpha dropped); PNG and zip keep grey (mode L) and alpha (RGBA).
 """
 from __future__ import annotations
 
