@@ -61,8 +61,8 @@ class GifSink(FfmpegPipeSink):
         """Return the ffmpeg command line (list of str) that encodes ``width``×``height`` rgb24 frames to a GIF."""
         rate = f"{self.fps.numerator}/{self.fps.denominator}"
         palettes = _PALETTES.format(dither="floyd_steinberg" if self.dither else "none")
-        return [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", *rawvideo_input(width, height, rate),
-                "-vf", palettes, "-fps_mode", "passthrough", "-loop", "0", "-f", self.format.muxer,
+        return [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
+                *rawvideo_input(width, height, rate), "-vf", palettes, "-fps_mode", "passthrough", "-loop", "0", "-f", self.format.muxer,
                 str(self.temp_path)]
 
     def _finish(self) -> None:
