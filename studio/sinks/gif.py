@@ -62,8 +62,8 @@ class GifSink(FfmpegPipeSink):
         rate = f"{self.fps.numerator}/{self.fps.denominator}"
         palettes = _PALETTES.format(dither="floyd_steinberg" if self.dither else "none")
         return [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-                *rawvideo_input(width, height, rate), "-vf", palettes, "-fps_mode", "passthrough", "-loop", "0", "-f", self.format.muxer,
-                str(self.temp_path)]
+                *rawvideo_input(width, height, rate), "-vf", palettes, "-fps_mode", "passthrough",
+                "-loop", "0", "-f", self.format.muxer, str(self.temp_path)]
 
     def _finish(self) -> None:
         super()._finish()
