@@ -11,7 +11,7 @@ Every sink is a context manager with ``write(frame)``, ``close() -> Path`` and `
   raises) deletes the temporary file, so no file that looks finished is left.
 
 Frames are uint8 arrays H×W×C with C = 1 (grey), 3 (RGB) or 4 (RGBA); an H×W array is grey. Formats that do not
-keep grey or alpha (see ``OutputFormat.channels_kept``) get RGB: grey is repeated into R, G and B, and alpha is
+keep grey or alpha (``OutputFormat.keeps_grey``/``keeps_alpha``: video and GIF) get RGB: grey is repeated into R, G and B, and alpha is
 dropped (the colour channels are kept as they are, not composited), which is what a video player does with it.
 """
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The timeline schema, the sinks and the renderer all read this table, so a format, codec or limit is accepted or
 refused in one place and the same way everywhere (at parse time, with the file and line, by the schema). Pure:
-no I/O, no torch, no ffmpeg; importable by the schema without pulling in an encoder.
+no I/O, no torch, no ffmpeg run (importing it through the package loads the sink modules too, which only import
+OpenCV and imageio-ffmpeg; nothing is started).
 
 Public API::
 
@@ -76,12 +77,6 @@ class OutputFormat:
     keeps_grey: bool = False
     keeps_alpha: bool = False
     faststart: bool = False
-
-    @property
-    def channels_kept(self) -> tuple[int, ...]:
-        """The channel counts this format stores as they are (the others become RGB): (1, 3, 4) for PNG and zip,
-        (3,) for video and GIF."""
-        return (1,) * self.keeps_grey + (3,) + (4,) * self.keeps_alpha
 
     @property
     def default_codec(self) -> str | None:
