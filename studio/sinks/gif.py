@@ -80,7 +80,11 @@ class GifSink(FfmpegPipeSink):
         fixed = self.temp_path.with_name(self.temp_path.name + ".gif")
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", "-i", str(self.temp_path),
                "-c", "copy", "-loop", "0", "-final_delay", str(last), "-f", self.format.muxer, str(fixed)]
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except BaseException:  # Ctrl-C while copying: leave no second temporary file
+            unlink_quietly(fixed)
+            raise
         if proc.returncode != 0:
             unlink_quietly(fixed)
             tail = " | ".join(proc.stderr.decode("utf-8", "replace").strip().splitlines()[-6:])
