@@ -26,8 +26,8 @@ from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
+from studio.sinks import existing_png_frames, open_sink, sink_format
 from studio.timeline import with_audio
-from studio.video import existing_png_frames, open_sink
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
