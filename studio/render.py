@@ -194,7 +194,11 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         if str(target).endswith("/") or target.suffix == "":
             sink = open_sink(str(target) + "/", fps=tl.fps)
         else:
-            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset)
+            sound = {}
+            if tl.audio is not None and sink_format(target).audio_codec is not None:
+                # the music, from its offset, lasting exactly the frames rendered (also for --duration)
+                sound = dict(audio_path=tl.audio.path, audio_offset=tl.audio.offset, audio_duration=n / tl.fps)
+            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset, **sound)
     bar = None
     if progress:
         bar = tqdm(total=n, initial=start, desc=f"render {target.name}", unit="frame", dynamic_ncols=True)

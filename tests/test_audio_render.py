@@ -1,13 +1,15 @@
 """Audio-reactive renders with a tiny model: the modulation peaks at the clicks, the same timeline gives the same
-frames, and audio without react rules changes nothing."""
+frames, audio without react rules changes nothing, and the muxed sound lasts exactly as long as the video."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from studio.render import get_model, iter_frames
+from studio.audio.decode import decode_audio
+from studio.render import get_model, iter_frames, render_timeline
 from studio.timeline import load_timeline
 from tests.audio_support import REACT_RULES, clicks, tone, write_wav
+from tests.video_tools import probe_video
 
 
 FPS = 10
@@ -83,3 +85,23 @@ def test_noise_target_scales_the_models_own_noise(tmp_path, noise):
                                                              "percentile: 1}]\n", "loud.yaml")))
     assert np.array_equal(plain, same)  # strength 1: exactly the model's noise
     assert np.abs(loud.astype(int) - plain).mean() > 1
+
+
+@pytest.mark.parametrize("suffix,codec,audio", [(".mp4", None, "aac"), (".webm", None, "opus"),
+                                               (".mov", "prores", "pcm_s16le")])  # audio codecs: the format table
+def test_muxed_audio_lasts_exactly_the_video(tmp_path, suffix, codec, audio):
+    _song(tmp_path)
+    out = tmp_path / f"clip{suffix}"
+    codec_line = f", codec: {codec}" if codec else ""
+    tl = load_timeline(_timeline(tmp_path, f"audio: {{path: song.wav, offset: 0.35}}\n"
+                                           f"keyframes: [{{time: 0, seed: 1}}]\noutput: {{path: {out.name}{codec_line}}}\n"))
+    for duration in (None, 1.23):
+        res = render_timeline(tl, duration=duration, device="cpu", progress=False)
+        seconds = res.n_frames / FPS
+        rate = 48000
+        sound = decode_audio(res.path, rate=rate)
+        audio_frame = 1024 / rate if suffix != ".webm" else 960 / rate  # one AAC / Opus frame
+        assert abs(sound.size / rate - seconds) <= audio_frame, (suffix, duration, sound.size / rate, seconds)
+        info = probe_video(res.path)
+        assert info["n_frames"] == res.n_frames and info["audio_codec"] == audio
+    assert res.n_frames == round(1.23 * FPS)
