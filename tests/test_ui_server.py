@@ -14,13 +14,21 @@ import re
 import threading
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
+import studio.ui.app as app_module
 from conftest import run_cli
+from studio.render import get_model
+from studio.timeline import parse_timeline
+from studio.ui import imaging, settings, state
 from ui_support import make_ui_model, studio_server
 
 SETTINGS = dict(model="builtin:default", fps=8, size="model", duration=0, interpolation="cubic", loop=False,
@@ -39,7 +47,6 @@ def _yaml(result) -> str:
 
 
 def _timeline(result):
-    from studio.timeline import parse_timeline
     return parse_timeline(_yaml(result))
 
 
@@ -113,7 +120,6 @@ def test_keyframe_editing_through_the_api(server):
     assert r[3:6] == (1, 2.0, 3)
     r = _settings(c, fps=12, loop=True)
     assert "fps: 12.0" in r[0] and "loop: true" in r[0]
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="two keyframes would be at 2 s"):
         c.predict(index=0, time_s=2.0, seed=7, own_truncation=False, keyframe_truncation=0.7, ease="linear",
                   api_name="/update_keyframe")
@@ -143,8 +149,6 @@ def test_preview_of_any_frame_is_fast(server):
         walls.append(time.perf_counter() - t0)
         assert _pixels(img).shape == (64, 64, 3) and f"frame **{frame}** of 17" in info
     if min(walls) >= 1.0:  # a loaded machine: judge the work itself by its CPU time
-        from studio.render import get_model
-        from studio.ui import imaging, settings, state
         tl, _ = state.add_keyframe(state.add_keyframe(state.new_timeline(), seed=3)[0], seed=7)
         tl = state.to_timeline(settings.apply_settings(tl, {"fps": 8}))
         cpu0 = time.process_time()
@@ -189,7 +193,6 @@ def test_saved_timeline_renders_identically_with_the_cli(server, tmp_path):
 
 def test_load_timeline_file_and_yaml_text(server, tmp_path):
     c = server.client()
-    from gradio_client import handle_file
     f = tmp_path / "mine.yaml"
     f.write_text("model: builtin:default\nfps: 10\nsize: 128\ninterpolation: linear\nloop: true\nnoise: random\n"
                  "keyframes:\n  - {time: 0, seed: 5}\n  - {time: 1.5, seed: 6, ease: in}\n")
@@ -200,14 +203,12 @@ def test_load_timeline_file_and_yaml_text(server, tmp_path):
     assert _pixels(img).shape == (128, 128, 3)
     r = c.predict("keyframes: [{time: 0, seed: 1}, {time: 3, seed: 2}]\nfps: 5\n", api_name="/load_yaml")
     assert r[-8] == 5.0 and "16 frames" in r[-10]
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match=r"timeline YAML:2: 'keyframes\[0\].tim'.*did you mean 'time'"):
         c.predict("fps: 5\nkeyframes: [{tim: 0, seed: 1}]\n", api_name="/load_yaml")
 
 
 def test_timelines_cannot_reach_outside_files(server, tmp_path):
     c = server.client()
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="not one this studio offers"):
         c.predict("model: /etc/passwd\nkeyframes: [{time: 0, seed: 1}]\n", api_name="/load_yaml")
     with pytest.raises(AppError, match="not one this studio offers"):
@@ -222,7 +223,6 @@ def test_timelines_cannot_reach_outside_files(server, tmp_path):
 
 
 def test_latent_upload_becomes_a_keyframe(server, tmp_path):
-    from gradio_client import handle_file
     c = server.client()
     z = tmp_path / "portrait.npy"
     np.save(z, np.random.RandomState(1).randn(128))
@@ -234,7 +234,6 @@ def test_latent_upload_becomes_a_keyframe(server, tmp_path):
     assert _pixels(img).shape == (64, 64, 3)
     bad = tmp_path / "bad.npy"
     np.save(bad, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="(?i)pickle"):
         c.predict(file=handle_file(str(bad)), api_name="/add_latent")
 
@@ -276,13 +275,11 @@ def test_four_concurrent_renders_get_their_own_files(server):
 
 
 def test_render_needs_keyframes(server):
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="no keyframes yet"):
         server.client().predict(name="walk", api_name="/render")
 
 
 def test_batch_zip_of_seeds(server):
-    import zipfile
     c = server.client()
     zpath, sheet, status = c.predict("builtin:default", "0-5, 9", 0.7, api_name="/batch")
     assert Path(zpath).name == "seeds_0-9.zip" and "7 PNGs" in status
@@ -291,7 +288,6 @@ def test_batch_zip_of_seeds(server):
         assert names == [f"seed{s:04d}.png" for s in (0, 1, 2, 3, 4, 5, 9)]
         assert np.asarray(Image.open(zf.open(names[0]))).shape == (64, 64, 3)
     assert _pixels(sheet).shape[1] > 7 * 128
-    from gradio_client.exceptions import AppError
     with pytest.raises(AppError, match="not a seed"):
         c.predict("builtin:default", "zero", 0.7, api_name="/batch")
 
@@ -309,7 +305,6 @@ def _get(url: str, raw_path: str) -> tuple[int, bytes]:
 
 
 def test_file_routes_serve_nothing_outside_the_output_folder(server):
-    from gradio_client import handle_file
     c = server.client()
     _two_keyframes(c)
     _, _, message, _ = c.predict(name="walk", api_name="/render")
@@ -360,7 +355,6 @@ def test_file_routes_serve_nothing_outside_the_output_folder(server):
 
 def test_inputs_must_be_uploaded_files(server):
     """An API caller cannot hand the server a path of its own (only files it uploaded)."""
-    import httpx
     payload = {"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}
     r = httpx.post(f"{server.url}gradio_api/call/load_timeline", json=payload, timeout=20)
     assert r.status_code == 200
@@ -370,8 +364,6 @@ def test_inputs_must_be_uploaded_files(server):
 
 
 def test_malicious_pickle_checkpoint_is_refused(server, tmp_path):
-    from gradio_client import handle_file
-    from gradio_client.exceptions import AppError
     marker = tmp_path / "pwned"
 
     class Evil:
@@ -391,7 +383,6 @@ def test_malicious_pickle_checkpoint_is_refused(server, tmp_path):
 
 
 def test_uploaded_checkpoint_is_offered(server, tmp_path):
-    from gradio_client import handle_file
     make_ui_model(tmp_path, "mine", seed=3)
     c = server.client()
     update, info = c.predict(handle_file(str(tmp_path / "mine.safetensors")), api_name="/upload_model")
@@ -402,7 +393,6 @@ def test_uploaded_checkpoint_is_offered(server, tmp_path):
 
 
 def test_auth_is_required_when_asked(tmp_path):
-    from gradio_client import Client
     with studio_server(tmp_path, auth=("artist", "s3cret")) as srv:
         status, _ = _get(srv.url, "/config")
         assert status == 401
@@ -414,7 +404,6 @@ def test_auth_is_required_when_asked(tmp_path):
 
 # --------------------------------------------------------------------------------------------- the command
 def test_studio_ui_command_options(monkeypatch, tmp_path):
-    import studio.ui.app as app_module
     seen = {}
     monkeypatch.setattr(app_module, "build_app", lambda models, out, device: seen.update(models=models, out=out,
                                                                                        device=device) or "app")
