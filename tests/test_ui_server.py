@@ -227,9 +227,10 @@ def test_latent_upload_becomes_a_keyframe(server, tmp_path):
     z = tmp_path / "portrait.npy"
     np.save(z, np.random.RandomState(1).randn(128))
     _settings(c)
-    r = c.predict(file=handle_file(str(z)), api_name="/add_latent")
+    r = c.predict(file=handle_file(str(z)), latent_space="z", api_name="/add_latent")
     kf = _timeline(r).keyframes[0]
     assert kf.latent and Path(kf.latent).parent == server.output_dir / "latents"
+    assert kf.latent_space == "z"  # [128] fits both z and w of this model: the file's space is said
     img, _ = c.predict(frame=0, api_name="/preview")
     assert _pixels(img).shape == (64, 64, 3)
     bad = tmp_path / "bad.npy"

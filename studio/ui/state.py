@@ -166,9 +166,10 @@ def _sorted(data: dict, follow: int) -> tuple[Timeline, int]:
 
 
 def add_keyframe(tl: Timeline, *, seed: int | None = None, latent: str | None = None,
-                 truncation: float | None = None, at: float | None = None,
+                 latent_space: str | None = None, truncation: float | None = None, at: float | None = None,
                  spacing: float = DEFAULT_SPACING) -> tuple[Timeline, int]:
-    """Add a keyframe showing ``seed`` (or a ``latent`` file) and return (new Timeline, its index).
+    """Add a keyframe showing ``seed`` (or a ``latent`` file, holding a z or w vector as ``latent_space`` says;
+    None: as the file's shape or .npz key tells) and return (new Timeline, its index).
 
     It goes at time ``at`` (seconds) when given, else ``spacing`` seconds after the last keyframe (0 for the
     first). ``truncation`` None means "use the timeline's". Raises StateError for an occupied time or neither a
@@ -183,6 +184,8 @@ def add_keyframe(tl: Timeline, *, seed: int | None = None, latent: str | None = 
         kf["seed"] = whole_number(seed)
     else:
         kf["latent"] = str(latent)
+        if latent_space is not None:
+            kf["latent_space"] = latent_space
     if truncation is not None:
         kf["truncation"] = tidy_number(truncation)
     data = fields_of(tl)

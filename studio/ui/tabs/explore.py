@@ -16,14 +16,14 @@ import gradio as gr
 
 from ganlib.errors import UserError
 from studio.latents import read_latent
-from studio.timeline import LATENT_EXTENSIONS, Timeline
+from studio.timeline import LATENT_EXTENSIONS, Keyframe, Timeline
 from studio.ui import imaging, state
 from studio.ui.context import EDIT, Studio, user_errors
-from studio.ui.models import safe_name
-from studio.ui.settings import bounds
+from studio.ui.models import MODEL_EXTENSIONS, safe_name
+from studio.ui.settings import bounds, choices
 from studio.ui.tabs.timeline import TimelineView, summary
 
-MODEL_FILE_TYPES = [".safetensors", ".pkl", ".pt", ".pth"]
+LATENT_AUTO = "auto"  # the latent-space choice meaning "as the file says" (no latent_space in the keyframe)
 
 
 @dataclass
@@ -37,6 +37,7 @@ class ExploreTab:
     seed: Any
     add_button: Any
     latent_upload: Any
+    latent_space: Any  # "auto", "z" or "w": what an uploaded latent file holds
     status: Any
 
 
@@ -49,7 +50,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         model_dd = gr.Dropdown(ctx.catalog.choices(), value=default_model, label="Model", scale=4,
                                info="built-in models, files in the models folder, or your upload")
         refresh_btn = gr.Button("↻ Refresh list", scale=1)
-        upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2, file_types=MODEL_FILE_TYPES)
+        upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2, file_types=list(MODEL_EXTENSIONS))
     model_info = gr.Markdown()
     lo, hi = bounds("truncation")
     with gr.Row(elem_classes="compact-row"):
@@ -64,6 +65,9 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         add_seed = gr.Number(0, label="Seed", precision=0, minimum=0, scale=2)
         add_btn = gr.Button("Add seed as keyframe", variant="secondary", scale=2)
         latent_up = gr.UploadButton("Add a latent file (.npy/.npz)…", file_types=list(LATENT_EXTENSIONS), scale=2)
+        latent_space = gr.Dropdown([LATENT_AUTO, *choices("latent_space", Keyframe)], value=LATENT_AUTO,
+                                   label="The latent file holds", info="z or w; auto: as its shape or .npz key says",
+                                   scale=1, min_width=120)
     status = gr.Markdown()
 
     @user_errors
@@ -110,7 +114,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     next_btn.click(functools.partial(step_gallery, delta=1), **step_io, api_name="gallery_next")
     app.load(select_model, model_dd, model_info, api_name=False).then(show_gallery, **gallery_io, api_name=False)
     return ExploreTab(model=model_dd, psi=g_psi, gallery=gallery, page_seeds=page_seeds, seed=add_seed,
-                      add_button=add_btn, latent_upload=latent_up, status=status)
+                      add_button=add_btn, latent_upload=latent_up, latent_space=latent_space, status=status)
 
 
 def keep_latent(ctx: Studio, file: Any) -> Path:
@@ -133,11 +137,11 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
     session's Timeline, showing the result in ``view`` (the Timeline tab) and the tab's status line."""
     show = view.show
 
-    def add(tl: Timeline, kf_psi, *, seed=None, latent=None) -> tuple:
+    def add(tl: Timeline, kf_psi, *, seed=None, latent=None, latent_space=None) -> tuple:
         psi = float(kf_psi) if kf_psi is not None else None
         if psi is not None and abs(psi - float(tl.truncation)) < 1e-9:
             psi = None  # the timeline's own truncation: let the keyframe follow it
-        tl, i = state.add_keyframe(tl, seed=seed, latent=latent, truncation=psi)
+        tl, i = state.add_keyframe(tl, seed=seed, latent=latent, latent_space=latent_space, truncation=psi)
         what = f"seed {seed}" if seed is not None else f"latent {Path(latent).name}"
         msg = f"Added {what} at {state.keyframe_time(tl, i):g} s — {summary(tl)}. Open the Timeline tab to edit and " \
               f"preview."
@@ -157,15 +161,16 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
         return add(tl, kf_psi, seed=int(seeds[int(index)]))
 
     @user_errors
-    def add_latent(tl, file):
+    def add_latent(tl, file, latent_space=LATENT_AUTO):
         if not file:
             return (*show(tl, -1, ""), "")
-        return add(tl, None, latent=str(keep_latent(ctx, file)))
+        return add(tl, None, latent=str(keep_latent(ctx, file)),
+                   latent_space=None if latent_space in (None, LATENT_AUTO) else latent_space)
 
     outputs = view.outputs + [tab.status]
     tab.add_button.click(add_keyframe, [ctx.timeline, tab.seed, tab.psi], outputs, api_name="add_keyframe",
                          **EDIT).then(**view.preview)
     tab.gallery.select(gallery_pick, [ctx.timeline, tab.page_seeds, tab.psi], outputs, api_visibility="private",
                        **EDIT).then(**view.preview)
-    tab.latent_upload.upload(add_latent, [ctx.timeline, tab.latent_upload], outputs, api_name="add_latent",
+    tab.latent_upload.upload(add_latent, [ctx.timeline, tab.latent_upload, tab.latent_space], outputs, api_name="add_latent",
                              **EDIT).then(**view.preview)
