@@ -41,7 +41,6 @@ class TimelineView:
 
     outputs: list
     preview: dict
-    status: Any
 
     @staticmethod
     def show(tl: Timeline, index: int, message: str = "") -> tuple:
@@ -61,7 +60,7 @@ class TimelineView:
 
 
 def summary(tl: Timeline) -> str:
-    """"3 keyframes · 97 frames" for status lines."""
+    """A status-line summary of ``tl`` such as "3 keyframes · 97 frames"."""
     k = len(tl.keyframes)
     n = state.frame_count(tl) if k else 0
     return f"{k} keyframe{'s' if k != 1 else ''} · {n} frames"
@@ -267,7 +266,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     save_btn.click(save_timeline, [ctx.timeline, save_name], [save_file, yaml_code, status], api_name="save_timeline")
     load_file.upload(load_timeline, load_file, outputs + settings, api_name="load_timeline", **EDIT).then(**kf_preview)
     yaml_btn.click(load_yaml, yaml_code, outputs + settings, api_name="load_yaml", **EDIT).then(**kf_preview)
-    return TimelineView(outputs=outputs, preview=kf_preview, status=status)
+    return TimelineView(outputs=outputs, preview=kf_preview)
 
 
 def _signature(names: list[str]) -> inspect.Signature:
