@@ -115,9 +115,11 @@ def apply_settings(tl: Timeline, values: Mapping[str, Any]) -> Timeline:
         elif name == "size":
             changes["size"] = parse_size(value)  # None: native
         elif name == "duration":
-            changes["duration"] = None if value in (None, "", 0, 0.0) else tidy_number(value)
+            changes["duration"] = None if value in (None, "", 0, 0.0) else value
+        elif name == "truncation":
+            changes["truncation"] = tidy_number(value)  # a slider's 0.7000000000000001
         elif value is not None:
-            changes[name] = tidy_number(value)
+            changes[name] = value
     return rebuild(tl, **changes)
 
 

@@ -49,8 +49,8 @@ class StateError(UserError):
 
 # ------------------------------------------------------------------------------------------- validation
 def tidy_number(value: Any) -> Any:
-    """Round a float from a number box to 6 decimals and make a whole float an int; other values pass through
-    unchanged for the schema to judge."""
+    """Round a float from a slider or number box to 6 decimals (0.7000000000000001 → 0.7); other values pass
+    through unchanged for the schema to judge."""
     if isinstance(value, float) and math.isfinite(value):
         return round(value, 6)
     return value
