@@ -39,7 +39,7 @@ if [ ! -x /usr/bin/chromium ]; then
           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 || \
             echo "setup: apt-get could not install chromium; the browser test will be skipped"
     else
-        echo "setup: no /usr/bin/chromium (install it as root: apt-get install chromium); the browser test will be skipped"
+        echo "setup: no /usr/bin/chromium (as root: apt-get install chromium); the browser test will be skipped"
     fi
 fi
 touch "$VENV/.installed"

@@ -34,8 +34,8 @@ def build(ctx: Studio, model_picker: Any) -> None:
         def on_progress(done: int, total: int) -> None:
             progress((done, total), desc="Images", unit="images")
 
-        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=0 if model.G.cond_kind == "label" else None,
-                                    on_progress=on_progress)
+        class_idx = 0 if model.G.cond_kind == "label" else None  # class 0 of a class-conditional model
+        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=class_idx, on_progress=on_progress)
         return str(job.output), sheet, f"**{job.output.name}**: {len(seeds)} PNGs in {job.seconds:.1f} s · job " \
                                        f"`{job.id}`"
 

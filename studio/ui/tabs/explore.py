@@ -50,7 +50,8 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         model_dd = gr.Dropdown(ctx.catalog.choices(), value=default_model, label="Model", scale=4,
                                info="built-in models, files in the models folder, or your upload")
         refresh_btn = gr.Button("↻ Refresh list", scale=1)
-        upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2, file_types=list(MODEL_EXTENSIONS))
+        upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2,
+                                 file_types=list(MODEL_EXTENSIONS))
     model_info = gr.Markdown()
     lo, hi = bounds("truncation")
     with gr.Row(elem_classes="compact-row"):
@@ -143,8 +144,8 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
             psi = None  # the timeline's own truncation: let the keyframe follow it
         tl, i = state.add_keyframe(tl, seed=seed, latent=latent, latent_space=latent_space, truncation=psi)
         what = f"seed {seed}" if seed is not None else f"latent {Path(latent).name}"
-        msg = f"Added {what} at {state.keyframe_time(tl, i):g} s — {summary(tl)}. Open the Timeline tab to edit and " \
-              f"preview."
+        msg = f"Added {what} at {state.keyframe_time(tl, i):g} s — {summary(tl)}. Open the Timeline tab to edit " \
+              f"and preview."
         return (*show(tl, i, msg), msg)
 
     @user_errors
@@ -172,5 +173,5 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
                          **EDIT).then(**view.preview)
     tab.gallery.select(gallery_pick, [ctx.timeline, tab.page_seeds, tab.psi], outputs, api_visibility="private",
                        **EDIT).then(**view.preview)
-    tab.latent_upload.upload(add_latent, [ctx.timeline, tab.latent_upload, tab.latent_space], outputs, api_name="add_latent",
-                             **EDIT).then(**view.preview)
+    tab.latent_upload.upload(add_latent, [ctx.timeline, tab.latent_upload, tab.latent_space], outputs,
+                             api_name="add_latent", **EDIT).then(**view.preview)
