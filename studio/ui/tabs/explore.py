@@ -16,7 +16,8 @@ import gradio as gr
 
 from ganlib.errors import UserError
 from studio.latents import read_latent
-from studio.timeline import LATENT_EXTENSIONS, Keyframe, Timeline
+from studio.timeline import Keyframe, Timeline
+from studio.timeline_model import LATENT_EXTENSIONS
 from studio.ui import imaging, state
 from studio.ui.context import EDIT, Studio, user_errors
 from studio.ui.models import MODEL_EXTENSIONS, safe_name
