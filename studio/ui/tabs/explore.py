@@ -66,10 +66,10 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     with gr.Row(elem_classes="compact-row"):
         add_seed = gr.Number(0, label="Seed", precision=0, minimum=0, scale=2)
         add_btn = gr.Button("Add seed as keyframe", variant="secondary", scale=2)
-        latent_up = gr.UploadButton("Add a latent file (.npy/.npz)…", file_types=list(LATENT_EXTENSIONS), scale=2)
         latent_space = gr.Dropdown([LATENT_AUTO, *choices("latent_space", Keyframe)], value=LATENT_AUTO,
-                                   label="The latent file holds", info="z or w; auto: as its shape or .npz key says",
+                                   label="The latent file holds", info="auto: as its shape or .npz key says",
                                    scale=1, min_width=120)
+        latent_up = gr.UploadButton("Add a latent file (.npy/.npz)…", file_types=list(LATENT_EXTENSIONS), scale=2)
     status = gr.Markdown()
 
     @user_errors
