@@ -5,6 +5,7 @@ from typing import Any
 
 import gradio as gr
 
+from ganlib.synth import cond_kind
 from studio.seeds import parse_seeds
 from studio.ui import state
 from studio.ui.context import HEAVY, Studio, user_errors
@@ -34,7 +35,7 @@ def build(ctx: Studio, model_picker: Any) -> None:
         def on_progress(done: int, total: int) -> None:
             progress((done, total), desc="Images", unit="images")
 
-        class_idx = 0 if model.G.cond_kind == "label" else None  # class 0 of a class-conditional model
+        class_idx = 0 if cond_kind(model.G) == "label" else None  # class 0 of a class-conditional model
         job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=class_idx, on_progress=on_progress)
         return str(job.output), sheet, f"**{job.output.name}**: {len(seeds)} PNGs in {job.seconds:.1f} s · job " \
                                        f"`{job.id}`"
