@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from ganlib.checkpoints import save_generator
+from ganlib.data.datasets import open_dataset
+from ganlib.data.landscapes import landscape_batch
 from ganlib.errors import ConfigError, DataError
 from ganlib.io_utils import atomic_path
 from ganlib.networks.stylegan2 import Discriminator, Generator
@@ -60,13 +62,8 @@ class StyleGAN2Config(BaseModel):
 def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
     """Return the training images as uint8 [N, 3, R, R]."""
     if str(data) == "procedural":
-        from ganlib.data.landscapes import landscape_batch
         arr = landscape_batch(cfg.procedural_images, size=cfg.resolution, seed=cfg.seed + 12345)
         return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
-    try:
-        from ganlib.data.datasets import open_dataset  # written with the training suite
-    except ImportError as exc:
-        raise DataError("only 'procedural' data is supported by this build", file=str(data)) from exc
     ds = open_dataset(data, resolution=cfg.resolution)
     x = ds.images_uint8(range(len(ds)))
     return x.contiguous()

@@ -5,10 +5,10 @@ import json
 
 import click
 
+from ganlib.checkpoints import load_generator
 
 def describe_model(spec: str) -> dict:
     """Return a dict describing the model named by ``spec`` (resolution, dims, labels, parameters, provenance)."""
-    from ganlib.checkpoints import load_generator
     m = load_generator(spec, device="cpu")
     G = m.G
     return {
