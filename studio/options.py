@@ -42,9 +42,10 @@ def model_option(help: str = "builtin:NAME or a checkpoint (.safetensors, NVlabs
                         show_default=default is not None, help=help)
 
 
-def out_option(help: str, *, folder: bool, required: bool = True, default=None, file_only: bool = False):
+def out_option(help: str, *, folder: bool, required: bool = True, default=None, file_only: bool = False,
+               folder_only: bool = False):
     """Return the ``--out`` option (a ``Path``) with ``help``; ``folder`` adds the NVlabs alias ``--outdir`` for
-    commands that write a folder; ``file_only`` refuses an existing folder."""
+    commands that write a folder; ``file_only`` refuses an existing folder, ``folder_only`` an existing file."""
     names = ("--out", "--outdir") if folder else ("--out",)
-    kind = click.Path(dir_okay=not file_only, path_type=Path)
+    kind = click.Path(dir_okay=not file_only, file_okay=not folder_only, path_type=Path)
     return click.option(*names, "out", type=kind, required=required, default=default, help=help)

@@ -46,6 +46,11 @@ def test_help_of_one_command_imports_only_that_command():
     assert proc.stdout.strip().splitlines()[-1] == "['studio.commands.info']"
 
 
+def test_every_command_module_is_in_the_table():
+    modules = {p.stem for p in (ROOT / "studio" / "commands").glob("*.py") if p.stem != "__init__"}
+    assert modules == {target.split(":")[0].rsplit(".", 1)[1] for target, _ in COMMANDS.values()}
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_loads_with_its_short_help(name):
     code, out, err = run_cli(name, "--help")

@@ -17,7 +17,7 @@ from studio.options import device_option, out_option
 @click.command("experiment")
 @click.argument("grid_file", metavar="GRID.yaml", type=click.Path(dir_okay=False))
 @out_option("Output folder (default: the file's 'out', else renders/experiments/<file name>).", folder=True,
-            required=False)
+            required=False, folder_only=True)
 @click.option("--dry-run", is_flag=True, help="Validate the file and list the runs (and which are done) without training.")
 @device_option
 @click.option("--progress/--no-progress", default=True, help="Show each run's progress bar.")
