@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
+import h5py
 import numpy as np
 
 from ganlib.data.landscapes import (LANDSCAPE_CLASSES, LandscapeParams, batch_label, batch_seed, check_count,
@@ -190,7 +191,6 @@ def write_hdf5(path: str | Path, n: int, size: int = 64, seed: int = 0, layout: 
     [n, features_dim] (``procedural_features`` of each image's parameters) when ``with_features``.
     Written atomically.
     """
-    import h5py
 
     path = Path(path)
     n = check_count(n)
