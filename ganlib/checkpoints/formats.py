@@ -18,7 +18,6 @@ from ganlib.checkpoints import nvlabs, rosinality, tf_legacy
 from ganlib.checkpoints.native import LoadedModel, load_state_strict
 from ganlib.checkpoints.safe_unpickle import safe_load
 from ganlib.errors import CheckpointError
-from ganlib.networks import build_generator
 
 ARCH = "stylegan2"
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
@@ -93,6 +92,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+    from ganlib.networks import build_generator
     try:
         G = build_generator(ARCH, kwargs)
     except (ValueError, AssertionError, KeyError) as exc:

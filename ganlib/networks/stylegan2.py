@@ -13,7 +13,7 @@ from torch import nn
 
 from ganlib.layers import (DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer, SynthesisLayer,
                            ToRGBLayer, normalize_2nd_moment)
-from ganlib.networks.registry import register_generator
+from ganlib.networks import register_generator
 from ganlib.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
 
 
