@@ -23,8 +23,7 @@ from ganlib.errors import ConfigError, UserError
 from ganlib.io_utils import atomic_path
 from ganlib.train import other_tasks, stylegan2_loop
 from ganlib.train.checkpointing import load_state, seed_everything
-from ganlib.train.config import (RESUME_MUTABLE, apply_overrides, check_kind, config_diff, kind_defaults,
-                                 load_config, merge, read_yaml, validate_config)
+from ganlib.train.config import RESUME_MUTABLE, apply_overrides, check_kind, config_diff, load_config, validate_config
 from ganlib.train.gan_tasks import GANTask
 from ganlib.train.loop import STATE_FILE, TrainLoop
 from ganlib.train.result import TrainResult
@@ -74,12 +73,9 @@ def _get(d: dict, dotted: str):
 
 
 def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress):
-    raw = kind_defaults("stylegan2")
-    if config is not None:
-        raw = merge(raw, read_yaml(config))
-    raw = apply_overrides(raw, overrides)
-    return stylegan2_loop.train_stylegan2(data, out_dir, raw, max_steps=max_steps, resume=resume, device=device,
-                           progress=progress)
+    cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
+    return stylegan2_loop.train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume,
+                                          device=device, progress=progress)
 
 
 def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Path | None = None,
