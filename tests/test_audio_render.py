@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ganlib.errors import UserError
 from studio.audio.decode import decode_audio
 from studio.render import get_model, iter_frames, render_timeline
 from studio.timeline import load_timeline
@@ -105,3 +106,21 @@ def test_muxed_audio_lasts_exactly_the_video(tmp_path, suffix, codec, audio):
         info = probe_video(res.path)
         assert info["n_frames"] == res.n_frames and info["audio_codec"] == audio
     assert res.n_frames == round(1.23 * FPS)
+
+
+def test_vector_files_as_direction_and_pulse_target(tmp_path):
+    _song(tmp_path)
+    G = get_model("builtin:tiny", "cpu").G
+    np.save(tmp_path / "dir.npy", np.random.RandomState(0).randn(G.w_dim))
+    np.save(tmp_path / "target.npy", np.random.RandomState(1).randn(G.z_dim))
+    body = "duration: 1.0\naudio: song.wav\nkeyframes: [{time: 0, seed: 1}]\n"
+    plain = _frames(load_timeline(_timeline(tmp_path, body, "plain.yaml")))
+    moved = _frames(load_timeline(_timeline(tmp_path, body + "react:\n  - {feature: rms, target: direction, "
+                                            "direction: dir.npy, amount: 3, percentile: 1}\n  - {feature: onsets, "
+                                            "target: pulse, latent: target.npy, amount: 1}\n", "files.yaml")))
+    assert np.abs(moved.astype(int) - plain).mean() > 2
+    np.save(tmp_path / "bad.npy", np.zeros(5))
+    with pytest.raises(UserError) as err:
+        _frames(load_timeline(_timeline(tmp_path, body + "react: [{feature: rms, target: motion, direction: bad.npy}]\n",
+                                        "bad.yaml")))
+    assert "bad.yaml" in str(err.value) and "react[0].direction" in str(err.value)
