@@ -95,7 +95,8 @@ def test_muxed_audio_lasts_exactly_the_video(tmp_path, suffix, codec, audio):
     out = tmp_path / f"clip{suffix}"
     codec_line = f", codec: {codec}" if codec else ""
     tl = load_timeline(_timeline(tmp_path, f"audio: {{path: song.wav, offset: 0.35}}\n"
-                                           f"keyframes: [{{time: 0, seed: 1}}]\noutput: {{path: {out.name}{codec_line}}}\n"))
+                                           f"keyframes: [{{time: 0, seed: 1}}]\n"
+                                           f"output: {{path: {out.name}{codec_line}}}\n"))
     for duration in (None, 1.23):
         res = render_timeline(tl, duration=duration, device="cpu", progress=False)
         seconds = res.n_frames / FPS
@@ -121,6 +122,6 @@ def test_vector_files_as_direction_and_pulse_target(tmp_path):
     assert np.abs(moved.astype(int) - plain).mean() > 2
     np.save(tmp_path / "bad.npy", np.zeros(5))
     with pytest.raises(UserError) as err:
-        _frames(load_timeline(_timeline(tmp_path, body + "react: [{feature: rms, target: motion, direction: bad.npy}]\n",
-                                        "bad.yaml")))
+        _frames(load_timeline(_timeline(tmp_path, body + "react: [{feature: rms, target: motion, "
+                                                         "direction: bad.npy}]\n", "bad.yaml")))
     assert "bad.yaml" in str(err.value) and "react[0].direction" in str(err.value)
