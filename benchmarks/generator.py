@@ -10,10 +10,12 @@ whose output is checked to be the same image.
 
     python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
+    python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -119,8 +121,9 @@ def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: t
     return ws.shape[0] / best
 
 
-def run(sizes, batches, repeats, warmup, device) -> list[dict]:
-    """Measure every applicable variant; returns rows {size, batch, variant: images/s}."""
+def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
+    """Measure every applicable variant; returns rows {size, batch, variant: images/s}; ``on_row(rows)`` is called
+    after each row (partial results survive an interrupted run)."""
     rows = []
     for res in sizes:
         G = make_generator(res, device)
@@ -142,6 +145,7 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                             row[f"{ops}/{dtype}"] = images_per_second(synth(dtype), ws, repeats, warmup, device)
                         except RuntimeError as exc:  # custom ops could not be built
                             print(f"  ({ops} ops unavailable: {str(exc).splitlines()[0][:120]})")
+                            row[f"{ops}/error"] = str(exc).splitlines()[0]
                             break
                 os.environ["STUDIO_OPS"] = "auto"
             else:
@@ -154,13 +158,15 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                                                          device)
             rows.append(row)
             print_row(row, device)
+            if on_row is not None:
+                on_row(rows)
         del G
     return rows
 
 
 def print_row(row: dict, device: torch.device) -> None:
     """Print one size/batch line with images/s and ratios."""
-    ips = {k: v for k, v in row.items() if "/" in k}
+    ips = {k: v for k, v in row.items() if "/" in k and not k.endswith("/error")}
     parts = [f"{k} {v:8.2f}" for k, v in ips.items()]
     ratios = []
     if device.type == "cuda":
@@ -169,7 +175,8 @@ def print_row(row: dict, device: torch.device) -> None:
         if "cuda/float16" in ips:
             ratios.append(f"custom/ref fp16 {ips['cuda/float16'] / ips['ref/float16']:.2f}x")
             ratios.append(f"fp16/fp32 (custom) {ips['cuda/float16'] / ips['cuda/float32']:.2f}x")
-        ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
+        if "ref/float16" in ips:
+            ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
     else:
         ratios.append(f"ref/plain {ips['ref/float32'] / ips['plain/float32']:.2f}x")
         ratios.append(f"same image: max|diff| {row['check']:.1e}")
@@ -185,6 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -194,7 +202,12 @@ def main(argv=None) -> int:
     print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
     if device.type == "cpu":
         print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-    run(sizes, batches, args.repeats, args.warmup, device)
+    on_row = None
+    if args.json:
+        def on_row(rows: list[dict]) -> None:
+            Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows},
+                                                  indent=2))
+    run(sizes, batches, args.repeats, args.warmup, device, on_row)
     return 0
 
 

@@ -29,12 +29,16 @@ def main(argv=None) -> int:
     ap.add_argument("--no-gpu", action="store_true", help="compile without a GPU (cpp_extension is told CUDA exists)")
     ap.add_argument("--build-dir", help="build folder (default: a new temporary folder, kept on failure)")
     ap.add_argument("--keep", action="store_true", help="keep the build folder after a successful check")
+    ap.add_argument("--default-dir", action="store_true",
+                    help="build where the ops are loaded from at run time (torch's extension cache), and keep it")
     args = ap.parse_args(argv)
     if args.no_gpu:
         if not os.environ.get("TORCH_CUDA_ARCH_LIST"):
             print("cuda-check: set TORCH_CUDA_ARCH_LIST (e.g. '8.0;9.0'): without a GPU there is no default")
             return 2
         torch.cuda.is_available = lambda: True  # cpp_extension refuses CUDA sources otherwise; nothing runs on it
+    if args.default_dir:
+        args.build_dir = str(cuda_build.default_build_dir())
     build_dir = Path(args.build_dir) if args.build_dir else Path(tempfile.mkdtemp(prefix="ganlib-cuda-check-"))
     print(f"cuda-check: building {cuda_build.EXT_NAME} ({', '.join(cuda_build.SOURCES)}) in {build_dir}", flush=True)
     t0 = time.perf_counter()

@@ -390,3 +390,20 @@ def test_generator_custom_ops_match_reference(monkeypatch):
         out[mode] = (img.detach(), g.detach(), g2)
     for a, c in zip(out["ref"], out["cuda"]):
         assert (a - c).abs().max() <= 2e-2 * max(1.0, c.abs().max().item())
+
+
+def test_studio_info_ops_prints_the_report(monkeypatch, fresh_backend):
+    """``studio info --ops`` (no MODEL needed) prints where each op runs and why; --json gives ops_report()."""
+    import json
+    from click.testing import CliRunner
+    from studio.commands.info import command
+    monkeypatch.setenv("STUDIO_OPS", "auto")
+    backend._state.update({"tried": True, "reason": "building the CUDA ops failed (RuntimeError); build log: /b/l",
+                           "errors": ["k.cu(3): error: oops"], "log": "/b/build.log"})
+    res = CliRunner().invoke(command, ["--ops"])
+    assert res.exit_code == 0, res.output
+    assert "upfirdn2d:" in res.output and "bias_act:" in res.output and "k.cu(3): error: oops" in res.output
+    assert "build log:    /b/build.log" in res.output
+    res = CliRunner().invoke(command, ["--ops", "--json"])
+    report = json.loads(res.output)
+    assert report["build"] == "failed" and report["errors"] == ["k.cu(3): error: oops"]
