@@ -9,7 +9,8 @@
 # cut to what the budget has left, and a step that fails or runs out of time is recorded and the next one runs.
 # Results are written as they come (partial results stay when a step fails): DIR (default
 # gpu-check-results/<date-time>) holds steps.tsv, log.txt (every step's output), env.json, generator.json,
-# render.json, results.json and results.md (and build.log if the build failed). Exit status 0: every step passed. The folder is printed at the start and the end.
+# render.json, results.json and results.md (and build.log if the build failed). Exit status 0: every step passed.
+# The folder is printed at the start and the end.
 #
 # Nothing is downloaded: the Python that runs it (--python, $PYTHON, else python3) must have a CUDA build of torch;
 # --wheels DIR installs the wheels in DIR first (offline, into a temporary folder on PYTHONPATH) for packages the
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         --python) PY="$2"; shift 2;;
         --wheels) WHEELS="$2"; shift 2;;
         --dry-run) DRY=1; shift;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
         *) echo "gpu_check: unknown option $1 (see --help)" >&2; exit 2;;
     esac
 done
@@ -47,7 +48,8 @@ STEPS=(
 RESERVE=15  # seconds kept for the report at the end
 
 if [ "$DRY" = 1 ]; then
-    echo "gpu_check --dry-run: steps (time limit each, all inside a budget of ${BUDGET} s; ${RESERVE} s kept for the report):"
+    echo "gpu_check --dry-run: steps (time limit each, all inside a budget of ${BUDGET} s;" \
+         "${RESERVE} s kept for the report):"
     i=1
     for s in "${STEPS[@]}"; do
         IFS='|' read -r name limit what <<< "$s"
@@ -62,7 +64,8 @@ if [ "$DRY" = 1 ]; then
         if [ -f "$f" ]; then echo "  ok       $f"; else echo "  MISSING  $f"; missing=1; fi
     done
     for c in timeout date "$PY"; do
-        if command -v "$c" >/dev/null 2>&1; then echo "  ok       command $c"; else echo "  MISSING  command $c"; missing=1; fi
+        if command -v "$c" >/dev/null 2>&1; then echo "  ok       command $c"; else
+            echo "  MISSING  command $c"; missing=1; fi
     done
     for c in nvidia-smi nvcc; do
         if command -v "$c" >/dev/null 2>&1; then echo "  ok       command $c"; else

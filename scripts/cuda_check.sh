@@ -70,7 +70,8 @@ for f in "$NV"/lib/*; do ln -s "$f" "$H/lib64/"; done
 [ -e "$H/lib64/libcudart.so" ] || ln -s "$(ls "$NV"/lib/libcudart.so.* | head -n 1)" "$H/lib64/libcudart.so"
 export CUDA_HOME="$H" PATH="$V/bin:$H/bin:$PATH"
 export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}"
-note "$("$H/bin/nvcc" --version | tail -n 2 | head -n 1); torch $("$V/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)'); arch $TORCH_CUDA_ARCH_LIST; MAX_JOBS=$MAX_JOBS"
+TORCH_INFO=$("$V/bin/python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)')
+note "$("$H/bin/nvcc" --version | tail -n 2 | head -n 1); torch $TORCH_INFO; arch $TORCH_CUDA_ARCH_LIST; MAX_JOBS=$MAX_JOBS"
 status=0
 PYTHONPATH="$ROOT" "$V/bin/python" scripts/cuda_check.py --no-gpu || status=$?
 note "finished with status $status"

@@ -82,7 +82,8 @@ def test_generic_upfirdn2d_matches_reference(host):
 
 def _run_sep(host, x, fx, fy, up, down, pads, flip, gain, max_z=65535, out_format=torch.contiguous_format):
     """The tiled kernel's output for x and the reference op's, and the number of tile-bound violations."""
-    ref = upfirdn2d_ref(x, torch.outer(fy.double(), fx.double()), up=up, down=down, padding=pads, flip_filter=flip, gain=gain)
+    ref = upfirdn2d_ref(x, torch.outer(fy.double(), fx.double()), up=up, down=down, padding=pads, flip_filter=flip,
+                        gain=gain)
     y = torch.full_like(ref, float("nan")).contiguous(memory_format=out_format)
     n, c, h, w = x.shape
     bad = host.run_upfirdn2d_sep(P(x.data_ptr()), P(fx.data_ptr()), fx.numel(), P(fy.data_ptr()), fy.numel(),

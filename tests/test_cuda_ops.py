@@ -94,8 +94,8 @@ def test_cuda_mode_without_cuda_raises(monkeypatch, fresh_backend):
         backend.cuda_upfirdn2d()
 
 
-NINJA_FAILURE = """[1/4] /opt/cuda/bin/nvcc --generate-dependencies-with-compile --dependency-output upfirdn2d_kernel.cuda.o.d \
--DTORCH_EXTENSION_NAME=ganlib_ops_v2 -DTORCH_API_INCLUDE_EXTENSION_H """ + "-isystem /very/long/include/path " * 20 + """\
+NINJA_FAILURE = """[1/4] /opt/cuda/bin/nvcc --generate-dependencies-with-compile \
+--dependency-output upfirdn2d_kernel.cuda.o.d -DTORCH_EXTENSION_NAME=ganlib_ops_v2 """ + "-isystem /long/include " * 20 + """\
 -c /src/upfirdn2d_kernel.cu -o upfirdn2d_kernel.cuda.o
 FAILED: upfirdn2d_kernel.cuda.o
 /opt/cuda/bin/nvcc --generate-dependencies-with-compile -c /src/upfirdn2d_kernel.cu -o upfirdn2d_kernel.cuda.o
@@ -325,11 +325,11 @@ def test_empty_filter_and_1d_bias_act(emulated):
 @pytest.mark.parametrize("up,down,pad,flip,sep", UPFIRDN_CASES)
 def test_upfirdn2d_cuda_parity(up, down, pad, flip, sep):
     torch.manual_seed(3)
-    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5), (torch.float16, 1e-2)):
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5), (torch.float16, 1e-2), (torch.bfloat16, 4e-2)):
         f = _filter(sep, torch.float32).cuda()
         x = torch.randn(2, 5, 12, 10, device="cuda", dtype=dtype)
         for fmt in (torch.contiguous_format, torch.channels_last):
-            xx = x.contiguous(memory_format=fmt).requires_grad_(dtype != torch.float16)
+            xx = x.contiguous(memory_format=fmt).requires_grad_(dtype not in (torch.float16, torch.bfloat16))
             y1 = cuda_ops.upfirdn2d_cuda(xx, f, up=up, down=down, padding=pad, flip_filter=flip, gain=2.0)
             y2 = upfirdn2d_ref(xx, f, up=up, down=down, padding=pad, flip_filter=flip, gain=2.0)
             assert (y1.float() - y2.float()).abs().max() <= tol * max(1, y2.abs().max().item())
@@ -350,7 +350,8 @@ def test_upfirdn2d_cuda_parity(up, down, pad, flip, sep):
 def test_bias_act_cuda_parity(act):
     torch.manual_seed(4)
     for clamp in (None, 0.9):
-        for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5), (torch.float16, 2e-3)):
+        for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5), (torch.float16, 2e-3),
+                           (torch.bfloat16, 2e-2)):
             x = torch.randn(4, 6, 5, 7, device="cuda", dtype=dtype)
             b = torch.randn(6, device="cuda", dtype=dtype)
             for fmt in (torch.contiguous_format, torch.channels_last):
@@ -359,7 +360,7 @@ def test_bias_act_cuda_parity(act):
                 y1 = cuda_ops.bias_act_cuda(xx, bb, act=act, clamp=clamp)
                 y2 = bias_act_ref(xx, bb, act=act, clamp=clamp)
                 assert (y1.float() - y2.float()).abs().max() <= tol * 4
-                if dtype != torch.float16:
+                if dtype not in (torch.float16, torch.bfloat16):
                     dy = torch.randn_like(y1)
                     g1 = torch.autograd.grad(y1, [xx, bb], dy)
                     g2 = torch.autograd.grad(y2, [xx, bb], dy)
@@ -370,6 +371,39 @@ def test_bias_act_cuda_parity(act):
     fn = lambda x, b: cuda_ops.bias_act_cuda(x, b, act=act, gain=1.3, clamp=0.9)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (x, b))
     assert torch.autograd.gradgradcheck(fn, (x, b))
+
+
+@needs_cuda
+@pytest.mark.parametrize("up,down", [(1, 1), (2, 1), (1, 2), (2, 2)])
+def test_tiled_upfirdn2d_cuda_parity(up, down):
+    """The tiled kernel on the device at sizes of several tiles, with 4- and 12-tap filters, every dtype, both
+    layouts (140 planes)."""
+    torch.manual_seed(7)
+    for taps in (setup_filter([1, 3, 3, 1]), setup_filter([1.0] * 12, separable=True)):
+        f = taps.cuda()
+        k = f.shape[-1]
+        pad = [(k + up - 1) // 2, (k - up) // 2] * 2 if up == 2 else [(k - down + 1) // 2, (k - down) // 2] * 2
+        for dtype, tol in ((torch.float32, 1e-5), (torch.float16, 1e-2), (torch.bfloat16, 4e-2)):
+            x = torch.randn(2, 70, 45, 67, device="cuda", dtype=dtype)
+            for fmt in (torch.contiguous_format, torch.channels_last):
+                xx = x.contiguous(memory_format=fmt)
+                y1 = cuda_ops.upfirdn2d_cuda(xx, f, up=up, down=down, padding=pad, gain=up * up)
+                y2 = upfirdn2d_ref(xx.float(), f, up=up, down=down, padding=pad, gain=up * up)
+                assert (y1.float() - y2).abs().max() <= tol * max(1, y2.abs().max().item()), (k, dtype, fmt)
+
+
+@needs_cuda
+def test_bias_act_cuda_edge_cases():
+    """On the device: a 1-D input without bias, swish(-inf) = 0, NaN through the clamp = -clamp, SELU' at 0."""
+    v = torch.randn(7, device="cuda")
+    assert torch.allclose(cuda_ops.bias_act_cuda(v, None, act="lrelu"), bias_act_ref(v, None, act="lrelu"))
+    s = torch.tensor([-float("inf"), -100.0, 0.0, 100.0], device="cuda")
+    assert cuda_ops.bias_act_cuda(s, act="swish", gain=1.0).tolist() == [0.0, 0.0, 0.0, 100.0]
+    x = torch.tensor([float("nan"), 2.0, -2.0], device="cuda")
+    assert cuda_ops.bias_act_cuda(x, clamp=1.0).tolist() == [-1.0, 1.0, -1.0]
+    z = torch.zeros(1, device="cuda", dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(cuda_ops.bias_act_cuda(z, act="selu"), z)
+    assert g.item() == pytest.approx(1.0507009873554805)
 
 
 @needs_cuda

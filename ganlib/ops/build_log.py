@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-_ERROR = re.compile(r"(\berror\s*(#\w+(-D)?)?\s*:|\bfatal\b\s*:|undefined reference|undefined symbol|cannot find -l|No such file or "
-                    r"directory|: not found|command not found)", re.I)
+_ERROR = re.compile(r"(\berror\s*(#\w+(-D)?)?\s*:|\bfatal\b\s*:|undefined reference|undefined symbol|"
+                    r"cannot find -l|No such file or directory|: not found|command not found)", re.I)
 _WARNING = re.compile(r"\bwarning\s*(#\w+(-D)?)?\s*:", re.I)
 _NOISE = re.compile(r"^(ninja: build stopped|FAILED: |\[\d+/\d+\] |Error building extension|subprocess\.|"
                     r"Traceback |Emitting ninja|Building extension|Allowing ninja|Using .* as PyTorch extensions root"
