@@ -10,15 +10,21 @@ import os
 import warnings
 from typing import Callable
 
+from ganlib.errors import UserError
+
 OPS = ("upfirdn2d", "bias_act")
 _state: dict[str, object] = {"tried": False, "module": None, "reason": None, "errors": [], "log": None}
 
 
+class OpsModeError(UserError, ValueError):
+    """``STUDIO_OPS`` holds something other than auto, cuda or ref."""
+
+
 def ops_mode() -> str:
-    """Return the requested ops mode from ``STUDIO_OPS``: 'auto' (default), 'cuda' or 'ref'."""
+    """Return the requested ops mode from ``STUDIO_OPS``: 'auto' (default), 'cuda' or 'ref' (else OpsModeError)."""
     mode = os.environ.get("STUDIO_OPS", "auto").strip().lower() or "auto"
     if mode not in ("auto", "cuda", "ref"):
-        raise ValueError(f"STUDIO_OPS={mode!r}: allowed values are auto, cuda, ref")
+        raise OpsModeError(f"STUDIO_OPS={mode!r}: allowed values are auto, cuda, ref")
     return mode
 
 

@@ -76,7 +76,7 @@ def bias_act_ref(x: torch.Tensor, b: torch.Tensor | None = None, dim: int = 1, a
     if gain != 1:
         x = x * gain
     if clamp >= 0:
-        x = torch.nan_to_num(x.clamp(-clamp, clamp), nan=-clamp)
+        x = x.clamp(-clamp, clamp).nan_to_num_(nan=-clamp)  # in place on the fresh tensor: +15 % not +100 %
     return x
 
 
