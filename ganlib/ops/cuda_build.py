@@ -42,7 +42,8 @@ def default_build_dir() -> Path:
 
 @contextlib.contextmanager
 def _stdout_to(path: Path):
-    """Send this process's file descriptor 1 (where cpp_extension's verbose ninja run writes) to ``path``."""
+    """Send this process's file descriptor 1 (where cpp_extension's verbose ninja run writes) to ``path``; for the
+    build's duration anything else the process writes to its stdout lands there too."""
     sys.stdout.flush()
     try:
         saved = os.dup(1)

@@ -127,9 +127,11 @@ def upfirdn2d_cuda(x: torch.Tensor, f: torch.Tensor | None, up=1, down=1, paddin
         return upfirdn2d_ref(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain)
     if f is not None and (f.numel() == 0 or f.ndim not in (1, 2)):
         raise ValueError(f"upfirdn2d: the filter must be 1-D or 2-D with at least one tap, got shape {list(f.shape)}")
-    if f is None:
+    if f is None:  # identity: nothing to read back from the GPU
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
-    taps = _separable_taps(f)
+        taps = (torch.ones(1), torch.ones(1))
+    else:
+        taps = _separable_taps(f)
     if f.ndim == 1:
         f1 = f.to(device=x.device, dtype=torch.float32)
         dense = torch.outer(f1, f1)
