@@ -40,7 +40,9 @@ template <int UP, int DOWN> struct SepTile { static constexpr int T = 32; };
 template <> struct SepTile<1, 2> { static constexpr int T = 16; };
 
 // Input samples an output tile of t pixels can reach along one axis (bound over all pads and filters <= MAX_TAPS).
-__host__ __device__ constexpr int sep_span(int up, int down, int t) { return ((t - 1) * down + SEP_MAX_TAPS - 1 + up - 1) / up + 1; }
+__host__ __device__ constexpr int sep_span(int up, int down, int t) {
+    return ((t - 1) * down + SEP_MAX_TAPS - 1 + up - 1) / up + 1;
+}
 
 __host__ __device__ __forceinline__ int sep_floor_div(int a, int m) {
     return a >= 0 ? a / m : -((-a + m - 1) / m);
