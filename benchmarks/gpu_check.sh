@@ -94,7 +94,7 @@ export MAX_JOBS="${MAX_JOBS:-4}" GPU_CHECK_DIR="$OUT_DIR" GPU_CHECK_WORK="$WORK"
 SETUP_OK=0
 
 report() {
-    timeout 30 "$PY" benchmarks/gpu_check_report.py --dir "$OUT_DIR" >> "$LOG" 2>&1 ||
+    timeout "$RESERVE" "$PY" benchmarks/gpu_check_report.py --dir "$OUT_DIR" >> "$LOG" 2>&1 ||
         echo "gpu_check: the report failed (see $LOG)"
     [ -f "$OUT_DIR/results.md" ] && cat "$OUT_DIR/results.md"
     echo "gpu_check: results in $OUT_DIR ($(( $(date +%s) - T0 )) s)"

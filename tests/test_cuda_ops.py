@@ -159,6 +159,7 @@ def test_build_failure_keeps_the_log_and_reports_compiler_lines(monkeypatch, tmp
     assert "acc_tt" in text and str(log) in text
 
 
+@pytest.mark.skipif(CUDA, reason="checks the no-GPU path (with a GPU, ops_report builds)")
 def test_ops_report_on_cpu_builds_nothing(monkeypatch, fresh_backend):
     from torch.utils import cpp_extension
     monkeypatch.setattr(cpp_extension, "load", lambda **k: (_ for _ in ()).throw(AssertionError("compiled")))
