@@ -352,7 +352,7 @@ def test_bias_act_cuda_parity(act):
     torch.manual_seed(4)
     for clamp in (None, 0.9):
         for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-5), (torch.float16, 2e-3),
-                           (torch.bfloat16, 2e-2)):
+                           (torch.bfloat16, 4e-2)):  # bf16: 8 significant bits, rounded at each reference step
             x = torch.randn(4, 6, 5, 7, device="cuda", dtype=dtype)
             b = torch.randn(6, device="cuda", dtype=dtype)
             for fmt in (torch.contiguous_format, torch.channels_last):
