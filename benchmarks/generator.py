@@ -2,8 +2,9 @@
 channel_max 512, 8 mapping layers, fp16 for the 4 highest resolutions with conv_clamp 256) at 256/512/1024 px and
 batch 1 and 8, measured side by side in one run on the present device.
 
-On a GPU: reference ops vs the custom CUDA ops, fp32 vs fp16 synthesis (``--dtype``), and their ratios
-(targets: custom ≥ 1.3 × reference; fp16 ≥ 1.8 × fp32 at 1024 px).
+On a GPU: reference ops vs the custom CUDA ops (``cuda``; ``cuda-generic``: the same without the tiled upfirdn2d
+kernel, ``STUDIO_OPS_TILED=0``), fp32 vs fp16 synthesis, and their ratios (targets: custom ≥ 1.3 × reference;
+fp16 ≥ 1.8 × fp32 at 1024 px).
 On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward PyTorch implementation of the same
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.networks.precision import synthesis_precision  # noqa: E402
+from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 
 
@@ -138,8 +140,12 @@ def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
                         return G.synthesis(w, noise_mode="const")
                 return fn
             if device.type == "cuda":
-                for ops in ("ref", "cuda"):
-                    os.environ["STUDIO_OPS"] = ops
+                for ops in ("ref", "cuda", "cuda-generic"):  # cuda-generic: upfirdn2d without the tiled kernel
+                    os.environ["STUDIO_OPS"] = ops.split("-")[0]
+                    os.environ["STUDIO_OPS_TILED"] = "0" if ops == "cuda-generic" else "1"
+                    if ops != "ref" and backend.status()["reason"]:  # a failed build: ref ops would stand in
+                        row[f"{ops}/error"] = f"CUDA ops not built: {backend.status()['reason']}"
+                        continue
                     for dtype in ("float32", "float16"):
                         try:
                             row[f"{ops}/{dtype}"] = images_per_second(synth(dtype), ws, repeats, warmup, device)
@@ -148,6 +154,7 @@ def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
                             row[f"{ops}/error"] = str(exc).splitlines()[0]
                             break
                 os.environ["STUDIO_OPS"] = "auto"
+                os.environ.pop("STUDIO_OPS_TILED")
             else:
                 os.environ["STUDIO_OPS"] = "ref"
                 with torch.no_grad():
@@ -175,6 +182,8 @@ def print_row(row: dict, device: torch.device) -> None:
         if "cuda/float16" in ips:
             ratios.append(f"custom/ref fp16 {ips['cuda/float16'] / ips['ref/float16']:.2f}x")
             ratios.append(f"fp16/fp32 (custom) {ips['cuda/float16'] / ips['cuda/float32']:.2f}x")
+        if "cuda-generic/float16" in ips and "cuda/float16" in ips:
+            ratios.append(f"tiled/generic fp16 {ips['cuda/float16'] / ips['cuda-generic/float16']:.2f}x")
         if "ref/float16" in ips:
             ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
     else:

@@ -293,6 +293,11 @@ def test_upfirdn2d_takes_the_tiled_kernel_for_stylegan_cases():
         y3 = cuda_ops.upfirdn2d_cuda(x, f4, up=3, padding=[2, 1, 2, 1])
         assert rec.calls == ["generic", "generic"]
     assert torch.allclose(y, upfirdn2d_ref(x, dense.float().double(), up=2, padding=[2, 1, 2, 1]), atol=1e-6)
+    rec.calls.clear()
+    with cuda_ops.use_kernels(rec), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STUDIO_OPS_TILED", "0")  # the generic kernel only (benchmarks compare the two)
+        cuda_ops.upfirdn2d_cuda(x, f4, up=2, padding=[2, 1, 2, 1])
+    assert rec.calls == ["generic"]
     assert torch.allclose(y3, upfirdn2d_ref(x, f4, up=3, padding=[2, 1, 2, 1]), atol=1e-6)
 
 

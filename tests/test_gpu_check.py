@@ -53,3 +53,21 @@ def test_run_without_cuda_stops_after_setup_and_writes_results(tmp_path):
     md = (out / "results.md").read_text()
     assert "| setup | failed" in md and "| render | skipped (setup failed) | 0 |" in md
     assert "sees no GPU" in (out / "log.txt").read_text()
+
+
+def test_report_tables_from_partial_results(tmp_path):
+    """results.md/.json from what the steps left: the generator rows with their ratios, a failed render noted."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_check_report", ROOT / "benchmarks" / "gpu_check_report.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    (tmp_path / "steps.tsv").write_text("step\tstatus\tseconds\trc\nsetup\tok\t4\t0\nbuild\tok\t80\t0\n"
+                                        "generator\ttimeout after 20 s\t20\t124\n")
+    rows = [{"size": 1024, "batch": 8, "ref/float32": 10.0, "cuda/float32": 15.0, "cuda-generic/float32": 12.0,
+             "ref/float16": 20.0, "cuda/float16": 40.0, "cuda-generic/float16": 25.0}]
+    (tmp_path / "generator.json").write_text(json.dumps({"device": "Some GPU", "torch": "2.x", "rows": rows}))
+    assert mod.report(tmp_path) == 0
+    md = (tmp_path / "results.md").read_text()
+    assert "# GPU check: Some GPU (torch 2.x)" in md and "| generator | timeout after 20 s | 20 |" in md
+    assert "| 1024 | 8 | 10.0 | 15.0 | 12.0 | 20.0 | 40.0 | 25.0 | 1.50x | 2.00x | 2.67x | 1.60x |" in md
+    assert json.loads((tmp_path / "results.json").read_text())["generator"] == rows

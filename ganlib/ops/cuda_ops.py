@@ -16,6 +16,8 @@ autograd wiring and the derivative formulas can be tested on CPU (``use_kernels`
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch.autograd import Function
 from torch.utils.weak import WeakTensorKeyDictionary
@@ -75,7 +77,10 @@ def _separable_taps(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None
 
 
 def _tiled(filt: _Filter, cfg: tuple) -> bool:
-    """Whether the tiled separable kernel covers this call (up and down 1 or 2 on both axes, <= 16 taps)."""
+    """Whether the tiled separable kernel covers this call (up and down 1 or 2 on both axes, <= 16 taps);
+    ``STUDIO_OPS_TILED=0`` sends every call to the generic kernel (for comparisons)."""
+    if os.environ.get("STUDIO_OPS_TILED", "1") == "0":
+        return False
     upx, upy, downx, downy = cfg[:4]
     return (filt.taps is not None and upx == upy and downx == downy and upx in (1, 2) and downx in (1, 2)
             and max(filt.taps[0].numel(), filt.taps[1].numel()) <= SEP_MAX_TAPS)
