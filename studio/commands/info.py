@@ -6,9 +6,9 @@ import json
 import click
 
 from ganlib.checkpoints import load_generator
-from ganlib.synth import cond_kind
 from ganlib.errors import UserError
 from ganlib.ops.backend import format_report, ops_report
+from ganlib.synth import cond_kind
 
 
 def describe_model(spec: str) -> dict:
