@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
     "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
     "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
+    "frames": ("studio.commands.frames:command", "Make a training folder of PNG frames from a video."),
     "text": ("studio.commands.text:command", "Write a string with a letters model, one image per character."),
     "plot": ("studio.commands.plot:command", "Plot a run's losses.csv / metrics.csv with rolling means."),
 }
