@@ -29,11 +29,15 @@ from studio.timeline import parse_layers
 @batch_option
 @dtype_option
 @out_option("A folder or a .zip file.", folder=True)
+@click.option("--size", type=click.IntRange(min=4, max=8192), default=None,
+              help="Resize every image to N×N (default: the model's resolution).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
+              help="Image files: png (keeps grey and alpha) or jpg (quality 95, alpha dropped).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | None, noise_mode: str,
             class_idx: int | None, mix_seed: int | None, mix_layers: str | None, device: str, batch: int, dtype: str,
-            out: Path, quiet: bool) -> None:
-    """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
+            out: Path, size: int | None, fmt: str, quiet: bool) -> None:
+    """Generate seedNNNN.png (or .jpg) for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     seed_list = parse_seeds(seeds)
     loaded = get_model(model, device)
     layers = None
@@ -46,5 +50,5 @@ def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | 
             raise UserError(f"{exc}", field="--mix-layers") from None
     path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
                              truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
-                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype)
+                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, size=size, fmt=fmt)
     click.echo(f"wrote {len(seed_list)} images to {path}")
