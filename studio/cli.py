@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
     "frames": ("studio.commands.frames:command", "Make a training folder of PNG frames from a video."),
     "text": ("studio.commands.text:command", "Write a string with a letters model, one image per character."),
+    "spread": ("studio.commands.spread:command", "How varied a model's images are per class: box plot and CSV."),
     "plot": ("studio.commands.plot:command", "Plot a run's losses.csv / metrics.csv with rolling means."),
 }
 

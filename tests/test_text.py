@@ -6,28 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from ganlib.checkpoints.native import save_generator
 from ganlib.networks.conditional import ConditionalGenerator
 from ganlib.synth import one_hot, seed_batch
 from studio.text_strip import char_classes, compose_strip
 from tests.conftest import run_cli
-
-CLASSES = ["A", "B", "C", "D", "E"]
-KW = dict(z_dim=8, img_resolution=16, img_channels=1, ngf=4, c_dim=5, embed_dim=4)
+from tests.letters_model import CLASSES, save_letters_models
 
 
 @pytest.fixture(scope="module")
 def letters(tmp_path_factory) -> tuple[Path, Path, ConditionalGenerator]:
     """A random-weight 5-class cGAN saved with its class names, and the same weights saved without them."""
-    folder = tmp_path_factory.mktemp("letters")
-    torch.manual_seed(0)
-    G = ConditionalGenerator(**KW).eval()
-    named = save_generator(folder / "letters.safetensors", G, "cgan", KW, {"class_names": CLASSES})
-    bare = save_generator(folder / "bare.safetensors", G, "cgan", KW, {})
-    return named, bare, G
+    return save_letters_models(tmp_path_factory.mktemp("letters"))
 
 
 def test_characters_map_to_classes_case_insensitively_and_spaces_to_gaps():
