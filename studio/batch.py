@@ -22,14 +22,16 @@ IMAGE_FORMATS = ("png", "jpg")
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", class_idx: int | None = None,
                 batch: int = 8, mix_seed: int | None = None, mix_layers: Sequence[int] | None = None,
-                dtype: str = "auto", size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str = "auto", size: int | None = None,
+                features: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (seed, uint8 H×W×C image, C = the model's 1, 3 or 4 channels) for each seed, through
     ``ganlib.synth.seed_batch``: z from ``RandomState(seed)``, pixels as NVlabs converts them.
 
     ``noise_mode`` 'random' draws noise from a generator seeded by the image's seed, so results are repeatable.
     ``mix_seed``/``mix_layers`` replace those w layers by the mixing seed's (style mixing). ``dtype`` is the synthesis
     precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU). ``size`` resizes each image
-    to size×size (bicubic; None keeps the model's resolution): the one place a batch is resized.
+    to size×size (bicubic; None keeps the model's resolution): the one place a batch is resized. ``features``
+    [len(seeds), c_dim] conditions a feature model, one row per seed.
     """
     G = model.G
     if noise_mode not in ("const", "random", "none"):
@@ -42,11 +44,18 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
         raise UserError("this model is not class-conditional; leave out --class", field="--class")
     if mix_seed is not None and not has_w_space(G):
         raise UserError("style mixing needs a StyleGAN2-style model with a w space", field="--mix-seed")
-    c_vec = condition(G, class_idx, None, field="--class")
+    if features is not None:
+        if cond_kind(G) != "features":
+            raise UserError("this model is not conditioned on features; leave out --features", field="--features")
+        if len(features) != len(seeds):
+            raise UserError(f"{len(features)} feature rows for {len(seeds)} seeds: give one row per seed",
+                            field="--features")
+    c_vec = condition(G, class_idx, None, field="--class") if features is None else None
     noise = Noise(G, noise_mode)
     for i in range(0, len(seeds), batch):
         chunk = list(seeds[i:i + batch])
-        pixels = seed_batch(G, chunk, conds=c_vec, psi=truncation, cutoff=truncation_cutoff, noise=noise,
+        conds = c_vec if features is None else np.asarray(features[i:i + batch])
+        pixels = seed_batch(G, chunk, conds=conds, psi=truncation, cutoff=truncation_cutoff, noise=noise,
                             mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype)
         if size is not None:
             pixels = [fit_image(img, size, "stretch") for img in pixels]
