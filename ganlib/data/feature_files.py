@@ -8,9 +8,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ganlib.data.datasets import HDF5_SUFFIXES
 from ganlib.errors import UserError
 
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
 FEATURE_SUFFIXES = (".npy", ".csv") + HDF5_SUFFIXES
 
 
