@@ -82,7 +82,8 @@ class TrainLoop:
                 "modules": {k: m.state_dict() for k, m in t.modules.items()},
                 "optimizers": {k: o.state_dict() for k, o in t.optimizers.items()},
                 "rng": capture_rng(), "gen": t.gen.get_state(),
-                "encoder_mse": getattr(t, "encoder_mse", None), "last_metrics": dict(self.last_metrics)}
+                "encoder_mse": getattr(t, "encoder_mse", None), "last_metrics": dict(self.last_metrics),
+                "task": t.extra_state()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a state saved by ``state_dict`` (RNGs restored last, after everything was built)."""
@@ -97,6 +98,7 @@ class TrainLoop:
         if state.get("encoder_mse") is not None:
             t.encoder_mse = state["encoder_mse"]
         self.last_metrics = dict(state.get("last_metrics") or {})
+        t.load_extra_state(state.get("task") or {})
         t.gen.set_state(state["gen"])
         restore_rng(state["rng"])
         self.resumed = True
@@ -249,4 +251,5 @@ class TrainLoop:
         smaller = max(1, bs // 2)
         return UserError(f"out of memory on {dev} at batch_size={bs} and resolution={self.cfg.resolution}: "
                          f"try a smaller batch with --set batch_size={smaller} (or a smaller model, e.g. "
-                         f"--set ngf=32); progress up to the last checkpoint is kept, continue with --resume")
+                         f"--set {self.task.smaller_model_hint}); progress up to the last checkpoint is kept, "
+                         f"continue with --resume")

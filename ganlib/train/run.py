@@ -26,7 +26,7 @@ from ganlib.train.result import TrainResult
 __all__ = ["train", "TrainResult", "resolve_device", "TASKS"]
 
 TASKS = {"dcgan": "gan", "dcgan-mod": "gan", "wgan": "gan", "wgan-gp": "gan", "cgan": "gan",
-         "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier"}
+         "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier", "stylegan2": "stylegan2"}
 
 
 def resolve_device(device: str) -> torch.device:
@@ -57,6 +57,9 @@ def _make_task(kind: str, cfg, dataset, device):
     if family == "gan":
         from ganlib.train.gan_tasks import GANTask
         return GANTask(kind, cfg, dataset, device)
+    if family == "stylegan2":
+        from ganlib.train.stylegan2_task import StyleGAN2Task
+        return StyleGAN2Task(kind, cfg, dataset, device)
     from ganlib.train import other_tasks
     cls = {"mse": other_tasks.MSETask, "autoencoder": other_tasks.AutoencoderTask,
            "classifier": other_tasks.ClassifierTask}[family]
@@ -94,16 +97,6 @@ def _get(d: dict, dotted: str):
     return d
 
 
-def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress):
-    try:
-        from ganlib.train.stylegan2_loop import train_stylegan2
-    except ImportError as exc:
-        raise UserError("KIND 'stylegan2' is not available in this build") from exc
-    cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
-    return train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume, device=device,
-                           progress=progress)
-
-
 def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Path | None = None,
           overrides: dict | None = None, max_steps: int | None = None, resume: bool = False, device: str = "cpu",
           progress: bool = True, metrics_hook: Callable | None = None) -> TrainResult:
@@ -129,8 +122,6 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     check_kind(kind)
     if max_steps is not None and int(max_steps) < 0:
         raise ConfigError(f"max_steps must be >= 0, got {max_steps}", field="max_steps")
-    if kind == "stylegan2":
-        return _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress)
     from ganlib.train.checkpointing import load_state, seed_everything
     from ganlib.train.loop import STATE_FILE, TrainLoop
 

@@ -26,6 +26,7 @@ class Task:
     needs_labels = False
     needs_features = False
     loss_names: list[str] = []
+    smaller_model_hint = "ngf=32"  # the --set of the out-of-memory advice
 
     def __init__(self, kind: str, cfg, dataset: ImageDataset, device: torch.device):
         self.kind, self.cfg, self.ds, self.device = kind, cfg, dataset, device
@@ -110,6 +111,13 @@ class Task:
 
     def extra_outputs(self, out_dir: Path) -> None:
         """Write KIND-specific pictures at the end of a run (default: nothing)."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Return training state beyond modules, optimizers and RNGs (tensors and plain values) to checkpoint."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``extra_state`` returned."""
 
     # -- helpers ----------------------------------------------------------------------------------------------------
     def provenance(self, step: int, data: str) -> dict[str, Any]:
