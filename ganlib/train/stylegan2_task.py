@@ -34,9 +34,14 @@ class StyleGAN2Task(GeneratorTask):
     smaller_model_hint = "channel_max=64"
 
     def __init__(self, kind: str, cfg, dataset, device, ddp=None):
-        self.conditional = cfg.conditional is True or (
-            cfg.conditional == "auto" and dataset.labels is not None and dataset.num_classes >= 2)
-        self.needs_labels = cfg.conditional is True
+        self.init = load_init(cfg.init) if cfg.init else None
+        if cfg.conditional != "auto":
+            self.conditional = cfg.conditional
+        elif self.init is not None:  # follow the checkpoint
+            self.conditional = int(self.init.g_kwargs.get("c_dim", 0)) > 0
+        else:
+            self.conditional = dataset.labels is not None and dataset.num_classes >= 2
+        self.needs_labels = self.conditional
         super().__init__(kind, cfg, dataset, device)
         self.ddp = ddp
         self.loss_names = ["loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p"]
@@ -55,8 +60,7 @@ class StyleGAN2Task(GeneratorTask):
 
     def build(self, fresh: bool, progress: bool) -> None:
         """Create G, G_ema and D (from ``init`` when set), freeze D's blocks and make the optimizers."""
-        cfg = self.cfg
-        init = load_init(cfg.init) if cfg.init else None
+        cfg, init = self.cfg, self.init
         if init is not None:
             check_compatible(init, cfg.resolution, cfg.channels, self.c_dim)
             self.g_kwargs = init.g_kwargs
@@ -85,6 +89,7 @@ class StyleGAN2Task(GeneratorTask):
         self.optimizers = {"G": self._adam(self.g_params, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else 0),
                            "D": self._adam(self.d_params, cfg.lr_d, cfg.r1_interval if self.r1_gamma > 0 else 0)}
         self._fixed = self._make_fixed()
+        self.init = None  # its weights are copied; free the memory
 
     @property
     def r1_gamma(self) -> float:
