@@ -30,7 +30,8 @@ def _csv(d):
     ("dcgan", "folder", {"eval_every": 2}),
     ("wgan-gp", "hdf5", {}),                      # gradient-penalty noise, 2 critic batches per step
     ("classifier", "zip", {"dropout": 0.5}),     # dropout draws from the global torch RNG
-])
+    ("stylegan2", "folder", {"ada_p": 0.3, "ada_interval": 1, "ada_kimg": 0.05}),  # ADA p moving, lazy regs,
+])                                                                                # style mixing, EMA, noise
 def test_resume_equals_uninterrupted(kind, data, extra, train_data, tmp_path):
     settings = tiny(kind, **extra)
     straight, halves = tmp_path / "straight", tmp_path / "halves"
