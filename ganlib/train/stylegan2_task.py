@@ -34,6 +34,9 @@ class StyleGAN2Task(GeneratorTask):
     smaller_model_hint = "channel_max=64"
 
     def __init__(self, kind: str, cfg, dataset, device, ddp=None):
+        self.ddp = ddp
+        if ddp is not None:
+            ddp.check_batch(cfg.batch_size)
         self.init = load_init(cfg.init) if cfg.init else None
         if cfg.conditional != "auto":
             self.conditional = cfg.conditional
@@ -43,7 +46,6 @@ class StyleGAN2Task(GeneratorTask):
             self.conditional = dataset.labels is not None and dataset.num_classes >= 2
         self.needs_labels = self.conditional
         super().__init__(kind, cfg, dataset, device)
-        self.ddp = ddp
         self.loss_names = ["loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p"]
         self.step_count = 0
         self.pl_mean = torch.zeros([], dtype=torch.float32)
@@ -156,7 +158,8 @@ class StyleGAN2Task(GeneratorTask):
         prob = self.cfg.style_mixing_prob
         if prob > 0 and torch.rand([], generator=self.gen).item() < prob:
             cutoff = int(torch.randint(1, ws.shape[1], [], generator=self.gen).item())
-            ws2 = G.mapping(self.noise(*z.shape), c, skip_w_avg_update=True)
+            world = self.ddp.world if self.ddp is not None else 1
+            ws2 = G.mapping(self._noise_local(z.shape[0] * world, z.shape[1]), c, skip_w_avg_update=True)
             ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return G.synthesis(ws, noise_mode="random"), ws
 
@@ -183,11 +186,9 @@ class StyleGAN2Task(GeneratorTask):
     def step(self, stream) -> dict[str, float]:
         """One StyleGAN2 iteration (G main, G reg, D main, D reg, EMA); returns the logged values."""
         cfg, G, D = self.cfg, self.G, self.D
-        batch = stream.next()
-        n_global = batch["image"].shape[0]
-        sl = self._local(n_global)
-        real, c = batch["image"][sl].to(self.device), self._labels(batch)[sl]
-        n = real.shape[0]
+        batch = stream.next()  # this rank's part of the global batch
+        real, c = batch["image"].to(self.device), self._labels(batch)
+        n_global = cfg.batch_size
         z_dim = G.z_dim
         it = self.step_count
         # G main.

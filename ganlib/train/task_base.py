@@ -28,6 +28,8 @@ class Task:
     loss_names: list[str] = []
     smaller_model_hint = "ngf=32"  # the --set of the out-of-memory advice
 
+    ddp = None  # a ganlib.train.distributed.Group when several processes train together (KINDs that support it)
+
     def __init__(self, kind: str, cfg, dataset: ImageDataset, device: torch.device):
         self.kind, self.cfg, self.ds, self.device = kind, cfg, dataset, device
         self.modules: dict[str, nn.Module] = {}
@@ -65,8 +67,10 @@ class Task:
             from ganlib.errors import ConfigError
             raise ConfigError(f"batch_size {self.cfg.batch_size} is larger than the {n} training images; "
                               f"use --set batch_size={max(1, n)} or fewer", field="batch_size")
+        shard = (self.ddp.rank, self.ddp.world) if self.ddp is not None else (0, 1)
         return DataStream(self.ds, self.cfg.batch_size, self.cfg.seed, pool=pool, balanced=balanced,
-                          flip=self.cfg.data.flip, num_workers=self.cfg.data.num_workers, device=self.device)
+                          flip=self.cfg.data.flip, num_workers=self.cfg.data.num_workers, device=self.device,
+                          shard=shard)
 
     # -- randomness -----------------------------------------------------------------------------------------------
     def noise(self, *shape: int) -> torch.Tensor:
