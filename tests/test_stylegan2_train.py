@@ -134,10 +134,10 @@ def test_freeze_d_keeps_frozen_blocks_bit_identical(nvlabs_pkl, train_data, tmp_
 def test_init_resolution_mismatch_is_one_clear_error(nvlabs_pkl, train_data, tmp_path):
     path, _ = nvlabs_pkl
     code, _, err = run_cli("train", "stylegan2", "--data", str(train_data["folder"]), "--out", str(tmp_path / "r"),
-                           "--set", "resolution=16", "--set", "batch_size=4", "--set", f"init={path}", "--quiet")
+                           "--set", "resolution=16", "--set", "batch_size=4", "--init", str(path), "--quiet")
     assert code == 2
     assert err.strip().splitlines() == [
-        f"error: 'init': --init {path}: the checkpoint makes 32 px images with 3 channels, the run is set to 16 px "
+        f"error: 'init': {path}: the checkpoint makes 32 px images with 3 channels, the run is set to 16 px "
         f"with 3; use --set resolution=32 --set channels=3 (the data is fitted to it) or another checkpoint"]
 
 

@@ -139,6 +139,7 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         raise ConfigError(f"several processes (--nproc, torchrun) train {', '.join(DISTRIBUTED_KINDS)} only, "
                           f"not {kind!r}", field="nproc")
     if int(nproc) > 1 and not distributed.in_group():
+        distributed.Group(0, int(nproc), 0).check_batch(cfg.batch_size)  # before any process starts
         res = distributed.launch(int(nproc), _rank_main, kind, str(data), str(out_dir), config=config,
                                  overrides=overrides, max_steps=max_steps, resume=resume, device=device,
                                  progress=progress, metrics_hook=metrics_hook)

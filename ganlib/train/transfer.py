@@ -72,12 +72,12 @@ def check_compatible(init: InitModels, resolution: int, channels: int, c_dim: in
     kw = init.g_kwargs
     have = (int(kw["img_resolution"]), int(kw["img_channels"]), int(kw.get("c_dim", 0)))
     if have[:2] != (resolution, channels):
-        raise ConfigError(f"--init {init.source}: the checkpoint makes {have[0]} px images with {have[1]} channels, "
+        raise ConfigError(f"{init.source}: the checkpoint makes {have[0]} px images with {have[1]} channels, "
                           f"the run is set to {resolution} px with {channels}; use --set resolution={have[0]} "
                           f"--set channels={have[1]} (the data is fitted to it) or another checkpoint",
                           field="init")
     if have[2] != c_dim:
-        raise ConfigError(f"--init {init.source}: the checkpoint takes {have[2]} class labels, the run has {c_dim} "
+        raise ConfigError(f"{init.source}: the checkpoint takes {have[2]} class labels, the run has {c_dim} "
                           f"(set 'conditional' to match, or use data with {have[2]} class sub-folders)",
                           field="init")
 
