@@ -104,6 +104,11 @@ def in_group() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def is_rank0() -> bool:
+    """Whether this process is rank 0 of its group, or alone (the one that reports results)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def from_env(device_type: str) -> Group | None:
     """Join the process group described by the environment (``WORLD_SIZE`` > 1, as set by ``torchrun`` or
     ``launch``) and return this process's Group; None when running alone."""

@@ -46,6 +46,7 @@ def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[st
     checkpoint.safetensors (use it as a timeline 'model:' or with 'studio random --model').
     """
     from ganlib.train.config import parse_set
+    from ganlib.train.distributed import is_rank0
     from ganlib.train.run import train
     overrides = parse_set(list(sets))
     if init is not None:
@@ -53,6 +54,8 @@ def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[st
     with warnings_as_lines():
         result = train(kind, data, out, config=config, overrides=overrides, max_steps=max_steps, resume=resume,
                        device=device, progress=not quiet, nproc=nproc)
+    if not is_rank0():  # under torchrun every process runs this command; one reports
+        return
     summary = ", ".join(f"{k}={v:.4g}" for k, v in result.final_metrics.items())
     click.echo(f"trained {kind} for {result.steps} steps; checkpoint: {result.checkpoint}")
     if summary:
