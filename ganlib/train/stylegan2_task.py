@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ganlib.checkpoints import save_generator
 from ganlib.networks.stylegan2 import Generator
+from ganlib.synth import map_z, mix_styles, synthesize
 from ganlib.train.ada import AdaController, AugmentPipe
 from ganlib.train.diffaugment import diff_augment
 from ganlib.train.task_base import GeneratorTask
@@ -152,16 +153,19 @@ class StyleGAN2Task(GeneratorTask):
     def _D(self, img: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.D(self._augment(img), c if self.conditional else None)
 
-    def _run_G(self, z: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run_G(self, z: torch.Tensor, c: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Generate through the one generation path (``ganlib.synth``) with style-mixing regularisation: with
+        probability ``style_mixing_prob`` the layers from a random cutoff take a second latent's styles."""
         G = self.G
-        ws = G.mapping(z, c)
+        conds = c.cpu().numpy() if self.conditional else None
+        ws = map_z(G, z, conds, grad=grad)
         prob = self.cfg.style_mixing_prob
         if prob > 0 and torch.rand([], generator=self.gen).item() < prob:
             cutoff = int(torch.randint(1, ws.shape[1], [], generator=self.gen).item())
             world = self.ddp.world if self.ddp is not None else 1
-            ws2 = G.mapping(self._noise_local(z.shape[0] * world, z.shape[1]), c, skip_w_avg_update=True)
-            ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-        return G.synthesis(ws, noise_mode="random"), ws
+            z2 = self._noise_local(z.shape[0] * world, z.shape[1])
+            ws = mix_styles(ws, map_z(G, z2, conds, grad=grad, skip_w_avg_update=True), range(cutoff, ws.shape[1]))
+        return synthesize(G, ws, noise_mode="random", grad=grad), ws
 
     def _update(self, name: str, loss: torch.Tensor, params: list[torch.nn.Parameter]) -> None:
         opt = self.optimizers[name]
@@ -219,8 +223,7 @@ class StyleGAN2Task(GeneratorTask):
         G.requires_grad_(False)
         for p in self.d_params:
             p.requires_grad_(True)
-        with torch.no_grad():
-            fake, _ = self._run_G(self._noise_local(n_global, z_dim), c)
+        fake, _ = self._run_G(self._noise_local(n_global, z_dim), c, grad=False)
         d_fake = self._D(fake, c)
         d_real = self._D(real, c)
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
@@ -262,18 +265,21 @@ class StyleGAN2Task(GeneratorTask):
                 b_ema.copy_(b)
 
     # -- outputs ----------------------------------------------------------------------------------------------------
+    def _sample(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        ws = map_z(self.G_ema, z, None if c is None else c.cpu().numpy())
+        return synthesize(self.G_ema, ws, noise_mode="const")
+
     def sample_images(self):
         """Return G_ema's images for the fixed latents (one column per class when conditional) and the row length."""
         z, c, nrow = self._fixed
-        imgs = torch.cat([self.G_ema(z[i:i + 32], None if c is None else c[i:i + 32], noise_mode="const")
-                          for i in range(0, len(z), 32)])
+        imgs = torch.cat([self._sample(z[i:i + 32], None if c is None else c[i:i + 32]) for i in range(0, len(z), 32)])
         return imgs, nrow
 
     def evaluate(self) -> dict[str, float]:
         """Return the pixel standard deviation across (up to 16) fixed samples of G_ema (near 0: mode collapse)."""
         z, c, _ = self._fixed
         k = min(16, len(z))
-        imgs = self.G_ema(z[:k], None if c is None else c[:k], noise_mode="const")
+        imgs = self._sample(z[:k], None if c is None else c[:k])
         return {"sample_std": float(imgs.float().std(dim=0).mean())}
 
     def generator(self):
