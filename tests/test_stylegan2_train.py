@@ -155,3 +155,19 @@ def test_fine_tune_the_shipped_default_model_on_64px_images(tmp_path):
     assert any(not torch.equal(after[k], before[k]) for k in before)
     rows = _rows(tmp_path / "ft" / "losses.csv")
     assert len(rows) == 2 and all(np.isfinite(float(r["loss_g"])) for r in rows)
+
+
+def test_init_from_rosinality_and_tf_checkpoints(train_data, tmp_path):
+    cfg = H.ROS_CONFIG
+    st, lat = H.random_rosinality_state(cfg["size"], cfg["style_dim"], cfg["n_mlp"], cfg["channels"], seed=4)
+    ros = H.write_rosinality_pt(tmp_path / "ros.pt", st, lat)
+    out = tmp_path / "ros"
+    train("stylegan2", train_data["folder"], out, overrides=tiny("stylegan2", init=str(ros)), max_steps=0,
+          progress=False)
+    expected = load_generator(ros).G.state_dict()
+    got = load_file(str(out / "checkpoint.safetensors"))
+    assert all(torch.equal(got[k], expected[k]) for k in expected)
+    tf = H.write_tf_pickle(tmp_path / "tf.pkl", H.TF_STATIC_KWARGS, seed=13)  # 2 labels; the data has 4 classes
+    with pytest.raises(ConfigError, match="the checkpoint takes 2 class labels, the run has 4"):
+        train("stylegan2", train_data["folder"], tmp_path / "tf", overrides=tiny("stylegan2", init=str(tf)),
+              max_steps=0, progress=False)
