@@ -77,8 +77,9 @@ def test_metrics_hook_logged_and_harmless(train_data, tmp_path):
     assert _csv(tmp_path / "hooked") == _csv(tmp_path / "plain")
 
 
-def test_ctrl_c_checkpoints_and_resumes_without_loss(train_data, tmp_path):
-    settings = tiny("dcgan", eval_every=1)
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_ctrl_c_checkpoints_and_resumes_without_loss(kind, train_data, tmp_path):
+    settings = tiny(kind, eval_every=1)
 
     def interrupt_at_2(step, G, device):
         if step == 2:
@@ -86,13 +87,13 @@ def test_ctrl_c_checkpoints_and_resumes_without_loss(train_data, tmp_path):
         return {}
 
     with pytest.raises(KeyboardInterrupt):
-        train("dcgan", train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, progress=False,
+        train(kind, train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, progress=False,
               metrics_hook=interrupt_at_2)
     state = torch.load(tmp_path / "cut" / "train_state.pt", weights_only=True)
     assert 2 <= state["step"] < N
-    train("dcgan", train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, resume=True,
+    train(kind, train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, resume=True,
           progress=False)
-    train("dcgan", train_data["folder"], tmp_path / "whole", overrides=settings, max_steps=N, progress=False)
+    train(kind, train_data["folder"], tmp_path / "whole", overrides=settings, max_steps=N, progress=False)
     assert _csv(tmp_path / "cut") == _csv(tmp_path / "whole")
     assert _same_weights(tmp_path / "cut", tmp_path / "whole")
 
