@@ -10,20 +10,28 @@ Outputs in ``out_dir``: ``config.yaml`` (resolved settings), ``losses.csv``, ``m
 """
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Callable
 
 import torch
 import yaml
+from tqdm import tqdm
 
+from ganlib.data.datasets import open_dataset
+from ganlib.devices import resolve_device
 from ganlib.errors import ConfigError, UserError
 from ganlib.io_utils import atomic_path
+from ganlib.metrics.hook import training_hook
+from ganlib.train import distributed, other_tasks
+from ganlib.train.checkpointing import load_state, seed_everything
 from ganlib.train.config import RESUME_MUTABLE, apply_overrides, check_kind, config_diff, load_config, validate_config
+from ganlib.train.gan_tasks import GANTask
+from ganlib.train.loop import STATE_FILE, TrainLoop
 from ganlib.train.result import TrainResult
+from ganlib.train.stylegan2_task import StyleGAN2Task
 
-__all__ = ["train", "TrainResult", "resolve_device", "TASKS"]
+__all__ = ["train", "TrainResult", "TASKS"]
 
 DISTRIBUTED_KINDS = ("stylegan2",)
 
@@ -31,38 +39,12 @@ TASKS = {"dcgan": "gan", "dcgan-mod": "gan", "wgan": "gan", "wgan-gp": "gan", "c
          "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier", "stylegan2": "stylegan2"}
 
 
-def resolve_device(device: str) -> torch.device:
-    """Return the torch device for ``device`` ("cpu", "cuda", "cuda:1", "mps" or "auto"); UserError when it is
-    malformed or not available here."""
-    name = (device or "cpu").strip()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError) as exc:
-        raise UserError(f"unknown device {name!r}; use cpu, cuda, cuda:N, mps or auto") from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"device {name!r}: CUDA is not available on this machine; use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UserError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) present")
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise UserError(f"device {name!r}: MPS is not available on this machine; use --device cpu")
-    elif dev.type != "cpu":
-        raise UserError(f"unsupported device {name!r}; use cpu, cuda, cuda:N, mps or auto")
-    return dev
-
-
 def _make_task(kind: str, cfg, dataset, device, ddp=None):
     family = TASKS[kind]
     if family == "gan":
-        from ganlib.train.gan_tasks import GANTask
         return GANTask(kind, cfg, dataset, device)
     if family == "stylegan2":
-        from ganlib.train.stylegan2_task import StyleGAN2Task
         return StyleGAN2Task(kind, cfg, dataset, device, ddp=ddp)
-    from ganlib.train import other_tasks
     cls = {"mse": other_tasks.MSETask, "autoencoder": other_tasks.AutoencoderTask,
            "classifier": other_tasks.ClassifierTask}[family]
     return cls(kind, cfg, dataset, device)
@@ -70,12 +52,10 @@ def _make_task(kind: str, cfg, dataset, device, ddp=None):
 
 def _say(msg: str, progress: bool) -> None:
     if progress:
-        from tqdm import tqdm
         tqdm.write(msg, file=sys.stderr)
 
 
 def _open_data(data, cfg):
-    from ganlib.data.datasets import open_dataset
     d = cfg.data
     return open_dataset(data, cfg.resolution, cfg.channels, d.fit, d.cache, d.cache_limit_mb,
                         hdf5=dict(images_key=d.images_key, labels_key=d.labels_key, features_key=d.features_key,
@@ -112,7 +92,7 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         overrides: {key: value} over both (dotted keys for nested settings, e.g. "data.flip").
         max_steps: total steps to reach (overrides the ``steps`` setting); a resumed run goes on up to it.
         resume: continue the run in ``out_dir`` bit for bit (on CPU) from its last checkpoint.
-        device: "cpu", "cuda", "cuda:N", "mps" or "auto".
+        device: "auto" (CUDA when present), "cpu", "cuda", "cuda:N" or "mps" (``ganlib.devices.resolve_device``).
         progress: show a progress bar with ETA (and notes) on stderr.
         metrics_hook: ``hook(step, G, device) -> dict[str, float]``, called at the steps that are multiples of the
             ``metrics_every`` setting (else of the hook's ``every`` attribute, else at each evaluation); its values go
@@ -128,10 +108,6 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     check_kind(kind)
     if max_steps is not None and int(max_steps) < 0:
         raise ConfigError(f"max_steps must be >= 0, got {max_steps}", field="max_steps")
-    from ganlib.train import distributed
-    from ganlib.train.checkpointing import load_state, seed_everything
-    from ganlib.train.loop import STATE_FILE, TrainLoop
-
     cfg = load_config(kind, config, overrides)
     if int(nproc) < 1:
         raise ConfigError(f"--nproc must be at least 1, got {nproc}", field="nproc")
@@ -172,7 +148,6 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     writer = group is None or group.is_writer
     progress = progress and writer
     if metrics_hook is None and cfg.metrics_every and writer and TASKS[kind] != "classifier":
-        from ganlib.metrics.hook import training_hook
         metrics_hook = training_hook(data, num=cfg.metrics_num, every=cfg.metrics_every)
 
     dataset = _open_data(data, cfg)

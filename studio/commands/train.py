@@ -7,6 +7,11 @@ from pathlib import Path
 
 import click
 
+from ganlib.train.config import parse_set
+from ganlib.train.distributed import is_rank0
+from ganlib.train.run import train
+from studio.options import device_option, out_option
+
 KIND_HELP = "dcgan, dcgan-mod, wgan, wgan-gp, mse, cgan, autoencoder, classifier or stylegan2"
 
 
@@ -24,7 +29,7 @@ def warnings_as_lines():
 @click.command("train")
 @click.argument("kind", metavar="KIND")
 @click.option("--data", required=True, help="Image folder (class sub-folders = labels), .zip of images or HDF5 file.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder (created).")
+@out_option("Run folder (created).", folder=True)
 @click.option("--config", type=click.Path(path_type=Path), default=None,
               help="YAML settings over presets/train/KIND.yaml.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -36,7 +41,7 @@ def warnings_as_lines():
                    "format or builtin:NAME), then train on --data.")
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
               help="stylegan2: data-parallel processes on this machine (the batch is split across them).")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto.")
+@device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[str, ...], max_steps: int | None,
             resume: bool, init: str | None, nproc: int, device: str, quiet: bool) -> None:
@@ -45,9 +50,6 @@ def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[st
     Writes losses.csv, metrics.csv, sample grids every epoch, evolution.gif, loss_plot.png, train_state.pt and
     checkpoint.safetensors (use it as a timeline 'model:' or with 'studio random --model').
     """
-    from ganlib.train.config import parse_set
-    from ganlib.train.distributed import is_rank0
-    from ganlib.train.run import train
     overrides = parse_set(list(sets))
     if init is not None:
         overrides["init"] = init
