@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from train import Clock
 
-ARCH = dict(z_dim=128, w_dim=128, mapping_layers=4, channel_base=4096, channel_max=128)
+ARCH = dict(z_dim=64, w_dim=64, mapping_layers=4, channel_base=1024, channel_max=64)  # small: CPU
 
 
 def plain_loop(folder: Path, steps: int, batch: int, res: int, seed: int = 0) -> tuple[float, float]:

@@ -111,13 +111,15 @@ def test_existing_run_needs_resume(train_data, tmp_path):
     assert res.steps == 1
 
 
-def test_out_of_memory_becomes_advice(train_data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind,hint", [("dcgan", "ngf=32"), ("stylegan2", "channel_max=64")])
+def test_out_of_memory_becomes_advice(kind, hint, train_data, tmp_path, monkeypatch):
     from ganlib.train.gan_tasks import GANTask
+    from ganlib.train.stylegan2_task import StyleGAN2Task
     oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
 
     def boom(self, stream):
         raise oom("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(GANTask, "step", boom)
-    with pytest.raises(UserError, match=r"out of memory .* --set batch_size=2"):
-        train("dcgan", train_data["folder"], tmp_path / "oom", overrides=tiny("dcgan"), max_steps=2, progress=False)
+    monkeypatch.setattr(StyleGAN2Task if kind == "stylegan2" else GANTask, "step", boom)
+    with pytest.raises(UserError, match=rf"out of memory .* --set batch_size=2 .*--set {hint}"):
+        train(kind, train_data["folder"], tmp_path / "oom", overrides=tiny(kind), max_steps=2, progress=False)
