@@ -17,9 +17,9 @@ from ganlib.networks.stylegan2 import Discriminator
 from ganlib.train.run import train
 from tests import ckpt_helpers as H
 from tests.conftest import run_cli
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rows(path):
@@ -72,6 +72,18 @@ def test_unconditional_run_and_settings_from_the_schema(train_data, tmp_path):
     assert G.c_dim == 0 and G.img_resolution == 32
     saved = yaml.safe_load((tmp_path / "u" / "config.yaml").read_text())
     assert saved["pl_interval"] == 2 and saved["lr_g"] == 0.0025 and saved["betas"] == [0.0, 0.99]
+
+
+def test_ema_ramp_up_starts_from_g_and_then_lags(train_data, tmp_path):
+    settings = tiny("stylegan2", conditional=False)
+    for steps in (1, 3):
+        train("stylegan2", train_data["folder"], tmp_path / f"s{steps}", overrides=settings, max_steps=steps,
+              progress=False)
+    one = torch.load(tmp_path / "s1" / "train_state.pt", weights_only=True)["modules"]
+    three = torch.load(tmp_path / "s3" / "train_state.pt", weights_only=True)["modules"]
+    params = [k for k in one["G"] if "resample_filter" not in k]
+    assert all(torch.equal(one["G_ema"][k], one["G"][k]) for k in params)  # no images seen yet: half-life 0
+    assert any(not torch.equal(three["G_ema"][k], three["G"][k]) for k in params)  # later it averages
 
 
 # ------------------------------------------------------------------------------------------- transfer learning

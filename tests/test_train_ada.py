@@ -13,7 +13,7 @@ from ganlib.checkpoints import save_generator
 from ganlib.networks.stylegan2 import Generator
 from ganlib.train.ada import OPS, AdaController, AugmentPipe
 from ganlib.train.run import train
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
 
 def _fixed(pipe):
@@ -67,7 +67,7 @@ def test_controller_follows_the_paper_rule():
     assert copy.update(torch.ones(5)) == ada.update(torch.ones(5)) == pytest.approx(step)
 
 
-def test_every_image_d_sees_is_augmented(train_data, tmp_path, monkeypatch, one_thread):
+def test_every_image_d_sees_is_augmented(train_data, tmp_path, monkeypatch, one_torch_thread):
     from ganlib.networks.stylegan2 import Discriminator
     made, seen = set(), []
     real_call, real_forward = AugmentPipe.__call__, Discriminator.forward
@@ -98,7 +98,7 @@ def _generator_folder(G, path, n):
     return path
 
 
-def test_p_rises_when_d_memorises_a_tiny_dataset_and_not_on_a_large_one(tmp_path, one_thread):
+def test_p_rises_when_d_memorises_a_tiny_dataset_and_not_on_a_large_one(tmp_path, one_torch_thread):
     # Real images are samples of the (nearly frozen) starting generator itself, so D can only tell them from fakes
     # by memorising them: with 2 images it does and r_t rises above 0.6; with 256 it cannot and p stays near 0.
     torch.manual_seed(0)

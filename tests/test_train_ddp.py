@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 
 from ganlib.errors import ConfigError
 from ganlib.train.run import train
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N = 4
 
 

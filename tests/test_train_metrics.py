@@ -11,9 +11,9 @@ from PIL import Image
 from ganlib.errors import UserError
 from ganlib.train.run import train
 from ganlib.train.samples import plot_losses
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _metric_rows(d):

@@ -256,7 +256,7 @@ class StyleGAN2Task(GeneratorTask):
         cfg = self.cfg
         ema_nimg = (cfg.ema_kimg if cfg.ema_kimg is not None else batch * 10 / 32) * 1000
         if cfg.ema_rampup is not None:
-            ema_nimg = min(ema_nimg, (self.step_count + 1) * batch * cfg.ema_rampup)
+            ema_nimg = min(ema_nimg, self.step_count * batch * cfg.ema_rampup)  # images seen before this step
         beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
         with torch.no_grad():
             for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
