@@ -44,6 +44,7 @@ _DECLARED = [
           raisable=False),
     Limit("yaml_depth", 64, "levels", "nesting depth of a YAML document", raisable=False),
     Limit("keyframes", 10_000, "keyframes", "keyframes in one timeline"),
+    Limit("frames", 10_000_000, "frames", "frames in one timeline (46 hours at 60 fps); frames stream to disk"),
     Limit("layer_index", 1023, "index", "largest style layer index a mix layer spec may name", raisable=False),
     Limit("seed_range", 1_000_000_000, "seeds", "seeds in one --seeds list (the list is never built in memory)"),
     Limit("grid_images", 1_000, "images", "images in one grid (UI batch and studio grid)"),
