@@ -95,4 +95,11 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], path: s
         if tuple(tensor.shape) != tuple(own[name].shape):
             raise CheckpointError(f"tensor {name} has shape {list(tensor.shape)}, the architecture expects "
                                   f"{list(own[name].shape)}", file=path)
+        if own[name].is_floating_point():
+            if not tensor.is_floating_point():
+                raise CheckpointError(f"tensor {name} holds {str(tensor.dtype).removeprefix('torch.')} values; "
+                                      f"weights must be floating point", file=path)
+            if not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"tensor {name} holds NaN or infinite values; the checkpoint is broken "
+                                      f"(a diverged training run?)", file=path)
     module.load_state_dict(state, strict=True)
