@@ -58,6 +58,7 @@ _DECLARED = [
     Limit("archive_ratio", 200, "x", "uncompressed/compressed size ratio of a zip dataset member"),
     Limit("archive_member_bytes", 256 * _MiB, "bytes", "uncompressed size of one image inside a zip dataset"),
     Limit("dataset_images", 100_000_000, "images", "images a dataset (HDF5, procedural) may declare"),
+    Limit("memory_dataset_bytes", 8 * _GiB, "bytes", "pixels of a dataset generated in memory (procedural:N)"),
     Limit("image_pixels", 1 << 28, "pixels", "pixels of one dataset image (HDF5 declared shape, decoded file)"),
     Limit("label_classes", 65_536, "classes", "classes of a labelled dataset or a conditional model"),
     Limit("model_resolution", 8192, "pixels", "largest model resolution"),

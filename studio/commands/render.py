@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from studio.options import batch_option, device_option, dtype_option
+from studio.options import FiniteFloat, batch_option, device_option, dtype_option
 from studio.render import render_timeline
 from studio.timeline import load_timeline
 
@@ -16,7 +16,7 @@ from studio.timeline import load_timeline
               help="Output file (.mp4 .mov .webm .gif); default: the timeline's output.path.")
 @click.option("--frames", "frames_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write a PNG sequence frame_000000.png… into this folder instead of a video.")
-@click.option("--duration", type=float, default=None, help="Render only the first SECONDS.")
+@click.option("--duration", type=FiniteFloat(0, 1e7, lo_open=True), default=None, help="Render only the first SECONDS.")
 @device_option
 @batch_option
 @dtype_option
