@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ganlib.errors import UserError
 from ganlib.paths import check_name, refuse_same, regular_or_missing
-from studio.sinks import existing_png_frames
 from studio.timeline_model import BUILTIN_PREFIX
 
 
@@ -36,7 +35,7 @@ def check_render_target(tl, target: str | Path, frames: bool, overwrite: bool = 
     if frames:
         if Path(text).exists() and not Path(text).is_dir():
             raise UserError("is a file, not a folder for a PNG sequence", file=text, field=field)
-        if not (overwrite or resume) and existing_png_frames(text) > 0:
+        if not (overwrite or resume) and Path(text).is_dir() and any(Path(text).glob("frame_*.png")):
             raise UserError("already holds frame_*.png files from another render; pass --overwrite to replace "
                             "them or --resume to continue", file=text, field=field)
         return
