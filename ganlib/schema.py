@@ -230,8 +230,9 @@ def load_yaml(text: str | bytes, source: str = "<string>", error: type[UserError
     source = str(source)
     limits.check("yaml_bytes", len(text), f"the {what}", error=error, file=source)
     text = _decode(text, source, error)
-    loader = YAMLLoader(text)
+    loader = None
     try:
+        loader = YAMLLoader(text)  # its reader already refuses control characters
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -249,7 +250,8 @@ def load_yaml(text: str | bytes, source: str = "<string>", error: type[UserError
     except RecursionError:
         raise error("YAML is nested too deeply", file=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path, error: type[UserError] = UserError, what: str = "file"
