@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
+from ganlib.paths import os_error_text
 from ganlib.networks import build_generator
 
 METADATA_KEY = "latent_studio"
@@ -40,8 +41,13 @@ def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, 
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
     meta = {METADATA_KEY: json.dumps({"format": FORMAT_VERSION, "arch": arch, "kwargs": kwargs,
                                       "provenance": provenance or {}})}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=meta)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp), metadata=meta)
+    except (OSError, SafetensorError) as exc:  # disk full, permission: one line; atomic_path removed the temp file
+        text = os_error_text(exc) if isinstance(exc, OSError) else (
+            "disk full (no space left on device)" if "No space left" in str(exc) else str(exc).splitlines()[0][:200])
+        raise CheckpointError(f"cannot write the checkpoint: {text}", file=path) from None
     return path
 
 
