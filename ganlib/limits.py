@@ -47,7 +47,7 @@ _DECLARED = [
     Limit("frames", 10_000_000, "frames", "frames in one timeline (46 hours at 60 fps); frames stream to disk"),
     Limit("layer_index", 1023, "index", "largest style layer index a mix layer spec may name", raisable=False),
     Limit("seed_range", 1_000_000_000, "seeds", "seeds in one --seeds list (the list is never built in memory)"),
-    Limit("grid_images", 1_000, "images", "images in one grid (UI batch and studio grid)"),
+    Limit("grid_images", 1_024, "images", "images in one contact sheet (studio grid)"),
     Limit("pickle_nodes", 2_000_000, "objects", "objects visited walking an unpickled checkpoint, shared references "
           "counted each time they are reached (stops reference DAGs)"),
     Limit("pickle_depth", 200, "levels", "nesting depth of an unpickled checkpoint", raisable=False),

@@ -13,6 +13,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ganlib import limits
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
 from ganlib.paths import os_error_text
@@ -52,7 +53,14 @@ def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, 
 
 
 def read_native_header(path: str | Path) -> dict[str, Any]:
-    """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError."""
+    """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError (also for a
+    header that declares more than the ``safetensors_header`` limit, checked before it is read)."""
+    try:
+        with open(path, "rb") as fh:
+            declared = int.from_bytes(fh.read(8), "little")
+    except OSError as exc:
+        raise CheckpointError(f"cannot read: {os_error_text(exc)}", file=path) from None
+    limits.check("safetensors_header", declared, "the safetensors header", error=CheckpointError, file=path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
