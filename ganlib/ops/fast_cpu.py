@@ -9,7 +9,6 @@ floating-point rounding, and is checked against it in float64 (tests/test_cpu_fa
 * ``modulated_torgb``: to-RGB as one batched matrix product (fp32 even under bf16 autocast);
 * ``upsample2d_fast``: the skip image's ×2 FIR upsampling as a depthwise 3×3 convolution with four phases and a
   pixel shuffle (3× faster than zero insertion + 4×4 filter);
-* ``bias_act_inplace``: bias + leaky ReLU + gain + clamp in place on a tensor the caller owns (no temporaries).
 
 Measured and dropped: folding the 4×4 FIR filter into the upsampling convolution's weights (one ordinary 3×3
 convolution with 4·O outputs and a pixel shuffle) is exact but 1.6× slower than oneDNN's transposed convolution +
@@ -22,7 +21,6 @@ import weakref
 import torch
 import torch.nn.functional as F
 
-from ganlib.ops.bias_act import resolve
 
 _SQ: dict[int, tuple] = {}
 
@@ -64,32 +62,6 @@ def upsample2d_fast(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 def fits_upsample2d(f: torch.Tensor | None) -> bool:
     """Return True when ``upsample2d_fast`` applies (a 2-D 4×4 filter)."""
     return f is not None and f.ndim == 2 and tuple(f.shape) == (4, 4)
-
-
-def bias_act_inplace(x: torch.Tensor, b: torch.Tensor | None, act: str = "linear", gain: float | None = None,
-                     clamp: float | None = None, add: torch.Tensor | None = None) -> torch.Tensor:
-    """Return ``clamp(act(x + add + b) * gain)`` computed in place in ``x`` [N, C, ...] (which the caller owns and
-    which must not need a gradient); ``add`` is an optional tensor broadcast to ``x`` (the noise). Supports 'linear'
-    and 'lrelu' (gain > 0, so ``lrelu(v) * g = lrelu(v * g)``); other activations go through the reference op."""
-    spec, alpha, gain, clamp = resolve(act, None, gain, clamp)
-    if add is not None:
-        x.add_(add)
-    if b is not None:
-        x.add_(b.reshape([1, -1] + [1] * (x.ndim - 2)))
-    if act == "lrelu" and gain > 0:
-        if gain != 1:
-            x.mul_(gain)
-        F.leaky_relu_(x, alpha)
-    elif act == "linear":
-        if gain != 1:
-            x.mul_(gain)
-    else:
-        x = spec.func(x, alpha)
-        if gain != 1:
-            x.mul_(gain)
-    if clamp >= 0:
-        x.clamp_(-clamp, clamp)
-    return x
 
 
 def _weight_sq(weight: torch.Tensor) -> torch.Tensor:
