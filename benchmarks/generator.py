@@ -2,8 +2,9 @@
 channel_max 512, 8 mapping layers, fp16 for the 4 highest resolutions with conv_clamp 256) at 256/512/1024 px and
 batch 1 and 8, measured side by side in one run on the present device.
 
-On a GPU: reference ops vs the custom CUDA ops, fp32 vs fp16 synthesis (``--dtype``), and their ratios
-(targets: custom ≥ 1.3 × reference; fp16 ≥ 1.8 × fp32 at 1024 px).
+On a GPU: reference ops vs the custom CUDA ops (``cuda``; ``cuda-generic``: the same without the tiled upfirdn2d
+kernel, ``STUDIO_OPS_TILED=0``), fp32 vs fp16 synthesis, and their ratios (targets: custom ≥ 1.3 × reference;
+fp16 ≥ 1.8 × fp32 at 1024 px).
 On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward PyTorch implementation of the same
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
@@ -16,10 +17,12 @@ largest difference of the uint8 pixels (target: ours ≥ 1.5 × NVlabs at every 
     python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
     python benchmarks/generator.py --nvlabs /tmp/stylegan2-ada-pytorch --batches 1,4 --repeats 3
+    python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import statistics
@@ -34,6 +37,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.nvlabs_reference import load_nvlabs_networks, nvlabs_synthesis, nvlabs_twin  # noqa: E402
+from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from ganlib.synth import synthesize, to_uint8  # noqa: E402
 
@@ -146,9 +150,9 @@ def interleaved(fns: dict, ws: torch.Tensor, repeats: int, warmup: int) -> dict[
     return {k: ws.shape[0] / statistics.median(v) for k, v in times.items()}
 
 
-def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device) -> list[dict]:
+def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
     """NVlabs' generator (from ``checkout``) vs ours on the same weights; rows {size, batch, nvlabs, ours, ratio,
-    max_pixel_diff}, printed as they come."""
+    max_pixel_diff, load}, printed as they come; ``on_row(rows)`` after each row."""
     networks = load_nvlabs_networks(checkout)
     rows = []
     for res in sizes:
@@ -168,6 +172,8 @@ def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device) -> list[d
             row = {"size": res, "batch": batch, **ips, "ratio": ips["ours"] / ips["nvlabs"], "max_pixel_diff": diff,
                    "load": os.getloadavg()[0]}
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
             print(f"{res:>5} px  batch {batch:<2}  images/s: NVlabs {ips['nvlabs']:8.3f}  ours {ips['ours']:8.3f}  "
                   f"ours/NVlabs {row['ratio']:.2f}x  max pixel diff {diff}/255  (load {row['load']:.1f})",
                   flush=True)
@@ -175,8 +181,9 @@ def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device) -> list[d
     return rows
 
 
-def run(sizes, batches, repeats, warmup, device) -> list[dict]:
-    """Measure every applicable variant; returns rows {size, batch, variant: images/s}."""
+def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
+    """Measure every applicable variant; returns rows {size, batch, variant: images/s}; ``on_row(rows)`` is called
+    after each row (partial results survive an interrupted run)."""
     rows = []
     for res in sizes:
         G = make_generator(res, device)
@@ -191,15 +198,21 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                                        channels_last=True if dtype == "float16" else None)
                 return fn
             if device.type == "cuda":
-                for ops in ("ref", "cuda"):
-                    os.environ["STUDIO_OPS"] = ops
+                for ops in ("ref", "cuda", "cuda-generic"):  # cuda-generic: upfirdn2d without the tiled kernel
+                    os.environ["STUDIO_OPS"] = ops.split("-")[0]
+                    os.environ["STUDIO_OPS_TILED"] = "0" if ops == "cuda-generic" else "1"
+                    if ops != "ref" and backend.status()["reason"]:  # a failed build: ref ops would stand in
+                        row[f"{ops}/error"] = f"CUDA ops not built: {backend.status()['reason']}"
+                        continue
                     for dtype in ("float32", "float16"):
                         try:
                             row[f"{ops}/{dtype}"] = images_per_second(synth(dtype), ws, repeats, warmup, device)
                         except RuntimeError as exc:  # custom ops could not be built
                             print(f"  ({ops} ops unavailable: {str(exc).splitlines()[0][:120]})")
+                            row[f"{ops}/error"] = str(exc).splitlines()[0]
                             break
                 os.environ["STUDIO_OPS"] = "auto"
+                os.environ.pop("STUDIO_OPS_TILED")
             else:
                 os.environ["STUDIO_OPS"] = "ref"
                 with torch.no_grad():
@@ -210,13 +223,15 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                                                          device)
             rows.append(row)
             print_row(row, device)
+            if on_row is not None:
+                on_row(rows)
         del G
     return rows
 
 
 def print_row(row: dict, device: torch.device) -> None:
     """Print one size/batch line with images/s and ratios."""
-    ips = {k: v for k, v in row.items() if "/" in k}
+    ips = {k: v for k, v in row.items() if "/" in k and not k.endswith("/error")}
     parts = [f"{k} {v:8.2f}" for k, v in ips.items()]
     ratios = []
     if device.type == "cuda":
@@ -225,7 +240,10 @@ def print_row(row: dict, device: torch.device) -> None:
         if "cuda/float16" in ips:
             ratios.append(f"custom/ref fp16 {ips['cuda/float16'] / ips['ref/float16']:.2f}x")
             ratios.append(f"fp16/fp32 (custom) {ips['cuda/float16'] / ips['cuda/float32']:.2f}x")
-        ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
+        if "cuda-generic/float16" in ips and "cuda/float16" in ips:
+            ratios.append(f"tiled/generic fp16 {ips['cuda/float16'] / ips['cuda-generic/float16']:.2f}x")
+        if "ref/float16" in ips:
+            ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
     else:
         ratios.append(f"ref/plain {ips['ref/float32'] / ips['plain/float32']:.2f}x")
         ratios.append(f"same image: max|diff| {row['check']:.1e}")
@@ -244,6 +262,7 @@ def main(argv=None) -> int:
     ap.add_argument("--nvlabs", metavar="DIR", default=None,
                     help="a stylegan2-ada-pytorch checkout: time NVlabs' generator against ours (same weights)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -254,12 +273,17 @@ def main(argv=None) -> int:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    on_row = None
+    if args.json:
+        def on_row(rows: list[dict]) -> None:
+            Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows},
+                                                  indent=2))
     if args.nvlabs:
-        run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device)
+        run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row)
         return 0
     if device.type == "cpu":
         print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-    run(sizes, batches, args.repeats, args.warmup, device)
+    run(sizes, batches, args.repeats, args.warmup, device, on_row)
     return 0
 
 
