@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "studio.commands.autoencode",
     "studio.commands.metrics",
     "studio.commands.experiment",
+    "studio.commands.project",
 ]
 
 

@@ -59,7 +59,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 def target_tensor(target: np.ndarray, device: torch.device) -> torch.Tensor:
     """Return float [1, C, H, W] in the generator's range (``(pixel - 128) / 127.5``, the inverse of
     ``ganlib.synth.to_uint8``) for a uint8 H×W×C target."""
-    t = torch.from_numpy(np.ascontiguousarray(target)).to(device).permute(2, 0, 1)[None].float()
+    t = torch.from_numpy(np.array(target, dtype=np.uint8)).to(device).permute(2, 0, 1)[None].float()
     return (t - 128.0) / 127.5
 
 
