@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
+from ganlib.networks import build_generator
 
 METADATA_KEY = "latent_studio"
 FORMAT_VERSION = 1
@@ -33,7 +36,6 @@ class LoadedModel:
 def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, Any],
                    provenance: dict[str, Any] | None = None) -> Path:
     """Write ``G``'s state dict and config to ``path`` (.safetensors) atomically; returns the final path."""
-    from safetensors.torch import save_file
     path = Path(path)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
     meta = {METADATA_KEY: json.dumps({"format": FORMAT_VERSION, "arch": arch, "kwargs": kwargs,
@@ -45,7 +47,6 @@ def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, 
 
 def read_native_header(path: str | Path) -> dict[str, Any]:
     """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError."""
-    from safetensors import safe_open
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -66,8 +67,6 @@ def read_native_header(path: str | Path) -> dict[str, Any]:
 
 def load_native(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a native checkpoint into a new generator (eval mode, on ``device``)."""
-    from safetensors.torch import load_file
-    from ganlib.networks import build_generator
     header = read_native_header(path)
     try:
         state = load_file(str(path), device="cpu")

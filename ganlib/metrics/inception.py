@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import os
 import threading
 import warnings
@@ -203,7 +204,6 @@ def detect_convention(module: torch.nn.Module) -> str:
     try:
         names = [a.name for a in module.forward.schema.arguments]  # TorchScript method
     except AttributeError:
-        import inspect
 
         try:
             names = list(inspect.signature(module.forward).parameters)

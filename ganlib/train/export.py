@@ -9,16 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
+from ganlib.networks.classifier import CNNClassifier
 
 METADATA_KEY = "latent_studio"
 
 
 def _builders() -> dict[str, type[nn.Module]]:
-    from ganlib.networks.classifier import CNNClassifier
     return {"classifier": CNNClassifier}
 
 
@@ -36,7 +38,6 @@ class LoadedModule:
 def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, Any],
                provenance: dict[str, Any] | None = None) -> Path:
     """Write ``model``'s state dict and config to ``path`` (.safetensors) atomically; returns the path."""
-    from safetensors.torch import save_file
     path = Path(path)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     meta = {METADATA_KEY: json.dumps({"format": 1, "arch": arch, "kwargs": kwargs, "provenance": provenance or {}})}
@@ -48,8 +49,6 @@ def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, 
 def load_model(path: str | Path, arch: str | None = None, device: str | torch.device = "cpu") -> LoadedModule:
     """Load a model saved by ``save_model`` (eval mode, on ``device``). ``arch`` (e.g. "classifier") is what the
     caller expects; CheckpointError for a missing/corrupt file or another architecture."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
     p = Path(path)
     if not p.is_file():
         raise CheckpointError("model file not found", file=path)

@@ -5,11 +5,12 @@ import json
 
 import click
 
+from ganlib.checkpoints import load_generator
+from ganlib.synth import cond_kind
+
 
 def describe_model(spec: str) -> dict:
     """Return a dict describing the model named by ``spec`` (resolution, dims, labels, parameters, provenance)."""
-    from ganlib.checkpoints import load_generator
-    from ganlib.synth import cond_kind
     m = load_generator(spec, device="cpu")
     G = m.G
     return {

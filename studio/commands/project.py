@@ -5,15 +5,21 @@ from pathlib import Path
 
 import click
 
-from ganlib.projection.config import LOSS_PRESETS, DEFAULT_LOSS, NOISE_MODES, SPACES
-from studio.options import device_option, model_option
+from ganlib.errors import UserError
+from ganlib.projection import expand_images, load_target, make_config, project
+from ganlib.projection.config import DEFAULT_LOSS, LOSS_PRESETS, NOISE_MODES, SPACES
+from ganlib.synth import condition, has_w_space
+from studio.options import device_option, model_option, out_option
+from studio.projection import (OptimisationVideo, comparison, projection_timeline, write_npz, write_png,
+                               write_timeline)
+from studio.render import get_model
 
 
 @click.command("project")
 @click.argument("images", nargs=-1)
-@model_option
-@click.option("--out", "--outdir", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for <stem>.npz, <stem>.png (target | projection) and <stem>.mp4 (the optimisation).")
+@model_option()
+@out_option("Folder for <stem>.npz, <stem>.png (target | projection) and <stem>.mp4 (the optimisation).",
+            folder=True, folder_only=True)
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps (default 200).")
 @click.option("--space", type=click.Choice(SPACES), default=None,
               help="w: one w for all layers (NVlabs); w+: one per layer (default; recovers more detail).")
@@ -42,13 +48,6 @@ def command(images: tuple[str, ...], model: str, out: Path, steps: int | None, s
     """Project IMAGE... (files or folders of images) into the model's latent space. Each image is centre-cropped
     to a square and resized to the model; DIR/<stem>.npz holds w [1, num_ws, w_dim] as NVlabs' projector writes it
     (use it as a keyframe 'latent:'), DIR/<stem>.png shows target | projection."""
-    from ganlib.devices import resolve_device
-    from ganlib.errors import UserError
-    from ganlib.projection import expand_images, load_target, make_config, project
-    from ganlib.synth import condition, has_w_space
-    from studio.projection import (OptimisationVideo, comparison, projection_timeline, write_npz, write_png,
-                                   write_timeline)
-    from studio.render import get_model
     paths = expand_images(list(images))
     stems: dict[str, Path] = {}
     for p in paths:
@@ -57,7 +56,7 @@ def command(images: tuple[str, ...], model: str, out: Path, steps: int | None, s
         stems[p.stem] = p
     if timeline is not None and timeline.suffix.lower() not in (".yaml", ".yml"):
         raise UserError("a timeline file ends in .yaml or .yml", field="--timeline")
-    G = get_model(model, resolve_device(device)).G
+    G = get_model(model, device).G
     if not has_w_space(G) and space is not None:
         raise UserError(f"this model has no w space (it takes z only): --space {space} is not possible; leave "
                         f"--space out and z is optimised", field="--space")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ganlib.errors import UserError
+from studio.options import device_option
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:
@@ -38,15 +39,13 @@ def is_loopback(host: str) -> bool:
 @click.option("--auth", default=None, metavar="USER:PASS", help="Ask for this user name and password.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("renders/ui"),
               show_default=True, help="Where renders, batches and saved timelines go; the only folder served.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@device_option  # resolved (a bad --device refused) before the server starts
 def command(host: str, port: int, models_dir: Path | None, auth: str | None, output_dir: Path,
             device: str) -> None:
     """Open the studio in a browser: explore seeds, keyframe a timeline, preview, render and download."""
     credentials = parse_auth(auth)
     if models_dir is not None and not models_dir.is_dir():
         raise UserError(f"models folder not found: {models_dir}", field="--models-dir")
-    from ganlib.devices import resolve_device
-    resolve_device(device)  # refuse a bad --device before the server starts
     from studio.ui.app import build_app, launch
     if not is_loopback(host) and credentials is None:
         click.echo(f"warning: serving on {host} without --auth: anyone who can reach this port can use the "
