@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from ganlib.errors import UserError
+from ganlib.metrics.inception import inception_available
 
 SPACES = ("w", "w+")
 NOISE_MODES = ("fixed", "optimise")
@@ -22,7 +23,8 @@ LOSS_PRESETS: dict[str, dict[str, float | str]] = {
     "inception+pixel": dict(perceptual="inception", pixel_weight=1.0, multiscale_weight=0.0),
     "inception+pixel+ms": dict(perceptual="inception", pixel_weight=1.0, multiscale_weight=1.0),
 }
-DEFAULT_LOSS = "pixel+ms"
+DEFAULT_LOSS = "inception+pixel"  # best PSNR on generated and landscape targets (docs/projection.md)
+FALLBACK_LOSS = "pixel+ms"        # the default when no Inception network is installed
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,10 @@ class ProjectionConfig:
     seed: int = 0
     init_seed: int | None = None
     noise: str = "fixed"
-    perceptual: str = "none"
+    perceptual: str = "inception"
     perceptual_weight: float = 1.0
     pixel_weight: float = 1.0
-    multiscale_weight: float = 1.0
+    multiscale_weight: float = 0.0
     noise_reg_weight: float = 1e5
     lr: float = 0.1
     lr_rampup: float = 0.05
@@ -79,10 +81,20 @@ class ProjectionConfig:
         return asdict(self)
 
 
-def make_config(loss: str = DEFAULT_LOSS, **overrides) -> ProjectionConfig:
-    """Return a ProjectionConfig with the weights of the named ``loss`` option (a key of LOSS_PRESETS) and
-    ``overrides`` (any ProjectionConfig field; None values are ignored). UserError naming ``--loss`` for an
-    unknown name."""
+def default_loss() -> tuple[str, str]:
+    """Return (the loss option to use when none is named, a note): DEFAULT_LOSS when the offline Inception network
+    is installed, else FALLBACK_LOSS with a note saying so."""
+    if inception_available():
+        return DEFAULT_LOSS, ""
+    return FALLBACK_LOSS, f"no Inception network installed: loss {FALLBACK_LOSS} instead of {DEFAULT_LOSS}"
+
+
+def make_config(loss: str | None = None, **overrides) -> ProjectionConfig:
+    """Return a ProjectionConfig with the weights of the named ``loss`` option (a key of LOSS_PRESETS; None:
+    :func:`default_loss`) and ``overrides`` (any ProjectionConfig field; None values are ignored). UserError naming
+    ``--loss`` for an unknown name."""
+    if loss is None:
+        loss = default_loss()[0]
     if loss not in LOSS_PRESETS:
         raise UserError(f"unknown loss option {loss!r}; allowed: {', '.join(LOSS_PRESETS)}", field="--loss")
     base = ProjectionConfig(**LOSS_PRESETS[loss], loss_name=loss)

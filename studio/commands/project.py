@@ -7,7 +7,7 @@ import click
 
 from ganlib.errors import UserError
 from ganlib.projection import expand_images, load_target, make_config, project
-from ganlib.projection.config import DEFAULT_LOSS, LOSS_PRESETS, NOISE_MODES, SPACES
+from ganlib.projection.config import DEFAULT_LOSS, FALLBACK_LOSS, LOSS_PRESETS, NOISE_MODES, SPACES, default_loss
 from ganlib.synth import condition, has_w_space
 from studio.options import device_option, model_option, out_option
 from studio.projection import (OptimisationVideo, comparison, projection_timeline, write_npz, write_png,
@@ -23,9 +23,9 @@ from studio.render import get_model
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Optimisation steps (default 200).")
 @click.option("--space", type=click.Choice(SPACES), default=None,
               help="w: one w for all layers (NVlabs); w+: one per layer (default; recovers more detail).")
-@click.option("--loss", type=click.Choice(list(LOSS_PRESETS)), default=DEFAULT_LOSS, show_default=True,
-              help="Loss terms: pixel MSE, ms = multi-scale MSE, inception = the FID Inception network's early "
-                   "features.")
+@click.option("--loss", type=click.Choice(list(LOSS_PRESETS)), default=None,
+              help=f"Loss terms: pixel MSE, ms = multi-scale MSE, inception = the FID Inception network's early "
+                   f"features (default {DEFAULT_LOSS}; {FALLBACK_LOSS} when no Inception network is installed).")
 @click.option("--noise", type=click.Choice(NOISE_MODES), default=None,
               help="fixed: keep the network's noise (what a keyframe renders; default); optimise: NVlabs-style.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -42,7 +42,7 @@ from studio.render import get_model
 @click.option("--no-video", is_flag=True, help="Skip <stem>.mp4.")
 @device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(images: tuple[str, ...], model: str, out: Path, steps: int | None, space: str | None, loss: str,
+def command(images: tuple[str, ...], model: str, out: Path, steps: int | None, space: str | None, loss: str | None,
             noise: str | None, seed: int, init_seed: int | None, class_idx: int | None, timeline: Path | None,
             seconds: float, loop: bool, no_video: bool, device: str, quiet: bool) -> None:
     """Project IMAGE... (files or folders of images) into the model's latent space. Each image is centre-cropped
@@ -61,6 +61,10 @@ def command(images: tuple[str, ...], model: str, out: Path, steps: int | None, s
         raise UserError(f"this model has no w space (it takes z only): --space {space} is not possible; leave "
                         f"--space out and z is optimised", field="--space")
     conds = condition(G, class_idx, None, field="--class")
+    if loss is None:
+        loss, fallback = default_loss()
+        if fallback:
+            click.echo(fallback)
     cfg = make_config(loss, steps=steps, space=space, noise=noise, seed=seed, init_seed=init_seed)
     targets = [load_target(p, int(G.img_resolution), int(G.img_channels)) for p in paths]  # all checked first
     res = int(G.img_resolution)
