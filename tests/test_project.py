@@ -46,7 +46,6 @@ def test_same_seed_same_projection(tiny):
 
 
 def test_inception_term_and_frames(tiny):
-    pytest.importorskip("ganlib.metrics.inception")
     from ganlib.metrics.inception import inception_available
     if not inception_available():
         pytest.skip("no Inception network installed")
