@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ganlib.errors import UserError
+from ganlib.pixels import to_rgb
 
 CondKind = Literal["none", "label", "features"]
 NOISE_MODES = ("const", "random", "none", "loop")
@@ -197,6 +198,8 @@ class Noise:
         self.mode = mode
         self.device = device if device is not None else model_device(G)
         self.shapes = G.synthesis.noise_shapes() if has_w_space(G) else []
+        self.const_layers = ([layer for block in G.synthesis.blocks() for layer in block.noise_layers()]
+                             if self.shapes and callable(getattr(G.synthesis, "blocks", None)) else [])
         self.base: list[tuple[torch.Tensor, torch.Tensor]] = []
         if mode == "loop":
             gen = torch.Generator().manual_seed(int(loop_seed))
@@ -208,10 +211,20 @@ class Noise:
         """The synthesis ``noise_mode`` used where no explicit noise is passed ("none" or "const")."""
         return "none" if self.mode == "none" else "const"
 
-    def inputs(self, seeds: Sequence[int] | None = None, phases: Sequence[float] | None = None
-               ) -> list[torch.Tensor] | None:
+    def inputs(self, seeds: Sequence[int] | None = None, phases: Sequence[float] | None = None,
+               strength: Sequence[float] | None = None) -> list[torch.Tensor] | None:
         """Return per-layer noise [B,1,H,W] for a batch (``seeds`` for "random", ``phases`` for "loop"), or None
-        for the network's own constant (or no) noise."""
+        for the network's own constant (or no) noise. ``strength`` [B] scales each image's noise (1 = as is; e.g.
+        audio-reactive noise): the constant noise is then passed explicitly, scaled."""
+        if strength is not None and self.mode != "none" and self.shapes:
+            scale = torch.from_numpy(np.asarray(strength, dtype=np.float64)).float().reshape(-1, 1, 1, 1)
+            base = self.inputs(seeds, phases)
+            if base is None and not self.const_layers:
+                return None
+            if base is None:
+                base = [layer.noise_const.detach().float().cpu().reshape(1, 1, *layer.noise_const.shape)
+                        for layer in self.const_layers]
+            return [(b.cpu() * scale).to(self.device) for b in base]
         if self.mode in ("const", "none") or not self.shapes:
             return None
         if self.mode == "loop":
@@ -341,19 +354,6 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     arr = arr * np.float32(127.5) + np.float32(128)
     np.clip(arr, 0, 255, out=arr)
     return np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1))
-
-
-def to_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Return uint8 pixels [..., H, W, 3] from [..., H, W, C]: grey (C=1) repeated to three channels, alpha (C=4)
-    dropped, RGB unchanged. For consumers that need RGB (Inception features, H.264)."""
-    c = pixels.shape[-1]
-    if c == 3:
-        return pixels
-    if c == 1:
-        return np.repeat(pixels, 3, axis=-1)
-    if c == 4:
-        return np.ascontiguousarray(pixels[..., :3])
-    raise ValueError(f"images must have 1, 3 or 4 channels, not {c}")
 
 
 __all__ = ["Generator", "StyleGenerator", "cond_kind", "has_w_space", "model_device", "seed_to_z", "seeds_to_z",

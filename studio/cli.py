@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
     "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
     "project": ("studio.commands.project:command", "Find the latents of your own pictures (w, w+ or z)."),
+    "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
 }
 
 

@@ -21,11 +21,13 @@ from tqdm import tqdm
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
-from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_rgb, to_uint8
+from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.engine import plan_frames
 from studio.resample import resize_frames
+from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
-from studio.sinks import existing_png_frames, open_sink
+from studio.sinks import existing_png_frames, open_sink, sink_format
+from studio.timeline import with_audio
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
@@ -80,7 +82,9 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     G = model.G
     dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
+    tl = with_audio(tl)
     resolved = resolve_keyframes(tl, G)
+    react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
     noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed, model_device(G))
@@ -102,9 +106,14 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             # Plan one batch at a time: a long render never holds every frame's latent.
             plan = plan_frames(tl, resolved.anchors, resolved.conds, start=b0, stop=b1,
                                truncations=resolved.truncations)
-            images = generate(G, plan.latents, space=resolved.space, conds=plan.conds, psi=plan.truncation,
+            latents, psi, strength = plan.latents, plan.truncation, None
+            if react is not None:
+                mod = react.apply(tl, plan, resolved.truncations)
+                latents, psi, strength = mod.latents, mod.truncation, mod.noise_strength
+            images = generate(G, latents, space=resolved.space, conds=plan.conds, psi=psi,
                               cutoff=tl.truncation_cutoff, noise=noise,
-                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase),
+                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase,
+                                                        strength=strength),
                               precision=dtype, synthesis=synthesis)
             fut = pool.submit(post, images)
             if pending is not None:
@@ -121,30 +130,6 @@ def _emit(pending: tuple[int, Future], start: int) -> Iterator[tuple[int, np.nda
     for j, frame in enumerate(fut.result()):
         if b0 + j >= start:
             yield b0 + j, frame
-
-
-class FrameWriter:
-    """Writes uint8 H×W×C frames (C in 1, 3, 4) to a sink. A sink that accepts only RGB (it refuses the first
-    non-RGB frame with ValueError) gets every frame as RGB (``ganlib.synth.to_rgb``: grey repeated, alpha dropped);
-    sinks that keep grey or alpha get the frames as they are."""
-
-    def __init__(self, sink):
-        self.sink = sink
-        self.rgb_only: bool | None = None
-
-    def write(self, frame: np.ndarray, **kwargs) -> None:
-        """Queue ``frame`` (extra keyword arguments, e.g. a zip member ``name``, go to the sink). Returns None."""
-        if frame.shape[-1] == 3 or self.rgb_only is False:
-            self.sink.write(frame, **kwargs)
-            return
-        if self.rgb_only is None:
-            try:
-                self.sink.write(frame, **kwargs)
-                self.rgb_only = False
-                return
-            except ValueError:
-                self.rgb_only = True
-        self.sink.write(to_rgb(frame), **kwargs)
 
 
 def planned_frame_count(tl, duration: float | None = None) -> int:
@@ -167,6 +152,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
+    tl = with_audio(tl)
     dev = resolve_device(device)
     model = get_model(tl.model, dev)
     n = planned_frame_count(tl, duration)
@@ -184,19 +170,22 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         if str(target).endswith("/") or target.suffix == "":
             sink = open_sink(str(target) + "/", fps=tl.fps)
         else:
-            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset)
+            sound = {}
+            if tl.audio is not None and sink_format(target).audio_codec is not None:
+                # the music, from its offset, lasting exactly the frames rendered (also for --duration)
+                sound = dict(audio_path=tl.audio.path, audio_offset=tl.audio.offset, audio_duration=n / tl.fps)
+            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset, **sound)
     bar = None
     if progress:
         bar = tqdm(total=n, initial=start, desc=f"render {target.name}", unit="frame", dynamic_ncols=True)
     t0 = time.time()
     width = height = 0
-    writer = FrameWriter(sink)
     try:
         with sink:
             for idx, frame in iter_frames(tl, model, start=start, stop=n, batch=batch, dtype=dtype,
                                           compile=compile):
                 height, width = frame.shape[:2]
-                writer.write(frame)
+                sink.write(frame)
                 if bar is not None:
                     bar.update(1)
                 if on_progress is not None:
