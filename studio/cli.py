@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "autoencode": ("studio.commands.autoencode:command", "Encode a dataset with an autoencoder; codes, PCA, plots."),
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
     "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
+    "project": ("studio.commands.project:command", "Find the latents of your own pictures (w, w+ or z)."),
     "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
     "frames": ("studio.commands.frames:command", "Make a training folder of PNG frames from a video."),
     "text": ("studio.commands.text:command", "Write a string with a letters model, one image per character."),
