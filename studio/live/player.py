@@ -112,6 +112,7 @@ class Player:
         self.stats = LiveStats(fps_target=self.fps, notes=list(self.frames.perf.notes))
         self.problems = LogOnce(log)
         self.events: list[str] = []
+        self.applied_frames: list[tuple[Control, int]] = []  # each applied control and the frame it applied at
         self.stopped = threading.Event()
         self.applied = threading.Condition()
         self._queue: queue.SimpleQueue[Control] = queue.SimpleQueue()
@@ -151,6 +152,7 @@ class Player:
                 self.stats.rejected += 1
                 continue
             self.events.append(f"frame {n} ({n / self.fps:.3f} s): {c.describe()}")
+            self.applied_frames.append((c, n))
             applied.append(c)
         return applied
 
