@@ -57,7 +57,8 @@ class StudioServer:
         """A fresh gradio_client.Client (its own session) downloading into a private folder."""
         dl = self.output_dir.parent / "client-downloads" / f"{time.time_ns()}"
         dl.mkdir(parents=True)
-        return Client(self.url, verbose=False, download_files=str(dl), **kwargs)
+        kwargs.setdefault("httpx_kwargs", {"timeout": 120})  # a shared, loaded machine answers slowly, not wrongly
+        return Client(self.url, verbose=False, download_files=str(dl), analytics_enabled=False, **kwargs)
 
 
 @contextlib.contextmanager

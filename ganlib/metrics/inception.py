@@ -40,6 +40,7 @@ import torch
 from PIL import Image
 
 from ganlib.errors import UserError
+from ganlib.pixels import to_rgb
 
 ENV_VAR = "STUDIO_INCEPTION"
 INCEPTION_SIZE = 299
@@ -113,10 +114,7 @@ def to_rgb_uint8(img: np.ndarray) -> np.ndarray:
         a = a[:, :, None]
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
         raise UserError(f"images must be H×W, H×W×1, H×W×3 or H×W×4, got shape {a.shape}", field="images")
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    elif a.shape[2] == 4:
-        a = a[:, :, :3]
+    a = to_rgb(a)
     return a
 
 

@@ -8,6 +8,7 @@ import click
 
 from ganlib.errors import UserError
 from studio.options import device_option
+from studio.ui import app as ui_app
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:
@@ -46,11 +47,10 @@ def command(host: str, port: int, models_dir: Path | None, auth: str | None, out
     credentials = parse_auth(auth)
     if models_dir is not None and not models_dir.is_dir():
         raise UserError(f"models folder not found: {models_dir}", field="--models-dir")
-    from studio.ui.app import build_app, launch
     if not is_loopback(host) and credentials is None:
         click.echo(f"warning: serving on {host} without --auth: anyone who can reach this port can use the "
                    f"studio", err=True)
-    app = build_app(models_dir, output_dir, device=device)
+    app = ui_app.build_app(models_dir, output_dir, device=device)
     click.echo(f"Latent Studio on http://{host if ':' not in host else f'[{host}]'}:{port}/  "
                f"(output: {Path(output_dir).resolve()}; Ctrl-C to stop)")
-    launch(app, host=host, port=port, auth=credentials, quiet=True)
+    ui_app.launch(app, host=host, port=port, auth=credentials, quiet=True)
