@@ -22,19 +22,23 @@ import numpy as np
 
 
 def generator_only(tl, model, n: int) -> float:
-    """Return frames/s of ``ganlib.synth.generate`` + uint8 pixels alone for frames 0..n-1 of ``tl``, batch 1."""
-    from ganlib.synth import Noise, generate, to_uint8
+    """Return frames/s of the generator alone for frames 0..n-1 of ``tl``, batch 1: ``ganlib.synth.generate`` and
+    the uint8 pixels at the timeline's size (``studio.render.generate_plan`` + ``postprocess``) on a ready plan."""
+    from dataclasses import replace
+
     from studio.engine import plan_frames
+    from studio.render import generate_plan, postprocess, timeline_noise
     from studio.resolve import resolve_keyframes
     G = model.G
     resolved = resolve_keyframes(tl, G)
     plan = plan_frames(tl, resolved.anchors, resolved.conds, stop=n, truncations=resolved.truncations)
-    noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed)
+    noise = timeline_noise(tl, G)
     t0 = time.perf_counter()
     for i in range(plan.n_frames):
-        sl = slice(i, i + 1)
-        to_uint8(generate(G, plan.latents[sl], space=resolved.space, psi=plan.truncation[sl], noise=noise,
-                          noise_inputs=noise.inputs(seeds=plan.noise_seed[sl], phases=plan.noise_phase[sl])))
+        one = replace(plan, n_frames=1, latents=plan.latents[i:i + 1], truncation=plan.truncation[i:i + 1],
+                      conds=None if plan.conds is None else plan.conds[i:i + 1],
+                      noise_phase=plan.noise_phase[i:i + 1], noise_seed=plan.noise_seed[i:i + 1])
+        postprocess(generate_plan(G, tl, resolved.space, one, noise), tl.frame_size)
     return plan.n_frames / (time.perf_counter() - t0)
 
 

@@ -3,6 +3,8 @@ optionally recording the performance as a timeline."""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from pathlib import Path
 
 import click
@@ -74,10 +76,16 @@ def command(timeline: Path, port: int, host: str, osc_port: int, midi_port: str 
         click.echo(f"live: {server.url} (stream {server.url}stream.mjpg); OSC on udp://{host}:{osc.address[1]}"
                    f"{f'; MIDI from {midi_name!r}' if midi_name else ''}. Ctrl-C or /studio/stop ends.")
         max_frames = int(round(duration * player.fps)) if duration is not None else None
+        # Ctrl-C asks the loop to stop between frames, so the recording is never cut in the middle of a control.
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, lambda *_: player.stop()) if main_thread else None
         try:
             player.run(max_frames=max_frames)
         except KeyboardInterrupt:
             player.stop()
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
     finally:
         for close in reversed(closers):
             close()
