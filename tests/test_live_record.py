@@ -35,13 +35,21 @@ def play(tl, events: dict[int, list[tuple]], n: int, tmp_path) -> tuple[LiveFram
     return lf, frames
 
 
-@pytest.mark.parametrize("interp,noise", [("cubic", "loop"), ("linear", "random")])
-def test_recording_renders_to_the_frames_played(tiny_models, tmp_path, one_torch_thread, interp, noise):
+EVENTS = [
+    {3: [("/studio/truncation", [0.5])], 5: [("/studio/seed", [77])], 6: [("/studio/direction/sefa0", [2.0])],
+     8: [("/studio/speed", [2.0])], 9: [("/studio/pause", [1])],
+     11: [("/studio/pause", [0]), ("/studio/keyframe", [1])], 13: [("/studio/transition", [0.0]), ("/studio/seed", [5])]},
+    {2: [("/studio/keyframe", [2])], 4: [("/studio/speed", [3.0])], 6: [("/studio/speed", [0.5])],
+     8: [("/studio/pause", [1])], 10: [("/studio/pause", [0])], 12: [("/studio/truncation", [0.9])],
+     13: [("/studio/direction/sefa2", [-1.0]), ("/studio/speed", [4.0])]},
+]
+
+
+@pytest.mark.parametrize("interp,noise,events", [("cubic", "loop", 0), ("linear", "random", 0),
+                                                 ("slerp", "fixed", 1)])
+def test_recording_renders_to_the_frames_played(tiny_models, tmp_path, one_torch_thread, interp, noise, events):
     tl = parse_timeline(TIMELINE.format(interp=interp, noise=noise))
-    events = {3: [("/studio/truncation", [0.5])], 5: [("/studio/seed", [77])],
-              6: [("/studio/direction/sefa0", [2.0])], 8: [("/studio/speed", [2.0])],
-              9: [("/studio/pause", [1])], 11: [("/studio/pause", [0]), ("/studio/keyframe", [1])],
-              13: [("/studio/transition", [0.0]), ("/studio/seed", [5])]}
+    events = EVENTS[events]
     lf, played = play(tl, events, 17, tmp_path)
     out = write_recording(lf.perf.close(16), tmp_path / "rec" / "take.yaml", ["frame 3: /studio/truncation 0.5"])
     lf.close()

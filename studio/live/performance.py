@@ -195,6 +195,8 @@ class Performance:
             raise ValueError("controls apply from frame 1 on")
         a, c = control.address, m - 1
         tc = c / self.fps
+        if self._goto is not None and self._goto[0] <= tc:  # the target was reached: playing on or holding
+            self._goto = None
         if a in UNSUPPORTED:
             raise ControlError(f"{a}: {UNSUPPORTED[a]}")
         if a == "/studio/transition":
@@ -211,11 +213,12 @@ class Performance:
             self._paused = None
             self._go(c, target, after)
         elif a == "/studio/speed":
-            if self._play is not None and self._goto is None:
-                self._play = (tc, self.playhead(c)) if tc >= self._play[0] else self._play
-                self.cut(c)
-            else:
+            if self._goto is not None:  # on the way to a target: the new speed applies after it
                 self._drop_after_goto(c)
+            else:
+                if self._play is not None:
+                    self._play = (tc, self.playhead(c))
+                self.cut(c)
             self.speed = float(control.value)
             self._future = self._schedule()
         elif a == "/studio/pause":
