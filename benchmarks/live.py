@@ -79,16 +79,22 @@ def player_fps(tl, model, n: int, stream: bool) -> float:
     return n / seconds
 
 
-def latency(tl, model, fps: float, messages: int) -> tuple[list[float], int, int]:
-    """Return (latency of each message in frame periods, frames drawn, frames dropped) of a paced player."""
+def latency(tl, model, fps: float, messages: int) -> tuple[list[float], int, int, float]:
+    """Return (latency of each message in frame periods, frames drawn, frames dropped, median ms to draw a frame)
+    of a paced player."""
     from pythonosc.udp_client import SimpleUDPClient
 
     from studio.live.osc import OSCInput
     from studio.live.player import Player
     published: dict[int, float] = {}
+    draw_ms: list[float] = []
+
+    def on_frame(i, f):
+        published[i] = time.monotonic()
+        draw_ms.append(player.stats.frame_ms)
+
     with tempfile.TemporaryDirectory() as work:
-        player = Player(tl, model, fps=fps, workdir=work, transition=0.0,
-                        on_frame=lambda i, f: published.__setitem__(i, time.monotonic()))
+        player = Player(tl, model, fps=fps, workdir=work, transition=0.0, on_frame=on_frame)
         osc = OSCInput(player.submit, player.problems, port=0).start()
         client = SimpleUDPClient("127.0.0.1", osc.address[1])
         thread = threading.Thread(target=player.run, daemon=True)
@@ -111,7 +117,7 @@ def latency(tl, model, fps: float, messages: int) -> tuple[list[float], int, int
     for t_sent, (_, frame) in zip(sent, player.applied_frames):
         if frame in published:
             out.append((published[frame] - t_sent) * fps)
-    return out, player.stats.frames, player.stats.dropped
+    return out, player.stats.frames, player.stats.dropped, statistics.median(draw_ms) if draw_ms else 0.0
 
 
 def main() -> None:
@@ -150,10 +156,12 @@ def main() -> None:
     g, pl, ps = (statistics.median(x) for x in (gen, live, live_stream))
     print(f"generator alone: {g:.1f} frames/s; player: {pl:.1f}; player + MJPEG client: {ps:.1f} "
           f"(medians of {args.repeats})")
-    lat, drawn, dropped = latency(tl, model, args.fps, args.messages)
+    lat, drawn, dropped, draw_ms = latency(tl, model, args.fps, args.messages)
     if lat:
+        period_ms = 1000 / args.fps
         print(f"OSC → frame at {args.fps:g} fps: median {statistics.median(lat):.2f} periods, max {max(lat):.2f} "
-              f"({len(lat)} messages; {drawn} frames drawn, {dropped} dropped)")
+              f"({len(lat)} messages; {drawn} frames drawn, {dropped} dropped; a frame took {draw_ms:.1f} ms to "
+              f"draw = {draw_ms / period_ms:.2f} periods)")
     print(f"player/generator ratio: {pl / g:.2f} (with a stream client: {ps / g:.2f})")
 
 
