@@ -31,7 +31,7 @@ from studio.live.controls import Control, ControlError, UNSUPPORTED
 Sample = Callable[[int], tuple[np.ndarray, float]]        # frame index → (latent, truncation) as drawn
 Store = Callable[[int, np.ndarray], str]                  # frame index, latent → path of the saved .npy
 Shift = Callable[[np.ndarray, dict[str, float]], np.ndarray]  # latent, {direction: steps} → moved latent
-_SETTINGS_DROP = ("time", "frame")
+_SETTINGS_DROP = ("time", "frame", "beat", "bar")  # when: the performance sets it
 
 
 def live_settings(tl) -> dict:
@@ -70,8 +70,10 @@ class Performance:
             self.notes.append("cubic curves need future keyframes: live plays and records them as slerp")
         if tl.noise == "loop":
             self.notes.append("noise 'loop' needs the final length: live plays and records noise 'fixed'")
-        self.src = [(kf.time_s(self.fps), _settings(kf.model_dump(exclude_none=True, exclude_defaults=True)))
-                    for kf in tl.keyframes]
+        if getattr(tl, "audio", None) is not None or getattr(tl, "react", None):
+            self.notes.append("live does not follow the timeline's audio: it plays without sound and reactions")
+        self.src = [(t, _settings(kf.model_dump(exclude_none=True, exclude_defaults=True)))
+                    for t, kf in zip(tl.keyframe_times, tl.keyframes)]
         self.period = tl.n_frames / self.fps
         if not tl.loop and tl.total_duration > self.src[-1][0]:
             self.src.append((tl.total_duration, _plain(self.src[-1][1])))
