@@ -38,7 +38,8 @@ def play(tl, events: dict[int, list[tuple]], n: int, tmp_path) -> tuple[LiveFram
 EVENTS = [
     {3: [("/studio/truncation", [0.5])], 5: [("/studio/seed", [77])], 6: [("/studio/direction/sefa0", [2.0])],
      8: [("/studio/speed", [2.0])], 9: [("/studio/pause", [1])],
-     11: [("/studio/pause", [0]), ("/studio/keyframe", [1])], 13: [("/studio/transition", [0.0]), ("/studio/seed", [5])]},
+     11: [("/studio/pause", [0]), ("/studio/keyframe", [1])],
+     13: [("/studio/transition", [0.0]), ("/studio/seed", [5])]},
     {2: [("/studio/keyframe", [2])], 4: [("/studio/speed", [3.0])], 6: [("/studio/speed", [0.5])],
      8: [("/studio/pause", [1])], 10: [("/studio/pause", [0])], 12: [("/studio/truncation", [0.9])],
      13: [("/studio/direction/sefa2", [-1.0]), ("/studio/speed", [4.0])]},

@@ -22,7 +22,8 @@ white-space:pre}#t{position:fixed;right:0;top:0;width:48px;height:48px;cursor:po
 <body><img src="/stream.mjpg" alt="live"><div id="s"></div><div id="t" title="stats (S)"></div><script>
 const s=document.getElementById('s');let on=false,timer=null;
 async function poll(){try{const r=await fetch('/stats.json');const j=await r.json();
-s.textContent=`fps ${j.fps.toFixed(1)} / ${j.fps_target}\\nframe ${j.last_frame}  drawn ${j.frames}  dropped ${j.dropped}`+
+s.textContent=`fps ${j.fps.toFixed(1)} / ${j.fps_target}`+
+`\\nframe ${j.last_frame}  drawn ${j.frames}  dropped ${j.dropped}`+
 `\\ngenerate ${j.frame_ms.toFixed(1)} ms\\nlatency ${j.latency_ms===null?'-':j.latency_ms.toFixed(1)+' ms'}`+
 `\\ncontrols ${j.controls}  rejected ${j.rejected}`;}catch(e){s.textContent='stopped';}}
 function toggle(){on=!on;s.style.display=on?'block':'none';if(on){poll();timer=setInterval(poll,500);}
