@@ -9,8 +9,14 @@ On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
 
+With ``--nvlabs DIR`` (a checkout of NVlabs' stylegan2-ada-pytorch, outside this repository): NVlabs' own generator
+with the same weights (fp32, reference ops, their ``force_fp32``) against ours (``ganlib.synth.synthesize``,
+float32: on CPU the fast inference path), interleaved run by run, medians of ``--repeats``, with the ratio and the
+largest difference of the uint8 pixels (target: ours ≥ 1.5 × NVlabs at every size, pixels within 1).
+
     python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
+    python benchmarks/generator.py --nvlabs /tmp/stylegan2-ada-pytorch --batches 1,4 --repeats 3
     python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
@@ -19,24 +25,31 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.nvlabs_reference import load_nvlabs_networks, nvlabs_synthesis, nvlabs_twin  # noqa: E402
 from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
+from ganlib.synth import synthesize, to_uint8  # noqa: E402
+
+MAPPING_KWARGS = dict(num_layers=8)
+SYNTHESIS_KWARGS = dict(channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256)
 
 
 def make_generator(res: int, device: torch.device) -> Generator:
     """A random-weights StyleGAN2 at ``res`` px in the configuration NVlabs' configs use."""
     torch.manual_seed(0)
-    G = Generator(z_dim=512, w_dim=512, img_resolution=res, mapping_kwargs=dict(num_layers=8),
-                  synthesis_kwargs=dict(channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256))
+    G = Generator(z_dim=512, w_dim=512, img_resolution=res, mapping_kwargs=MAPPING_KWARGS,
+                  synthesis_kwargs=SYNTHESIS_KWARGS)
     with torch.no_grad():
         for name, p in G.named_parameters():
             if name.endswith("noise_strength"):
@@ -122,6 +135,52 @@ def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: t
     return ws.shape[0] / best
 
 
+def interleaved(fns: dict, ws: torch.Tensor, repeats: int, warmup: int) -> dict[str, float]:
+    """Median images/s of each ``fns[name](ws)``, the variants taking turns run by run (so load changes hit all)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    with torch.no_grad():
+        for _ in range(warmup):
+            for fn in fns.values():
+                fn(ws)
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                t0 = time.perf_counter()
+                fn(ws)
+                times[k].append(time.perf_counter() - t0)
+    return {k: ws.shape[0] / statistics.median(v) for k, v in times.items()}
+
+
+def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
+    """NVlabs' generator (from ``checkout``) vs ours on the same weights; rows {size, batch, nvlabs, ours, ratio,
+    max_pixel_diff, load}, printed as they come; ``on_row(rows)`` after each row."""
+    networks = load_nvlabs_networks(checkout)
+    rows = []
+    for res in sizes:
+        G = make_generator(res, device)
+        twin = nvlabs_twin(networks, G, MAPPING_KWARGS, SYNTHESIS_KWARGS)
+        for batch in batches:
+            z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1)).to(device)
+            with torch.no_grad():
+                ws = G.mapping(z, None)
+                ws_nv = twin.mapping(z, None)
+            fns = {"nvlabs": nvlabs_synthesis(twin),
+                   "ours": lambda w: synthesize(G, w, precision="float32")}
+            with torch.no_grad():
+                theirs, ours = to_uint8(fns["nvlabs"](ws_nv)), to_uint8(fns["ours"](ws))
+                diff = int(np.abs(theirs.astype(np.int16) - ours.astype(np.int16)).max())
+            ips = interleaved(fns, ws, repeats, warmup)
+            row = {"size": res, "batch": batch, **ips, "ratio": ips["ours"] / ips["nvlabs"], "max_pixel_diff": diff,
+                   "load": os.getloadavg()[0]}
+            rows.append(row)
+            if on_row is not None:
+                on_row(rows)
+            print(f"{res:>5} px  batch {batch:<2}  images/s: NVlabs {ips['nvlabs']:8.3f}  ours {ips['ours']:8.3f}  "
+                  f"ours/NVlabs {row['ratio']:.2f}x  max pixel diff {diff}/255  (load {row['load']:.1f})",
+                  flush=True)
+        del G, twin
+    return rows
+
+
 def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
     """Measure every applicable variant; returns rows {size, batch, variant: images/s}; ``on_row(rows)`` is called
     after each row (partial results survive an interrupted run)."""
@@ -200,21 +259,30 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--nvlabs", metavar="DIR", default=None,
+                    help="a stylegan2-ada-pytorch checkout: time NVlabs' generator against ours (same weights)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     sizes = [int(s) for s in args.sizes.split(",") if s]
     batches = [int(b) for b in args.batches.split(",") if b]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
-    if device.type == "cpu":
-        print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
+    print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     on_row = None
     if args.json:
         def on_row(rows: list[dict]) -> None:
             Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows},
                                                   indent=2))
+    if args.nvlabs:
+        run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row)
+        return 0
+    if device.type == "cpu":
+        print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
     run(sizes, batches, args.repeats, args.warmup, device, on_row)
     return 0
 
