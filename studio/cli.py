@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("studio.commands.train:command", "Train a GAN, autoencoder, classifier or StyleGAN2 on images."),
     "convert": ("studio.commands.convert:command", "Convert a checkpoint (.pkl, .pt) to .safetensors."),
     "ui": ("studio.commands.ui:command", "Open the studio in a browser (Gradio, 127.0.0.1)."),
+    "live": ("studio.commands.live:command", "Play a timeline live, steered over OSC/MIDI; record it."),
     "classify": ("studio.commands.classify:command", "Label images with a trained classifier; write a CSV."),
     "autoencode": ("studio.commands.autoencode:command", "Encode a dataset with an autoencoder; codes, PCA, plots."),
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),

@@ -75,6 +75,31 @@ class RenderResult:
     resumed_from: int = 0
 
 
+def timeline_noise(tl, G: Generator) -> Noise:
+    """Return the noise inputs of timeline ``tl``'s renders with ``G`` (its ``noise`` mode, seeded by ``seed``)."""
+    return Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed, model_device(G))
+
+
+def generate_plan(G: Generator, tl, space: str, plan, noise: Noise, *, latents: np.ndarray | None = None,
+                  psi=None, strength=None, dtype: str = "auto", synthesis: Callable | None = None) -> torch.Tensor:
+    """Return float images [B, C, R, R] for the frames of ``plan`` (a FramePlan of ``tl`` in ``space``) through
+    ``ganlib.synth.generate``: the plan's latents and per-frame truncation (or ``latents``/``psi`` given, e.g.
+    modulated by audio), ``tl.truncation_cutoff``, ``noise`` (scaled by ``strength`` per frame when given) and
+    precision ``dtype``."""
+    return generate(G, plan.latents if latents is None else latents, space=space, conds=plan.conds,
+                    psi=plan.truncation if psi is None else psi, cutoff=tl.truncation_cutoff, noise=noise,
+                    noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase, strength=strength),
+                    precision=dtype, synthesis=synthesis)
+
+
+def postprocess(images: torch.Tensor, size: tuple[int, int] | None) -> np.ndarray:
+    """Return uint8 N×H×W×C frames of float ``images``, resized to ``size`` (width, height) when given."""
+    frames = to_uint8(images)
+    if size is not None and (frames.shape[2], frames.shape[1]) != tuple(size):
+        frames = resize_frames(frames, tuple(size))
+    return frames
+
+
 def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = None, batch: int = 8,
                 dtype: str | torch.dtype = "auto", compile: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, uint8 H×W×C frame at the timeline's output size; C is the model's 1, 3 or 4 channels)
@@ -88,15 +113,11 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
-    noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed, model_device(G))
-    size = tl.frame_size
+    noise = timeline_noise(tl, G)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postprocess")
 
     def post(images: torch.Tensor) -> np.ndarray:
-        frames = to_uint8(images)
-        if size is not None and (frames.shape[2], frames.shape[1]) != tuple(size):
-            frames = resize_frames(frames, tuple(size))
-        return frames
+        return postprocess(images, tl.frame_size)
 
     pending: tuple[int, Future] | None = None
     try:
@@ -111,11 +132,8 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             if react is not None:
                 mod = react.apply(tl, plan, resolved.truncations)
                 latents, psi, strength = mod.latents, mod.truncation, mod.noise_strength
-            images = generate(G, latents, space=resolved.space, conds=plan.conds, psi=psi,
-                              cutoff=tl.truncation_cutoff, noise=noise,
-                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase,
-                                                        strength=strength),
-                              precision=dtype, synthesis=synthesis)
+            images = generate_plan(G, tl, resolved.space, plan, noise, latents=latents, psi=psi, strength=strength,
+                                   dtype=dtype, synthesis=synthesis)
             fut = pool.submit(post, images)
             if pending is not None:
                 yield from _emit(pending, start)

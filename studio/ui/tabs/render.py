@@ -1,8 +1,10 @@
-"""The Render tab: render the session's Timeline to an MP4 (with a progress bar), play it, list recent jobs."""
+"""The Render tab: render the session's Timeline to an MP4 (with a progress bar), play it, list recent jobs; "Live"
+opens the live player (``studio.live``) for the Timeline."""
 from __future__ import annotations
 
 import gradio as gr
 
+from studio.live.session import open_live
 from studio.ui.context import HEAVY, Studio, user_errors
 from studio.ui.models import safe_name
 
@@ -14,6 +16,7 @@ def build(ctx: Studio) -> None:
     with gr.Row(elem_classes="compact-row"):
         name = gr.Textbox("walk", label="Video name", scale=3)
         render_btn = gr.Button("Render video", variant="primary", size="lg", scale=2)
+        live_btn = gr.Button("Live", size="lg", scale=1)
     with gr.Row():
         with gr.Column(scale=1):
             video = gr.Video(label="Video", interactive=False, autoplay=True, loop=True, height=420,
@@ -40,8 +43,14 @@ def build(ctx: Studio) -> None:
                f"({fps_done:.1f} frames/s) · job `{job.id}`")
         return str(job.output), [str(job.output), str(job.folder / f"{job.name}.yaml")], msg, ctx.jobs.recent()
 
+    @user_errors
+    def live(tl):
+        tl = ctx.renderable(tl)
+        return open_live(tl, ctx.load_model(tl.model)).describe()
+
     def recent_jobs():
         return ctx.jobs.recent()
 
     render_btn.click(render, [ctx.timeline, name], [video, files, status, jobs_table], api_name="render", **HEAVY)
+    live_btn.click(live, [ctx.timeline], status, api_name="live", **HEAVY)
     jobs_btn.click(recent_jobs, None, jobs_table, api_name="jobs")

@@ -1,0 +1,91 @@
+"""The live control model: controls change the frames, and the recording renders offline to the frames played."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studio.live.controls import ControlError, parse_control
+from studio.live.frames import LiveFrames
+from studio.live.recording import latents_folder, write_recording
+from studio.render import get_model, iter_frames
+from studio.timeline import load_timeline, parse_timeline
+
+TIMELINE = """
+model: builtin:tiny
+fps: 10
+interpolation: {interp}
+truncation: 0.8
+loop: true
+noise: {noise}
+keyframes:
+  - {{time: 0, seed: 1}}
+  - {{time: 0.5, seed: 2, ease: in-out}}
+  - {{time: 1.0, seed: 3, truncation: 0.6}}
+"""
+
+
+def play(tl, events: dict[int, list[tuple]], n: int, tmp_path) -> tuple[LiveFrames, list[np.ndarray]]:
+    """Play frames 0..n-1, applying events[m] (address, args) at frame m; return the source and the frames."""
+    lf = LiveFrames(tl, get_model(tl.model), transition=0.3, workdir=tmp_path / "work")
+    frames = []
+    for m in range(n):
+        for address, args in events.get(m, []):
+            lf.perf.apply(m, parse_control(address, args))
+        frames.append(lf.frame(m))
+    return lf, frames
+
+
+EVENTS = [
+    {3: [("/studio/truncation", [0.5])], 5: [("/studio/seed", [77])], 6: [("/studio/direction/sefa0", [2.0])],
+     8: [("/studio/speed", [2.0])], 9: [("/studio/pause", [1])],
+     11: [("/studio/pause", [0]), ("/studio/keyframe", [1])],
+     13: [("/studio/transition", [0.0]), ("/studio/seed", [5])]},
+    {2: [("/studio/keyframe", [2])], 4: [("/studio/speed", [3.0])], 6: [("/studio/speed", [0.5])],
+     8: [("/studio/pause", [1])], 10: [("/studio/pause", [0])], 12: [("/studio/truncation", [0.9])],
+     13: [("/studio/direction/sefa2", [-1.0]), ("/studio/speed", [4.0])]},
+]
+
+
+@pytest.mark.parametrize("interp,noise,events", [("cubic", "loop", 0), ("linear", "random", 0),
+                                                 ("slerp", "fixed", 1)])
+def test_recording_renders_to_the_frames_played(tiny_models, tmp_path, one_torch_thread, interp, noise, events):
+    tl = parse_timeline(TIMELINE.format(interp=interp, noise=noise))
+    events = EVENTS[events]
+    lf, played = play(tl, events, 17, tmp_path)
+    out = write_recording(lf.perf.close(16), tmp_path / "rec" / "take.yaml", ["frame 3: /studio/truncation 0.5"])
+    lf.close()
+    assert latents_folder(out).is_dir()
+    rec = load_timeline(out)
+    assert rec.n_frames == 17 and rec.loop is False
+    model = get_model(rec.model)
+    offline = [f for _, f in iter_frames(rec, model, batch=1)]
+    assert len(offline) == len(played)
+    for i, (a, b) in enumerate(zip(played, offline)):
+        assert np.array_equal(a, b), f"frame {i} differs"
+
+
+def test_controls_change_the_frames(tiny_models, tmp_path, one_torch_thread):
+    tl = parse_timeline(TIMELINE.format(interp="linear", noise="fixed"))
+    _, base = play(tl, {}, 4, tmp_path / "a")
+    for address, args in [("/studio/truncation", [0.1]), ("/studio/direction/sefa1", [4.0]),
+                          ("/studio/seed", [99])]:
+        _, frames = play(tl, {2: [(address, args)]}, 4, tmp_path / address.replace("/", "_"))
+        assert np.array_equal(frames[1], base[1]), address          # frames before the control stay
+        assert not np.array_equal(frames[3], base[3]), address      # the control shows
+
+
+def test_bad_controls_leave_the_performance_alone(tiny_models, tmp_path):
+    tl = parse_timeline(TIMELINE.format(interp="linear", noise="fixed"))
+    lf = LiveFrames(tl, get_model(tl.model), workdir=tmp_path)
+    lf.perf.ensure(4)
+    before = list(lf.perf.keys)
+    for address, args in [("/studio/keyframe", [9]), ("/studio/noise", [0.5]), ("/studio/rotate", [3.0]),
+                          ("/studio/direction/bogus", [1.0])]:
+        with pytest.raises(ControlError):
+            lf.perf.apply(2, parse_control(address, args))
+    assert [t for t, _ in lf.perf.keys[:len(before)]] == [t for t, _ in before][:len(lf.perf.keys)]
+    for address, args in [("/nope", [1]), ("/studio/seed", ["x"]), ("/studio/seed", [1.5]),
+                          ("/studio/truncation", []), ("/studio/truncation", [float("nan")]),
+                          ("/studio/truncation", [5.0])]:
+        with pytest.raises(ControlError):
+            parse_control(address, args)
