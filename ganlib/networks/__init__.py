@@ -17,6 +17,7 @@ _GENERATORS: dict[str, type[nn.Module]] = {}
 # Modules that register generators when imported; missing ones are skipped.
 _ARCH_MODULES = [
     "ganlib.networks.stylegan2",
+    "ganlib.networks.stylegan3",
     "ganlib.networks.dcgan",
     "ganlib.networks.wgan",
     "ganlib.networks.conditional",
