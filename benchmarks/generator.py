@@ -8,8 +8,15 @@ On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
 
-    python benchmarks/generator.py                      # all sizes, batch 1 and 8
+StyleGAN3 (``--arch stylegan3-t,stylegan3-r``, random weights in NVlabs' T and R configurations, ``--sg3-sizes``,
+256 px by default): ours vs NVlabs' own implementation of the same weights when a stylegan3 checkout is given
+(``--nvlabs PATH``; on a CPU it runs its reference ops), else vs a plain PyTorch version of the same network
+(zero-insertion upsampling, 2-D filters, explicit bias + leaky ReLU + clamp); the outputs are checked to agree. On a
+GPU also our fp16 layers vs fp32 (``force_fp32``). Target: ours / baseline ≥ 1.0.
+
+    python benchmarks/generator.py                      # all sizes, batch 1 and 8, StyleGAN2 and StyleGAN3
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
+    python benchmarks/generator.py --arch stylegan3-t,stylegan3-r --batches 1 --nvlabs ~/src/stylegan3
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.networks.precision import synthesis_precision  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
+from benchmarks import stylegan3_variants as sg3  # noqa: E402
 
 
 def make_generator(res: int, device: torch.device) -> Generator:
@@ -158,6 +166,39 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
     return rows
 
 
+def run_sg3(config: str, sizes, batches, repeats, warmup, device, nvlabs: str | None) -> list[dict]:
+    """Measure StyleGAN3 ``config``: ours vs NVlabs (``nvlabs`` checkout) or the plain version; rows of images/s."""
+    rows = []
+    for res in sizes:
+        G, nv_kwargs = sg3.make_sg3(config, res, device)
+        if nvlabs:
+            ref = sg3.nvlabs_synthesis(nvlabs, G, nv_kwargs)
+            base_name, base = "nvlabs", (lambda w: ref(w, noise_mode="const", force_fp32=True))
+        else:
+            base_name, base = "plain", (lambda w: sg3.plain_sg3_synthesis(G, w))
+        for batch in batches:
+            z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1)).to(device)
+            ws = G.mapping(z, None)
+            row = {"size": res, "batch": batch, "config": config}
+            with torch.no_grad():
+                row["check"] = (base(ws) - G.synthesis(ws, force_fp32=True)).abs().max().item()
+            row["ours/float32"] = images_per_second(lambda w: G.synthesis(w, force_fp32=True), ws, repeats, warmup,
+                                                    device)
+            row[f"{base_name}/float32"] = images_per_second(base, ws, repeats, warmup, device)
+            if device.type == "cuda":
+                row["ours/float16"] = images_per_second(lambda w: G.synthesis(w), ws, repeats, warmup, device)
+            ips = {k: v for k, v in row.items() if "/" in k}
+            ratios = [f"ours/{base_name} {row['ours/float32'] / row[f'{base_name}/float32']:.2f}x",
+                      f"same image: max|diff| {row['check']:.1e}"]
+            if "ours/float16" in row:
+                ratios.append(f"fp16/fp32 {row['ours/float16'] / row['ours/float32']:.2f}x")
+            print(f"{config} {res:>5} px  batch {batch:<2}  images/s: " +
+                  "  ".join(f"{k} {v:8.2f}" for k, v in ips.items()) + "  |  " + ", ".join(ratios), flush=True)
+            rows.append(row)
+        del G
+    return rows
+
+
 def print_row(row: dict, device: torch.device) -> None:
     """Print one size/batch line with images/s and ratios."""
     ips = {k: v for k, v in row.items() if "/" in k}
@@ -185,16 +226,31 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--arch", default="stylegan2,stylegan3-t,stylegan3-r",
+                    help="comma-separated: stylegan2, stylegan3-t, stylegan3-r")
+    ap.add_argument("--sg3-sizes", default="256", help="comma-separated resolutions for StyleGAN3")
+    ap.add_argument("--nvlabs", default=None, metavar="PATH",
+                    help="a checkout of NVlabs/stylegan3: compare StyleGAN3 with its implementation")
     args = ap.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     sizes = [int(s) for s in args.sizes.split(",") if s]
     batches = [int(b) for b in args.batches.split(",") if b]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
-    if device.type == "cpu":
-        print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-    run(sizes, batches, args.repeats, args.warmup, device)
+    archs = [a.strip() for a in args.arch.split(",") if a.strip()]
+    unknown = [a for a in archs if a != "stylegan2" and a not in sg3.CONFIGS]
+    if unknown:
+        ap.error(f"--arch {unknown[0]!r}: allowed stylegan2, {', '.join(sg3.CONFIGS)}")
+    if "stylegan2" in archs:
+        print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
+        if device.type == "cpu":
+            print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
+        run(sizes, batches, args.repeats, args.warmup, device)
+    for config in (a for a in archs if a in sg3.CONFIGS):
+        print(f"{config} synthesis throughput on {name}: ours vs "
+              f"{'NVlabs (' + args.nvlabs + ')' if args.nvlabs else 'a plain PyTorch version'}")
+        run_sg3(config, [int(s) for s in args.sg3_sizes.split(",") if s], batches, args.repeats, args.warmup,
+                device, args.nvlabs)
     return 0
 
 
