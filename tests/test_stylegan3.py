@@ -229,3 +229,31 @@ def test_convert_and_info(pickles, tmp_path, capsys):
     assert main(["info", str(dst), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["architecture"] == "stylegan3-r" and info["num_ws"] == 16
+
+
+# ------------------------------------------------------------------------------------------------ precision
+def test_fp16_layers_on_request_stay_close(pickles):
+    G = load_generator(pickles["t"]).G
+    ws = G.mapping(torch.from_numpy(H.seed_z(1, G.z_dim)).float(), None)
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        assert torch.equal(full, G.synthesis(ws, precision="float32"))  # CPU 'auto' is fp32, as NVlabs runs it
+        half = G.synthesis(ws, precision="float16")
+    assert half.dtype == torch.float32 and 0 < (half - full).abs().max() < 0.05
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fp32_matches_nvlabs_and_fp16_layers_run_half(pickles, expected):
+    m = load_generator(pickles["t"], device="cuda")
+    G = m.G
+    seed, psi, cls, tr, rot = S.CASES[2]
+    z = torch.from_numpy(H.seed_z(seed, G.z_dim)).float().cuda()
+    with torch.no_grad():
+        ws = G.mapping(z, None, truncation_psi=psi)
+        t = transforms_for([tr], [rot], 1, device="cuda")
+        fp32 = G.synthesis(ws, transform=t, force_fp32=True)
+        fp16 = G.synthesis(ws, transform=t)
+    px = (fp32.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].cpu().numpy().astype(int)
+    assert np.abs(px - expected[S.case_key("t", S.CASES[2])].astype(int)).max() <= 1
+    assert any(layer.use_fp16 for layer in G.synthesis.layers())
+    assert 0 < (fp16 - fp32).abs().max() < 0.05

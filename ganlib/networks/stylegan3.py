@@ -87,21 +87,27 @@ class SynthesisNetwork(nn.Module):
         return []
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "const", noise_inputs: Sequence | None = None,
-                transform: torch.Tensor | None = None, force_fp32: bool = False,
+                transform: torch.Tensor | None = None, precision: str | None = None,
+                channels_last: bool | None = None, force_fp32: bool = False,
                 update_emas: bool = False) -> torch.Tensor:
         """Return images [N, C, R, R] (float32, about [-1, 1]) from ws [N, num_ws, w_dim].
 
         ``transform`` ([3, 3] or [N, 3, 3], the inverse camera matrix, see ``input_transform``) overrides the
-        ``input.transform`` buffer. ``noise_mode`` is checked and otherwise ignored (no noise inputs), like
-        ``noise_inputs``."""
+        ``input.transform`` buffer. ``precision``: None or 'auto' (NVlabs: the ``use_fp16`` layers in fp16 on CUDA
+        unless ``force_fp32``), 'float32' (all fp32) or 'float16' (the ``use_fp16`` layers in fp16 on any device).
+        ``noise_mode`` is checked and otherwise ignored (no noise inputs), like ``noise_inputs`` and
+        ``channels_last``."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be random, const or none, not {noise_mode!r}")
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
+        if precision not in (None, "auto", "float32", "float16"):
+            raise ValueError(f"precision must be auto, float32 or float16, not {precision!r}")
         ws = ws.to(torch.float32).unbind(dim=1)
         x = self.input(ws[0], transform=transform)
         for layer, w in zip(self.layers(), ws[1:]):
-            x = layer(x, w, force_fp32=force_fp32, update_emas=update_emas)
+            fp16 = None if precision in (None, "auto") else (precision == "float16" and layer.use_fp16)
+            x = layer(x, w, force_fp32=force_fp32, update_emas=update_emas, fp16=fp16)
         if self.output_scale != 1:
             x = x * self.output_scale
         return x.to(torch.float32)

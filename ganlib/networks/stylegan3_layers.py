@@ -192,17 +192,20 @@ class SynthesisLayer(nn.Module):
         pad_hi = pad_total - pad_lo
         self.padding = [pad_lo, pad_hi, pad_lo, pad_hi]
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, force_fp32: bool = False,
-                update_emas: bool = False) -> torch.Tensor:
-        """Map x [N, in_channels, in_size, in_size] and w [N, w_dim] to [N, out_channels, out_size, out_size]
-        (fp16 for ``use_fp16`` layers on CUDA unless ``force_fp32``)."""
+    def forward(self, x: torch.Tensor, w: torch.Tensor, force_fp32: bool = False, update_emas: bool = False,
+                fp16: bool | None = None) -> torch.Tensor:
+        """Map x [N, in_channels, in_size, in_size] and w [N, w_dim] to [N, out_channels, out_size, out_size].
+        Precision: ``fp16`` when given, else NVlabs' rule (fp16 for ``use_fp16`` layers on CUDA unless
+        ``force_fp32``)."""
         if update_emas:
             cur = x.detach().to(torch.float32).square().mean()
             self.magnitude_ema.copy_(cur.lerp(self.magnitude_ema, self.magnitude_ema_beta))
         styles = self.affine(w)
         if self.is_torgb:
             styles = styles * (1 / np.sqrt(self.in_channels * self.conv_kernel ** 2))
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 and x.device.type == "cuda" else torch.float32
+        if fp16 is None:
+            fp16 = self.use_fp16 and not force_fp32 and x.device.type == "cuda"
+        dtype = torch.float16 if fp16 else torch.float32
         x = modulated_conv2d(x.to(dtype), self.weight, styles, demodulate=not self.is_torgb,
                              padding=self.conv_kernel - 1, input_gain=self.magnitude_ema.rsqrt())
         gain, slope = (1.0, 1.0) if self.is_torgb else (np.sqrt(2), 0.2)
