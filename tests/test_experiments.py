@@ -6,12 +6,19 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
+import torch
 from scipy.stats import mannwhitneyu
 
+from ganlib.checkpoints import save_generator
+from ganlib.data.procedural import write_hdf5
 from ganlib.errors import ConfigError
+from ganlib.networks import build_generator
 from ganlib.train import experiments as ex
+from ganlib.train.run import train
+from studio.cli import main
 
 
 @dataclass
@@ -40,11 +47,6 @@ class FakeTrain:
         score = 10.0 * o.get("steps", 1) + o.get("batch_size", 0) / 8 + 0.1 * o["seed"]
         ckpt = Path(out_dir) / "G.safetensors"
         if self.save_generator:
-            import torch
-
-            from ganlib.checkpoints import save_generator
-            from ganlib.networks import build_generator
-
             torch.manual_seed(o["seed"])
             kwargs = dict(z_dim=8, img_resolution=16, ngf=4)
             save_generator(ckpt, build_generator("dcgan", kwargs), "dcgan", kwargs, {})
@@ -121,11 +123,18 @@ def test_grid_file_errors_name_field_and_line(tmp_path, text, field, needle, lin
     ("base:\n  data: {flipp: true}\n", "base.data.flipp", "did you mean 'flip'"),
 ])
 def test_training_settings_are_checked_before_any_run(tmp_path, text, field, needle):
-    pytest.importorskip("ganlib.train.config", reason="the training config schema is not there yet")
     path = _write(tmp_path, "kind: dcgan\ndata: d\n" + text)
     with pytest.raises(ConfigError) as err:
         ex.load_experiment(path)
     assert err.value.field == field and needle in str(err.value) and err.value.line == 4
+
+
+def test_stylegan2_grids_are_checked_too(tmp_path):
+    path = _write(tmp_path, "kind: stylegan2\ndata: procedural\nbase: {g_lr: 1e-3}\ngrid:\n  batch_sise: [4, 8]\n")
+    with pytest.raises(ConfigError) as err:
+        ex.load_experiment(path)
+    assert err.value.field == "grid.batch_sise" and err.value.line == 5
+    assert "did you mean 'batch_size'" in str(err.value)
 
 
 def test_bad_yaml_is_a_config_error(tmp_path):
@@ -230,9 +239,6 @@ def test_dry_run_trains_nothing(tmp_path):
 
 def test_runner_computes_inception_metrics_from_checkpoints(tmp_path, monkeypatch):
     """metrics: [fid, kid] are computed from each run's checkpoint (fake TorchScript Inception, tiny DCGANs)."""
-    import h5py
-    import torch
-
     class FakeInception(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             p = torch.nn.functional.adaptive_avg_pool2d(x, 8).flatten(1)
@@ -257,8 +263,6 @@ def test_runner_computes_inception_metrics_from_checkpoints(tmp_path, monkeypatc
 # ------------------------------------------------------------------------------------------------------------- CLI
 
 def test_cli_experiment(tmp_path, monkeypatch, capsys):
-    from studio.cli import main
-
     path = _write(tmp_path, GRID.replace("REPEATS", "3"))
     assert main(["experiment", str(path), "--out", str(tmp_path / "o"), "--dry-run"]) == 0
     err = capsys.readouterr().err
@@ -282,10 +286,6 @@ def test_shipped_preset_is_valid():
 
 def test_tiny_real_experiment(tmp_path, monkeypatch):
     """2 configurations × 2 seeds of a real 2-step DCGAN, with FID from a stand-in Inception logged by the hook."""
-    run = pytest.importorskip("ganlib.train.run", reason="the training loop (ganlib.train.run) is not there yet")
-    import torch
-
-    from ganlib.data.procedural import write_hdf5
 
     class FakeInception(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -298,7 +298,7 @@ def test_tiny_real_experiment(tmp_path, monkeypatch):
             "grid: {lr_g: [0.0002, 0.0001]}\nrepeats: 2\nmax_steps: 2\nmetrics: [fid]\nmetrics_num: 4\n"
             "metrics_every: 1\n")
     spec = ex.load_experiment(_write(tmp_path, text))
-    res = ex.run_experiment(spec, tmp_path / "out", train_fn=run.train, progress=False, log=lambda m: None)
+    res = ex.run_experiment(spec, tmp_path / "out", train_fn=train, progress=False, log=lambda m: None)
     assert res.trained == 4
     rows = _read_csv(tmp_path / "out" / "results.csv")
     assert len(rows) == 4 and all(Path(r["checkpoint"]).is_file() for r in rows)

@@ -5,9 +5,13 @@ import pytest
 import torch
 
 from ganlib.errors import ConfigError
+from ganlib.networks import build_generator
+from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANModGenerator
 from ganlib.train import losses
 from ganlib.train.config import (KIND_DEFAULTS, SCHEMAS, load_config, merge, parse_set, preset_path, read_yaml,
                                  validate_config)
+from ganlib.train.stylegan2_loop import train_stylegan2
+from studio.cli import main
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -56,7 +60,6 @@ def test_set_values_are_parsed_and_type_checked(tmp_path):
 
 @pytest.mark.parametrize("res", [64, 128, 256])
 def test_dcgan_sizes_and_init(res):
-    from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator
     torch.manual_seed(0)
     G = DCGANGenerator(z_dim=16, img_resolution=res, ngf=4).eval()
     D = DCGANDiscriminator(img_resolution=res, ndf=4)
@@ -69,7 +72,6 @@ def test_dcgan_sizes_and_init(res):
 
 
 def test_generator_contract_attributes():
-    from ganlib.networks import build_generator
     specs = {
         "dcgan": dict(img_resolution=32, ngf=4), "dcgan-mod": dict(img_resolution=32, ngf=4),
         "mlp": dict(img_resolution=16, hidden=8, z_dim=8), "cgan": dict(img_resolution=32, ngf=4, c_dim=3),
@@ -90,7 +92,6 @@ def test_generator_contract_attributes():
     cg = build_generator("cgan", specs["cgan"]).eval()
     z = torch.randn(2, cg.z_dim)
     assert torch.equal(cg(z, torch.tensor([0, 2])), cg(z, torch.tensor([[1.0, 0, 0], [0, 0, 1.0]])))
-    from ganlib.networks.dcgan import DCGANModGenerator
     doc = DCGANModGenerator.__doc__.lower()
     assert "resize" in doc and "spectral" in doc
 
@@ -108,3 +109,52 @@ def test_losses():
     assert torch.isclose(gp, (torch.tensor(12.0).sqrt() * 0.5 - 1) ** 2)
     r1 = losses.r1_penalty(critic, torch.randn(4, 3, 2, 2))
     assert torch.isclose(r1, torch.tensor(12 * 0.25))
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_set_typo_gets_the_same_did_you_mean_for_every_kind(kind):
+    with pytest.raises(ConfigError) as err:
+        load_config(kind, overrides=parse_set(["batch_sise=8"]))
+    assert str(err.value) == "'batch_sise': unknown field 'batch_sise'; did you mean 'batch_size'?"
+    assert err.value.file is None and err.value.field == "batch_sise"
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_bad_value_in_a_config_file_names_file_and_line(tmp_path, kind):
+    f = tmp_path / "c.yaml"
+    f.write_text("seed: 1\nbatch_size: many\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(kind, f)
+    assert str(err.value).startswith(f"{f}:2: 'batch_size': must be a whole number")
+    assert "validation error" not in str(err.value).lower() and "pydantic" not in str(err.value).lower()
+
+
+def test_yaml12_floats_in_training_configs(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("lr_g: 1e-4\ncache_limit_mb: 3e1\n".replace("cache_limit_mb", "data:\n  cache_limit_mb"))
+    raw = read_yaml(f)
+    assert raw["lr_g"] == 1e-4 and isinstance(raw["lr_g"], float)
+    assert raw["data"]["cache_limit_mb"] == 30.0 and isinstance(raw["data"]["cache_limit_mb"], float)
+    cfg = load_config("dcgan", f)
+    assert cfg.lr_g == 1e-4 and cfg.data.cache_limit_mb == 30.0
+    sg = tmp_path / "sg.yaml"
+    sg.write_text("g_lr: 1e-4\ntime_limit_minutes: 3e1\n")
+    assert read_yaml(sg)["time_limit_minutes"] == 30.0
+    cfg = load_config("stylegan2", sg)
+    assert cfg.g_lr == 1e-4 and cfg.time_limit_minutes == 30.0
+    assert parse_set(["g_lr=3e1", "seed=1_000"]) == {"g_lr": 30.0, "seed": 1000}
+
+
+def test_stylegan2_trainer_validates_through_the_schema(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        train_stylegan2("procedural", tmp_path / "run", {"mapping_layers": 9})
+    assert str(err.value) == "'mapping_layers': must be at most 8, got 9"
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_cli_set_typo_is_one_line_for_every_kind(kind, tmp_path, capsys):
+    code = main(["train", kind, "--data", "procedural", "--out", str(tmp_path / "run"), "--quiet",
+                 "--set", "batch_sise=8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: 'batch_sise': unknown field 'batch_sise'; did you mean 'batch_size'?"]
+    assert not (tmp_path / "run").exists()

@@ -1,18 +1,19 @@
-"""Training configuration: one pydantic schema per KIND, defaults in ``presets/train/<kind>.yaml``, YAML config files
-and ``--set key=value`` overrides (dotted keys for nested fields, values parsed as YAML and type-checked).
+"""Training configuration: one pydantic schema per KIND (stylegan2 included), defaults in
+``presets/train/<kind>.yaml``, YAML config files and ``--set key=value`` overrides (dotted keys for nested fields,
+values parsed as YAML and type-checked).
 
-Unknown keys are a ConfigError with a did-you-mean suggestion; bad values name the field and what is allowed.
+Files are read and errors reported by the one schema layer (``ganlib.schema``): YAML 1.2-style floats (``1e-4``),
+``file:line: 'field': what is allowed``, unknown keys with a did-you-mean suggestion, all as ``ConfigError``.
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ganlib.errors import ConfigError
+from ganlib.schema import did_you_mean, line_of, parse_scalar, read_yaml_file, translate
 
 KINDS = ("dcgan", "dcgan-mod", "wgan", "wgan-gp", "mse", "cgan", "autoencoder", "classifier", "stylegan2")
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "train"
@@ -143,9 +144,39 @@ class ClassifierConfig(CommonConfig):
     val_fraction: float = Field(0.1, ge=0, lt=1)
 
 
-SCHEMAS: dict[str, type[CommonConfig]] = {
+class StyleGAN2Config(BaseModel):
+    """Settings of a StyleGAN2 training run (``ganlib.train.stylegan2_loop``; defaults suit a small 64 px model on
+    CPU)."""
+
+    model_config = ConfigDict(extra="forbid")
+    resolution: int = 64
+    z_dim: int = 128
+    w_dim: int = 128
+    mapping_layers: int = Field(4, ge=1, le=8)
+    channel_base: int = 4096
+    channel_max: int = 128
+    batch_size: int = Field(16, ge=2)
+    g_lr: float = 0.0025
+    d_lr: float = 0.0025
+    r1_gamma: float | None = None        # None: 0.0002 * resolution**2 / batch_size (NVlabs' heuristic)
+    r1_interval: int = 16
+    ema_kimg: float | None = None        # None: batch_size * 10 / 32
+    ema_rampup: float | None = 0.05
+    style_mixing_prob: float = 0.9
+    mbstd_group: int = 4
+    diffaugment: str = ""
+    seed: int = 0
+    max_steps: int = 2000
+    checkpoint_every: int = 200
+    sample_every: int = 200
+    procedural_images: int = 20000       # size of the in-memory landscape set when data is 'procedural'
+    threads: int | None = None
+    time_limit_minutes: float | None = None  # stop (and save) after this long
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
     "dcgan": GANConfig, "dcgan-mod": GANConfig, "wgan": GANConfig, "wgan-gp": GANConfig, "cgan": CGANConfig,
-    "mse": MSEConfig, "autoencoder": AutoencoderConfig, "classifier": ClassifierConfig,
+    "mse": MSEConfig, "autoencoder": AutoencoderConfig, "classifier": ClassifierConfig, "stylegan2": StyleGAN2Config,
 }
 
 
@@ -164,36 +195,29 @@ def check_kind(kind: str) -> str:
     """Return ``kind`` if it is a known KIND, else raise ConfigError with a did-you-mean suggestion."""
     if kind in KINDS:
         return kind
-    raise ConfigError(f"unknown KIND {kind!r}{_suggest(kind, KINDS)}; choose one of: {', '.join(KINDS)}")
+    raise ConfigError(f"unknown KIND {kind!r}{did_you_mean(kind, KINDS)}; choose one of: {', '.join(KINDS)}")
 
 
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _read(path: str | Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """Return (mapping, line map) of the YAML config file ``path``; ConfigError naming the file otherwise."""
+    data, lines = read_yaml_file(path, ConfigError, "config file")
+    if data is None:
+        return {}, lines
+    if not isinstance(data, dict):
+        raise ConfigError("a training config must be a YAML mapping of settings", file=path, line=lines.get(""))
+    return data, lines
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Return the mapping in YAML file ``path``; ConfigError if missing, unparsable or not a mapping."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError("config file not found", file=path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                          line=line + 1 if line is not None else None) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError("a training config must be a YAML mapping of settings", file=path)
-    return data
+    """Return the mapping in YAML file ``path``; ConfigError (file and line) if missing, unparsable or not a
+    mapping."""
+    return _read(path)[0]
 
 
 def parse_set(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Turn ``["batch_size=32", "data.flip=false"]`` into {"batch_size": 32, "data.flip": False}.
 
-    Values are parsed as YAML scalars/lists ("1e-4" becomes a float); ConfigError for an item without ``=``.
+    Values are parsed by the schema layer's YAML ("1e-4" becomes a float); ConfigError for an item without ``=``.
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -203,16 +227,7 @@ def parse_set(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
         key = key.strip()
         if not key:
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw
-        if isinstance(value, str):
-            try:
-                value = float(value) if any(ch in value.lower() for ch in ".e") and value.strip() else value
-            except ValueError:
-                pass
-        out[key] = value
+        out[key] = parse_scalar(raw)
     return out
 
 
@@ -262,59 +277,49 @@ def kind_defaults(kind: str) -> dict[str, Any]:
     return base
 
 
-def validate_config(kind: str, raw: dict[str, Any], *, source: str | None = None) -> CommonConfig:
+def validate_config(kind: str, raw: dict[str, Any], *, source: str | None = None,
+                    lines: dict[str, int] | None = None) -> BaseModel:
     """Validate ``raw`` against the schema of ``kind``; return the config model or raise a ConfigError naming the
-    first bad field (unknown keys get a did-you-mean suggestion)."""
+    file (``source``), the line (from ``lines``, a ``ganlib.schema`` line map) and the first bad field (unknown
+    keys get a did-you-mean suggestion)."""
     schema = SCHEMAS[kind]
     raw = {k: v for k, v in raw.items() if k != "kind"}
     try:
         return schema.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(schema, exc, source) from None
+        raise translate(exc, schema, source=source, lines=lines, error=ConfigError) from None
 
 
-def _config_error(schema: type[BaseModel], exc: ValidationError, source: str | None) -> ConfigError:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err.get("loc", ())]
-    field = ".".join(loc) or None
-    if err.get("type") == "extra_forbidden":
-        model: Any = schema
-        for part in loc[:-1]:
-            ann = model.model_fields.get(part)
-            model = ann.annotation if ann is not None else None
-            if not (isinstance(model, type) and issubclass(model, BaseModel)):
-                break
-        options = list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
-        msg = f"unknown setting{_suggest(loc[-1], options)}"
-        if options and not _suggest(loc[-1], options):
-            msg += f"; known: {', '.join(options)}"
-        return ConfigError(msg, file=source, field=field)
-    got = err.get("input")
-    got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-    return ConfigError(f"{err.get('msg', 'invalid value')}{got_s}", file=source, field=field)
+def _from_overrides(field: str | None, overrides: dict) -> bool:
+    """Whether the setting ``field`` (a dotted path) was given by an override (``--set``)."""
+    if not field:
+        return False
+    keys = [str(k) for k in overrides]
+    return any(field == k or field.startswith((k + ".", k + "[")) or k.startswith(field + ".") for k in keys)
 
 
-def load_config(kind: str, config: str | Path | None = None, overrides: dict | None = None) -> CommonConfig:
+def load_config(kind: str, config: str | Path | None = None, overrides: dict | None = None) -> BaseModel:
     """Return the validated config of ``kind``: preset defaults, then the YAML file ``config``, then ``overrides``
-    (a dict of possibly dotted keys, e.g. from ``parse_set``). Raises ConfigError for any bad or unknown setting."""
+    (a dict of possibly dotted keys, e.g. from ``parse_set``). Raises ConfigError for any bad or unknown setting:
+    with the file and line when it came from a file, with the field alone when it came from ``overrides``."""
     check_kind(kind)
     raw = kind_defaults(kind)
-    source = str(preset_path(kind))
+    source, lines = str(preset_path(kind)), {}
     if config is not None:
-        user = read_yaml(config)
+        user, lines = _read(config)
         if "kind" in user and user["kind"] != kind:
-            raise ConfigError(f"the file is for KIND {user['kind']!r}, not {kind!r}", file=config, field="kind")
+            raise ConfigError(f"the file is for KIND {user['kind']!r}, not {kind!r}", file=config, field="kind",
+                              line=line_of(lines, "kind"))
         raw = merge(raw, user)
         source = str(config)
     if overrides:
         raw = apply_overrides(raw, overrides)
-        try:
-            validate_config(kind, raw)
-        except ConfigError as exc:
-            if exc.field and exc.field.split(".")[0] in {str(k).split(".")[0] for k in overrides}:
-                raise ConfigError(exc.message, field=exc.field) from None  # the bad value came from --set
-            raise
-    return validate_config(kind, raw, source=source)
+    try:
+        return validate_config(kind, raw, source=source, lines=lines)
+    except ConfigError as exc:
+        if overrides and _from_overrides(exc.field, overrides):
+            raise ConfigError(exc.message, field=exc.field) from None  # the bad value came from --set
+        raise
 
 
 def config_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

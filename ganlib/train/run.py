@@ -20,8 +20,7 @@ import yaml
 
 from ganlib.errors import ConfigError, UserError
 from ganlib.io_utils import atomic_path
-from ganlib.train.config import (RESUME_MUTABLE, apply_overrides, check_kind, config_diff, kind_defaults,
-                                 load_config, merge, read_yaml, validate_config)
+from ganlib.train.config import RESUME_MUTABLE, apply_overrides, check_kind, config_diff, load_config, validate_config
 from ganlib.train.result import TrainResult
 
 __all__ = ["train", "TrainResult", "resolve_device", "TASKS"]
@@ -100,11 +99,8 @@ def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device
         from ganlib.train.stylegan2_loop import train_stylegan2
     except ImportError as exc:
         raise UserError("KIND 'stylegan2' is not available in this build") from exc
-    raw = kind_defaults("stylegan2")
-    if config is not None:
-        raw = merge(raw, read_yaml(config))
-    raw = apply_overrides(raw, overrides)
-    return train_stylegan2(data, out_dir, raw, max_steps=max_steps, resume=resume, device=device,
+    cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
+    return train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume, device=device,
                            progress=progress)
 
 

@@ -13,60 +13,30 @@ import platform
 import random
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from PIL import Image
+from tqdm import tqdm
 
 from ganlib.checkpoints import save_generator
-from ganlib.errors import ConfigError, DataError
+from ganlib.data.datasets import open_dataset
+from ganlib.data.landscapes import landscape_batch
+from ganlib.errors import DataError
 from ganlib.io_utils import atomic_path
 from ganlib.networks.stylegan2 import Discriminator, Generator
+from ganlib.train.config import StyleGAN2Config, validate_config
 from ganlib.train.diffaugment import diff_augment
 from ganlib.train.result import TrainResult
-
-
-class StyleGAN2Config(BaseModel):
-    """Settings of a StyleGAN2 training run (defaults suit a small 64 px model on CPU)."""
-
-    model_config = ConfigDict(extra="forbid")
-    resolution: int = 64
-    z_dim: int = 128
-    w_dim: int = 128
-    mapping_layers: int = Field(4, ge=1, le=8)
-    channel_base: int = 4096
-    channel_max: int = 128
-    batch_size: int = Field(16, ge=2)
-    g_lr: float = 0.0025
-    d_lr: float = 0.0025
-    r1_gamma: float | None = None        # None: 0.0002 * resolution**2 / batch_size (NVlabs' heuristic)
-    r1_interval: int = 16
-    ema_kimg: float | None = None        # None: batch_size * 10 / 32
-    ema_rampup: float | None = 0.05
-    style_mixing_prob: float = 0.9
-    mbstd_group: int = 4
-    diffaugment: str = ""
-    seed: int = 0
-    max_steps: int = 2000
-    checkpoint_every: int = 200
-    sample_every: int = 200
-    procedural_images: int = 20000       # size of the in-memory landscape set when data is 'procedural'
-    threads: int | None = None
-    time_limit_minutes: float | None = None  # stop (and save) after this long
 
 
 def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
     """Return the training images as uint8 [N, 3, R, R]."""
     if str(data) == "procedural":
-        from ganlib.data.landscapes import landscape_batch
         arr = landscape_batch(cfg.procedural_images, size=cfg.resolution, seed=cfg.seed + 12345)
         return torch.from_numpy(np.ascontiguousarray(arr)).permute(0, 3, 1, 2).contiguous()
-    try:
-        from ganlib.data.datasets import open_dataset  # written with the training suite
-    except ImportError as exc:
-        raise DataError("only 'procedural' data is supported by this build", file=str(data)) from exc
     ds = open_dataset(data, resolution=cfg.resolution)
     x = ds.images_uint8(range(len(ds)))
     return x.contiguous()
@@ -89,7 +59,6 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _save_grid(path: Path, images: torch.Tensor, cols: int) -> None:
-    from PIL import Image
     imgs = (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     n, h, w, _ = imgs.shape
     rows = math.ceil(n / cols)
@@ -120,10 +89,7 @@ def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleG
     ``config`` holds StyleGAN2Config fields; ``max_steps`` overrides its step budget; ``resume`` continues from
     ``out_dir/training-state.pt``.
     """
-    try:
-        cfg = config if isinstance(config, StyleGAN2Config) else StyleGAN2Config(**(config or {}))
-    except Exception as exc:
-        raise ConfigError(f"bad StyleGAN2 training config: {exc}".splitlines()[0]) from exc
+    cfg = config if isinstance(config, StyleGAN2Config) else validate_config("stylegan2", config or {})
     if max_steps is not None:
         cfg = cfg.model_copy(update={"max_steps": max_steps})
     out = Path(out_dir)
@@ -180,7 +146,6 @@ def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleG
 
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=cfg.max_steps, initial=step, desc="stylegan2", unit="step", dynamic_ncols=True)
     started = time.time()
     n = images.shape[0]

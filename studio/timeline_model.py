@@ -1,0 +1,386 @@
+"""The timeline schema: pydantic models of a timeline file (``Timeline``, ``Keyframe``, ``Output``, ``MixSpec``).
+
+Fields keep what was written, except paths: ``model`` (unless ``builtin:NAME``), ``keyframes[i].latent``,
+``keyframes[i].features`` and ``output.path`` are resolved against the ``base_dir`` in the validation context
+(the timeline file's folder) and stored absolute; without a ``base_dir`` they stay as written. Output formats,
+codecs, CRF ranges and frame-rate limits come from the one format table, ``studio.sinks.formats``. Parsing YAML
+and turning validation errors into ``TimelineError`` is done by ``studio.timeline`` with ``ganlib.schema``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path, PurePath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from ganlib.schema import fail, line_of, resolve_path, show
+from studio.errors import TimelineError
+from studio.layer_specs import layer_ranges, parse_layers
+from studio.sinks.formats import (CRF_DEFAULT, PRESETS, FormatError, OutputFormat, check_crf, output_format,
+                                  parse_fps, resolve_codec)
+
+SEED_MAX = 2**32 - 1
+SIZE_MIN, SIZE_MAX = 16, 4096
+LATENT_EXTENSIONS = (".npy", ".npz")
+EASES = ("linear", "in", "out", "in-out")
+INTERPOLATIONS = ("linear", "slerp", "cubic")
+BUILTIN_PREFIX = "builtin:"  # model specs that name a shipped model, not a path (ganlib.checkpoints.registry)
+
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, validate_default=False)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _resolve(value: str, info: ValidationInfo | None) -> str:
+    """The one path rule of a timeline: ``value`` resolved against ``info.context['base_dir']`` (if any)."""
+    base = (info.context or {}).get("base_dir") if info is not None else None
+    return resolve_path(value, base)
+
+
+class MixSpec(BaseModel):
+    """Style mixing for one keyframe: the w of ``seed`` replaces the keyframe's w on ``layers``."""
+
+    model_config = _STRICT
+    seed: int = Field(ge=0, le=SEED_MAX)
+    layers: str | list[int]
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _check_layers(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                layer_ranges(v)
+            except ValueError as exc:
+                raise fail(str(exc)) from None
+            return v
+        if isinstance(v, (list, tuple)):
+            if not v:
+                raise fail("must name at least one layer, e.g. '8-' or [8, 9, 10]")
+            for i, item in enumerate(v):
+                if not _is_int(item) or item < 0:
+                    raise fail(f"must be a layer index (a whole number >= 0), got {show(item)}", i)
+            return list(v)
+        raise fail(f"must be a layer list like '8-', '0-3', '4,5,6' or [4, 5, 6] (got {show(v)})")
+
+
+class Keyframe(BaseModel):
+    """One keyframe: when (``time`` in seconds or ``frame``) and what (``seed`` or ``latent`` file), plus options."""
+
+    model_config = _STRICT
+    time: float | None = Field(None, ge=0)
+    frame: int | None = Field(None, ge=0)
+    seed: int | None = Field(None, ge=0, le=SEED_MAX)
+    latent: str | None = None
+    latent_space: Literal["z", "w"] | None = None
+    truncation: float | None = Field(None, ge=0, le=2)
+    ease: Literal["linear", "in", "out", "in-out"] = "linear"
+    label: int | None = Field(None, ge=0)
+    features: list[float] | str | None = None
+    mix: MixSpec | None = None
+    directions: dict[str, float] | None = None
+
+    @field_validator("latent")
+    @classmethod
+    def _check_latent(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise fail("must be a path to a .npy or .npz file (got an empty string)")
+        if PurePath(v).suffix.lower() not in LATENT_EXTENSIONS:
+            raise fail(f"must be a .npy or .npz file (got '{v}')")
+        return _resolve(v, info)
+
+    @field_validator("features", mode="before")
+    @classmethod
+    def _check_features(cls, v: Any, info: ValidationInfo) -> Any:
+        if v is None:
+            return v
+        if isinstance(v, str):
+            if PurePath(v).suffix.lower() not in LATENT_EXTENSIONS:
+                raise fail(f"must be a list of numbers or a path to a .npy/.npz file (got '{v}')")
+            return _resolve(v, info)
+        if isinstance(v, (list, tuple)):
+            if not v:
+                raise fail("must not be an empty list")
+            for i, item in enumerate(v):
+                if not _is_number(item) or not math.isfinite(item):
+                    raise fail(f"must be a finite number (got {show(item)})", i)
+            return [float(x) for x in v]
+        raise fail(f"must be a list of numbers or a path to a .npy file (got {show(v)})")
+
+    @model_validator(mode="after")
+    def _check_choices(self) -> Keyframe:
+        if self.time is not None and self.frame is not None:
+            raise fail("give either 'time' (seconds) or 'frame' (a frame number), not both", "frame")
+        if self.time is None and self.frame is None:
+            raise fail("needs 'time' (seconds) or 'frame' (a frame number), e.g. {time: 0, seed: 12}")
+        if self.seed is not None and self.latent is not None:
+            raise fail("give either 'seed' (a number) or 'latent' (a .npy/.npz file), not both", "latent")
+        if self.seed is None and self.latent is None:
+            raise fail("needs 'seed' (a whole number 0..4294967295) or 'latent' (a .npy/.npz file)")
+        if self.latent_space is not None and self.latent is None:
+            raise fail("only applies to a 'latent' file (a seed always gives a z vector)", "latent_space")
+        return self
+
+    def time_s(self, fps: float) -> float:
+        """Return this keyframe's time in seconds, converting ``frame`` with ``fps`` (frames per second)."""
+        return float(self.time) if self.time is not None else self.frame / fps
+
+
+class Output(BaseModel):
+    """Where and how to write the video: ``path`` (format from its extension, see ``studio.sinks.formats``),
+    ``codec`` (a name or alias; stored as the canonical name), ``crf`` (checked against the codec's range) and the
+    x264/x265 ``preset``."""
+
+    model_config = _STRICT
+    path: str | None = None
+    codec: str | None = None
+    crf: int = Field(CRF_DEFAULT, ge=0)
+    preset: Literal[PRESETS] = "medium"  # x264/x265 speed: faster encodes leave more CPU to the generator
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return v
+        if not v.strip():
+            raise fail("must not be empty; leave it out to write renders/<timeline name>.mp4")
+        try:
+            output_format(v)
+        except FormatError as exc:
+            raise fail(exc.message) from None
+        return _resolve(v, info)
+
+    @model_validator(mode="after")
+    def _check_codec(self) -> Output:
+        fmt = self.output_format
+        try:
+            codec = resolve_codec(fmt, self.codec)
+        except FormatError as exc:
+            raise fail(exc.message, "codec") from None
+        if self.codec is not None and codec is not None:
+            self.codec = codec.name
+        try:
+            check_crf(codec, self.crf)
+        except FormatError:
+            raise fail(f"must be at most {codec.crf_max} for {codec.label} video (0 is best), got {self.crf}",
+                       "crf") from None
+        return self
+
+    @property
+    def output_format(self) -> OutputFormat:
+        """The format table's entry for ``path`` (MP4 when no path is given)."""
+        return output_format(self.path)
+
+    @property
+    def format(self) -> str:
+        """The format's name: "mp4", "mov", "mkv", "webm", "gif", "png" (a folder of numbered PNG frames) or
+        "zip" (PNG frames in a zip file)."""
+        return self.output_format.name
+
+    @property
+    def codec_name(self) -> str | None:
+        """The video codec to use: the given one, else the format's default (h264; vp9 for .webm); None for
+        gif/png/zip."""
+        codec = resolve_codec(self.output_format, self.codec)
+        return codec.name if codec is not None else None
+
+
+class Timeline(BaseModel):
+    """A whole timeline: model, frame rate, interpolation settings, keyframes and output.
+
+    Fields keep what was written; use the properties ``keyframe_times``, ``total_duration``, ``n_frames``,
+    ``frame_size``, ``output_path`` and ``source`` for resolved values.
+    """
+
+    model_config = _STRICT
+    model: str = "builtin:default"
+    fps: float = Field(30.0, gt=0)
+    size: int | list[int] | None = None
+    duration: float | None = Field(None, gt=0)
+    space: Literal["w", "z"] = "w"
+    interpolation: Literal["linear", "slerp", "cubic"] = "cubic"
+    truncation: float = Field(1.0, ge=0, le=2)
+    truncation_cutoff: int | None = Field(None, ge=0)
+    loop: bool = False
+    noise: Literal["fixed", "random", "loop"] = "fixed"
+    seed: int = Field(0, ge=0, le=SEED_MAX)
+    label: int | None = Field(None, ge=0)
+    keyframes: list[Keyframe] = Field(min_length=1)
+    output: Output = Field(default_factory=Output)
+
+    _source: str = PrivateAttr(default="<string>")
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():
+            raise fail("must name a model: 'builtin:default' or a path to a checkpoint")
+        return v if v.startswith(BUILTIN_PREFIX) else _resolve(v, info)
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _check_size(cls, v: Any) -> Any:
+        if v is None:
+            return v
+
+        def one(x: Any, *at: int) -> int:
+            if not _is_int(x):
+                raise fail(f"must be a whole number of pixels (got {show(x)})", *at)
+            if not SIZE_MIN <= x <= SIZE_MAX:
+                raise fail(f"must be between {SIZE_MIN} and {SIZE_MAX} pixels (got {x})", *at)
+            if x % 2:
+                raise fail(f"must be even, as H.264 video needs even frame sizes (got {x})", *at)
+            return x
+
+        if _is_int(v):
+            return one(v)
+        if isinstance(v, (list, tuple)) and len(v) == 2:
+            return [one(v[0], 0), one(v[1], 1)]
+        raise fail(f"must be a size in pixels like 512, or [width, height] like [768, 512] (got {show(v)})")
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _null_output(cls, v: Any) -> Any:
+        return Output() if v is None else v
+
+    @model_validator(mode="after")
+    def _check_times(self) -> Timeline:
+        try:
+            parse_fps(self.fps, self.output.output_format)
+        except FormatError as exc:
+            raise fail(exc.message, "fps") from None
+        times = self.keyframe_times
+        for i in range(1, len(times)):
+            if times[i] <= times[i - 1]:
+                raise fail(f"keyframes[{i}] is at {self._when(i)} but keyframes[{i - 1}] is at {self._when(i - 1)}; "
+                            f"keyframe times must strictly increase", "keyframes", i, self._time_field(i))
+        last = times[-1]
+        if self.loop:
+            if self.duration is None and len(times) == 1:
+                raise fail("a loop with a single keyframe needs 'duration' (seconds) to know how long to run",
+                            "loop")
+            if self.duration is not None and self.duration <= last:
+                raise fail(f"must be longer than the last keyframe time ({last:g} s) for a loop: the closing "
+                            f"segment runs from the last keyframe back to the first", "duration")
+            if self.n_frames / self.fps <= last:
+                where = "duration" if self.duration is not None else "loop"
+                raise fail(f"a loop must run at least one frame past its last keyframe ({last:g} s): at "
+                            f"{self.fps:g} fps it has only {self.n_frames} frames; raise 'duration'", where)
+        elif self.duration is not None:
+            for i, t in enumerate(times):
+                if t > self.duration + 1e-9:
+                    raise fail(f"keyframes[{i}] is at {self._when(i)}, after the end of the timeline (duration: "
+                                f"{self.duration:g} s); raise 'duration' or remove the keyframe",
+                                "keyframes", i, self._time_field(i))
+        for i, kf in enumerate(self.keyframes):
+            if self.space == "z" and kf.latent_space == "w":
+                raise fail("a w latent cannot be used in a timeline with space: z (w cannot be mapped back to z); "
+                            "use space: w", "keyframes", i, "latent_space")
+        return self
+
+    def _time_field(self, i: int) -> str:
+        return "time" if self.keyframes[i].time is not None else "frame"
+
+    def _when(self, i: int) -> str:
+        kf = self.keyframes[i]
+        if kf.time is not None:
+            return f"{kf.time:g} s"
+        return f"frame {kf.frame} ({kf.frame / self.fps:g} s)"
+
+    def __eq__(self, other: object) -> bool:
+        """Two timelines are equal when their fields are (the source file and line map are not compared)."""
+        if not isinstance(other, Timeline):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ---------------------------------------------------------------------------------------- resolved values
+    @property
+    def source(self) -> str:
+        """The file the timeline came from (or "<string>" / "<dict>")."""
+        return self._source
+
+    @property
+    def keyframe_times(self) -> list[float]:
+        """Keyframe times in seconds (``frame`` keyframes converted with ``fps``), strictly increasing."""
+        return [kf.time_s(self.fps) for kf in self.keyframes]
+
+    @property
+    def total_duration(self) -> float:
+        """Seconds rendered: ``duration`` if given; else the last keyframe time, or for a loop the last keyframe
+        time plus the average keyframe spacing (so the closing segment is as long as an average one)."""
+        if self.duration is not None:
+            return float(self.duration)
+        times = self.keyframe_times
+        if self.loop and len(times) > 1:
+            return times[-1] + (times[-1] - times[0]) / (len(times) - 1)
+        return times[-1]
+
+    @property
+    def n_frames(self) -> int:
+        """Frames rendered: round(duration*fps) for loops (no duplicated seam frame), that + 1 otherwise."""
+        n = int(round(self.total_duration * self.fps))
+        return max(1, n) if self.loop else n + 1
+
+    @property
+    def period(self) -> float:
+        """Seconds covered by the frames: ``n_frames / fps`` for a loop (its duration snapped to whole frames; the
+        first keyframe comes back at ``period + t_first``), ``(n_frames - 1) / fps`` otherwise."""
+        return (self.n_frames if self.loop else self.n_frames - 1) / self.fps
+
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        """Output (width, height) in pixels, or None for the model's native size."""
+        if self.size is None:
+            return None
+        if isinstance(self.size, int):
+            return (self.size, self.size)
+        return (self.size[0], self.size[1])
+
+    @property
+    def output_path(self) -> Path:
+        """Where to write: ``output.path`` (absolute when the timeline came from a file: resolved against its
+        folder), else ``renders/<timeline file stem>.mp4`` relative to the working folder."""
+        if self.output.path is not None:
+            return Path(self.output.path)
+        stem = "timeline" if self._source.startswith("<") else (Path(self._source).stem or "timeline")
+        return Path("renders") / f"{stem}.mp4"
+
+    def line_of(self, field: str) -> int | None:
+        """Return the 1-based line of a field path such as ``"keyframes[2].latent"`` (or of its nearest parent
+        that appears in the file), or None when the timeline did not come from YAML text."""
+        return line_of(self._lines, field)
+
+    def error(self, message: str, field: str | None = None) -> TimelineError:
+        """Build (not raise) a TimelineError for ``field`` of this timeline, with its file and line filled in."""
+        return TimelineError(message, file=self._source, line=self.line_of(field or ""), field=field)
+
+    def mix_layers(self, index: int, num_ws: int) -> list[int]:
+        """Return the sorted w-layer indices keyframe ``index`` mixes for a model with ``num_ws`` layers.
+
+        Raises TimelineError naming the line when the keyframe has no mix or names a layer the model lacks.
+        """
+        mix = self.keyframes[index].mix
+        field = f"keyframes[{index}].mix.layers"
+        if mix is None:
+            raise self.error("this keyframe has no 'mix'", f"keyframes[{index}].mix")
+        if num_ws <= 0:
+            raise self.error("style mixing needs a model with a w space (this one has none)", field)
+        try:
+            return parse_layers(mix.layers, num_ws)
+        except ValueError as exc:
+            raise self.error(str(exc), field) from None
+
+
+KEYFRAME_FIELDS = tuple(Keyframe.model_fields)
+TIMELINE_FIELDS = tuple(Timeline.model_fields)
