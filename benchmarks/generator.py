@@ -32,7 +32,6 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ganlib.networks.precision import synthesis_precision  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from benchmarks import stylegan3_variants as sg3  # noqa: E402
 
@@ -139,8 +138,8 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
 
             def synth(dtype):
                 def fn(w):
-                    with synthesis_precision(G, dtype, channels_last=True if dtype == "float16" else None):
-                        return G.synthesis(w, noise_mode="const")
+                    return G.synthesis(w, noise_mode="const", precision=dtype,
+                                       channels_last=True if dtype == "float16" else None)
                 return fn
             if device.type == "cuda":
                 for ops in ("ref", "cuda"):

@@ -18,17 +18,18 @@ import torch
 
 def generator_only(tl, model, n: int, batch: int) -> float:
     """Return frames/s of the generator alone (keyframe resolution, planning and synthesis, no output)."""
+    from ganlib.synth import Noise, generate
     from studio.engine import plan_frames
-    from studio.render import NoiseMaker, generate_batch, resolve_keyframes
+    from studio.resolve import resolve_keyframes
     G = model.G
     t0 = time.perf_counter()
     resolved = resolve_keyframes(tl, G)
-    plan = plan_frames(tl, resolved.anchors, resolved.conds, stop=n)
-    noise = NoiseMaker(G, tl.noise, tl.seed, next(G.parameters()).device)
+    plan = plan_frames(tl, resolved.anchors, resolved.conds, stop=n, truncations=resolved.truncations)
+    noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed)
     for b0 in range(0, n, batch):
         sl = slice(b0, min(b0 + batch, n))
-        img = generate_batch(G, resolved.space, plan.latents[sl], plan.truncation[sl], None,
-                             noise.inputs(plan.noise_phase[sl], plan.noise_seed[sl]))
+        img = generate(G, plan.latents[sl], space=resolved.space, psi=plan.truncation[sl], noise=noise,
+                       noise_inputs=noise.inputs(seeds=plan.noise_seed[sl], phases=plan.noise_phase[sl]))
         img.sum().item()
     return n / (time.perf_counter() - t0)
 

@@ -161,9 +161,10 @@ class SynthesisLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random", fused_modconv: bool = True,
-                gain: float = 1, noise_input: torch.Tensor | None = None) -> torch.Tensor:
+                gain: float = 1, noise_input: torch.Tensor | None = None,
+                conv_clamp: float | None = None) -> torch.Tensor:
         """Map x [N,I,H,W] and w [N,w_dim] to [N,O,res,res]. ``noise_input`` [N or 1,1,res,res] (unit variance)
-        replaces the per-mode noise when given."""
+        replaces the per-mode noise when given; ``conv_clamp`` (None: the layer's own) clamps this call's output."""
         if noise_mode not in ("random", "const", "none"):
             raise ValueError(f"noise_mode must be random, const or none, not {noise_mode!r}")
         styles = self.affine(w)
@@ -181,7 +182,8 @@ class SynthesisLayer(nn.Module):
                              resample_filter=self.resample_filter, flip_weight=flip_weight,
                              fused_modconv=fused_modconv)
         act_gain = self.act_gain * gain
-        act_clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
+        clamp = self.conv_clamp if conv_clamp is None else conv_clamp
+        act_clamp = clamp * gain if clamp is not None else None
         return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=act_gain, clamp=act_clamp)
 
 
@@ -199,11 +201,13 @@ class ToRGBLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size ** 2)
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True) -> torch.Tensor:
-        """Map features [N,I,H,W] and w [N,w_dim] to an image residual [N,C,H,W]."""
+    def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True,
+                conv_clamp: float | None = None) -> torch.Tensor:
+        """Map features [N,I,H,W] and w [N,w_dim] to an image residual [N,C,H,W]; ``conv_clamp`` (None: the layer's
+        own) clamps this call's output."""
         styles = self.affine(w) * self.weight_gain
         x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
-        return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
+        return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp if conv_clamp is None else conv_clamp)
 
 
 class MinibatchStdLayer(nn.Module):

@@ -3,8 +3,12 @@ generator's style (affine) layers. Deterministic from the weights, so the UI and
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+from ganlib.synth import StyleGenerator, map_z, seeds_to_z
 
 DIRECTION_PREFIX = "sefa"
 
@@ -48,3 +52,26 @@ def apply_directions(w: np.ndarray, amounts: dict[str, float], directions: np.nd
             raise KeyError(name)
         out = out + float(amount) * scale * directions[idx]
     return out
+
+
+@dataclass
+class ModelDirections:
+    """Slider directions of a model in w space and the size of one slider step."""
+
+    directions: np.ndarray
+    step: float
+
+
+_DIRECTIONS: dict[int, ModelDirections] = {}
+
+
+def model_directions(G: StyleGenerator, count: int = 8) -> ModelDirections:
+    """Return (cached per model) SeFa directions of ``G`` and a step size: a quarter of the mean distance
+    ‖w − w_avg‖ over seeds 0..255."""
+    key = id(G)
+    if key not in _DIRECTIONS:
+        dirs = sefa_directions(G, count=count)
+        w = map_z(G, seeds_to_z(range(256), G.z_dim))[:, 0].double().cpu()
+        step = float((w - G.mapping.w_avg.double().cpu()).norm(dim=1).mean()) / 4
+        _DIRECTIONS[key] = ModelDirections(dirs, step)
+    return _DIRECTIONS[key]

@@ -103,12 +103,14 @@ def _tangents(points: np.ndarray, times: np.ndarray, loop: bool, period: float) 
 
 
 def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequence[np.ndarray] | None = None,
-                *, start: int = 0, stop: int | None = None) -> FramePlan:
+                *, start: int = 0, stop: int | None = None,
+                truncations: Sequence[float] | None = None) -> FramePlan:
     """Plan frames ``start .. stop-1`` (default: all ``timeline.n_frames``) of a timeline.
 
     Takes the Timeline, ``anchors[i]`` = keyframe i's vector in the interpolation space (all the same shape:
     [z_dim] or [num_ws, w_dim]; un-truncated), and optionally ``conds[i]`` = keyframe i's conditioning vector
-    (one-hot label or features, all [c_dim]). Returns a :class:`FramePlan`. Pure: reads only the timeline's fields.
+    (one-hot label or features, all [c_dim]), and ``truncations[i]`` = keyframe i's psi (default: its
+    ``truncation``, else the timeline's). Returns a :class:`FramePlan`. Pure: reads only the timeline's fields.
     Raises ValueError when the anchors do not match the keyframes (a renderer bug, not bad input).
     """
     kfs = timeline.keyframes
@@ -133,8 +135,11 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
     t = idx / fps
 
     times = np.asarray(timeline.keyframe_times, dtype=np.float64)
-    psi = np.array([kf.truncation if kf.truncation is not None else timeline.truncation for kf in kfs],
-                   dtype=np.float64)
+    if truncations is None:
+        truncations = [kf.truncation if kf.truncation is not None else timeline.truncation for kf in kfs]
+    psi = np.asarray(truncations, dtype=np.float64)
+    if psi.shape != (k,):
+        raise ValueError(f"got {psi.size} truncations for {k} keyframes")
 
     if k == 1:
         a_idx = np.zeros(n, dtype=np.int64)

@@ -180,4 +180,46 @@ def latent_space_of(arr: np.ndarray, hint: Space | None, declared: Space | None,
     return default
 
 
-__all__ = ["read_latent", "read_features", "check_latent_shape", "latent_space_of"]
+def _w_shapes(w_dim: int, num_ws: int) -> tuple[tuple[int, ...], ...]:
+    return ((w_dim,), (1, w_dim), (1, 1, w_dim), (num_ws, w_dim), (1, num_ws, w_dim))
+
+
+def keyframe_latent_space(arr: np.ndarray, hint: Space | None, declared: Space | None, *, space: Space,
+                          z_dim: int, w_dim: int, num_ws: int, file: str | None = None, line: int | None = None,
+                          where: str = "keyframes[0]", path: str | Path = "") -> Space:
+    """Decide which space a keyframe's latent file holds, for a model (``z_dim``, ``w_dim``, ``num_ws``; 0 = no w
+    space) and the timeline's interpolation ``space``.
+
+    Order: the keyframe's ``latent_space`` (``declared``), else the .npz array name (``hint``), else the shape where
+    it fits only one of z ([z_dim], [1, z_dim]) and w (see :func:`check_latent_shape`). Returns "z" or "w".
+    Raises TimelineError (at ``file``:``line``) when the model has no w space but a w latent is named ("this model
+    has no w space"), when declared and hint disagree, or when the shape fits both (z_dim == w_dim): then
+    ``<where>.latent_space`` must say which.
+    """
+    field = f"{where}.latent_space"
+    named = latent_space_of(arr, hint, declared, "z", file=file, line=line, field=field) \
+        if declared is not None or hint is not None else None
+    if not num_ws or not w_dim:
+        if named == "w":
+            how = "latent_space: w" if declared == "w" else "its array is named 'w'"
+            raise TimelineError(f"latent file {path}: this model has no w space, so a w latent ({how}) cannot be "
+                                f"used; give a z latent of shape [{z_dim}]", file=file, line=line,
+                                field=field if declared == "w" else f"{where}.latent")
+        return "z"
+    if named is not None:
+        return named
+    shape = tuple(np.shape(arr))
+    fits_z = shape in ((z_dim,), (1, z_dim))
+    fits_w = shape in _w_shapes(w_dim, num_ws)
+    if space == "z":
+        return "z"
+    if fits_z and fits_w:
+        raise TimelineError(f"latent file {path} has shape {_shape(shape)}, which fits both a z and a w latent of "
+                            f"this model (z_dim = w_dim = {z_dim}); set {field}: z or w", file=file, line=line,
+                            field=field)
+    if fits_z:
+        return "z"
+    return "w"
+
+
+__all__ = ["read_latent", "read_features", "check_latent_shape", "latent_space_of", "keyframe_latent_space"]

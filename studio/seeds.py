@@ -1,11 +1,10 @@
-"""Seed lists as NVlabs' tools take them ("0,3,10-20"), and the seed → z convention they use."""
+"""Seed lists as NVlabs' tools take them ("0,3,10-20"); the seed → z convention is ``ganlib.synth.seed_to_z``."""
 from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from ganlib.errors import UserError
+from ganlib.synth import seed_to_z  # the NVlabs seed → z convention lives in the one generation module
 
 MAX_SEED = 2 ** 32 - 1
 
@@ -35,6 +34,4 @@ def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
     return seeds
 
 
-def seed_to_z(seed: int, z_dim: int) -> np.ndarray:
-    """Return z [z_dim] float64 for ``seed`` exactly as NVlabs generate.py draws it."""
-    return np.random.RandomState(seed).randn(1, z_dim)[0]
+__all__ = ["MAX_SEED", "parse_seeds", "seed_to_z"]

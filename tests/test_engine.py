@@ -212,6 +212,11 @@ def test_truncation_and_conds_interpolate_linearly_over_eased_t():
     assert np.allclose(plan.conds[5], [0.5, 0.5, 0])
     assert np.allclose(plan.conds.sum(axis=1), 1.0)
     assert plan_frames(tl, anchors(3)).conds is None
+    # the resolver's per-keyframe psi (a w latent file renders as stored: 1.0) replaces the keyframes' own
+    given = plan_frames(tl, anchors(3), truncations=[1.0, 0.5, 1.5])
+    assert given.truncation[0] == 1.0 and given.truncation[10] == 0.5 and np.isclose(given.truncation[5], 0.75)
+    with pytest.raises(ValueError, match="truncations"):
+        plan_frames(tl, anchors(3), truncations=[1.0])
 
 
 @pytest.mark.parametrize("noise", ["fixed", "random", "loop"])

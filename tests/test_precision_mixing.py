@@ -1,71 +1,14 @@
 """Synthesis precision (--dtype), torch.compile plumbing (--compile), style mixing and truncation cutoff in
-``studio random`` and in timelines."""
+``studio random`` and in timelines (precision plans and the thread test: test_synth.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from ganlib.networks.precision import apply_precision, synthesis_precision
 from tests.conftest import run_cli
 
-
-
-
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-def _gen(**synthesis_kwargs):
-    from ganlib.networks.stylegan2 import Generator
-    torch.manual_seed(0)
-    G = Generator(z_dim=16, w_dim=16, img_resolution=32, mapping_kwargs=dict(num_layers=2),
-                  synthesis_kwargs=dict(channel_base=256, channel_max=16, **synthesis_kwargs)).eval()
-    with torch.no_grad():
-        for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
-                p.fill_(0.1)
-            if ".torgb." in name and name.endswith("weight") and "affine" not in name:
-                p.mul_(0.2)
-    return G
-
-
-def _flags(G):
-    return [(b.use_fp16, b.channels_last, b.fp16_on_cpu,
-             [layer.conv_clamp for layer in (getattr(b, "conv0", None), b.conv1, b.torgb) if layer is not None])
-            for b in G.synthesis.blocks()]
-
-
-# ------------------------------------------------------------------------------------------------- precision
-def test_fp16_checkpoint_runs_fp32_on_cpu_by_default():
-    G = _gen(num_fp16_res=2, conv_clamp=256)
-    ws = G.mapping(torch.randn(2, 16), None)
-    with torch.no_grad():
-        auto = G.synthesis(ws, noise_mode="const")
-        forced = G.synthesis(ws, noise_mode="const", force_fp32=True)
-        with synthesis_precision(G, "float16"):
-            half = G.synthesis(ws, noise_mode="const")
-    assert torch.equal(auto, forced)
-    assert 0 < (half - auto).abs().max() < 0.05   # fp16 ran, and is close
-
-
-def test_float16_mode_on_a_fp32_checkpoint_sets_and_restores_flags():
-    G = _gen()
-    before = _flags(G)
-    assert not any(f[0] for f in before)
-    with synthesis_precision(G, "float16", channels_last=True):
-        inside = _flags(G)
-        # the 4 highest resolutions (all but 4 px here: 8..32 → 3 blocks, 8 px is the floor) with clamp 256
-        assert [f[0] for f in inside] == [False, True, True, True]
-        assert [f[1] for f in inside] == [False, True, True, True]
-        assert all(c == 256 for f in inside for c in f[3])
-        with torch.no_grad():
-            img = G(torch.randn(1, 16))
-        assert torch.isfinite(img).all()
-    assert _flags(G) == before
-    apply_precision(G, "float32")
-    assert not any(f[0] for f in _flags(G))
-    with pytest.raises(ValueError):
-        apply_precision(G, "int8")
 
 
 def test_render_dtype_and_compile(tiny_models, tmp_path, monkeypatch):
@@ -152,7 +95,9 @@ def test_random_truncation_cutoff(tiny_models, tmp_path, monkeypatch):
 
 
 def test_timeline_mix_and_cutoff(tiny_models, monkeypatch):
-    from studio.render import generate_batch, get_model, resolve_keyframes
+    from ganlib.synth import generate
+    from studio.render import get_model
+    from studio.resolve import resolve_keyframes
     from studio.seeds import seed_to_z
     from studio.timeline import timeline_from_dict
     G = get_model("builtin:tiny", "cpu").G
@@ -165,7 +110,7 @@ def test_timeline_mix_and_cutoff(tiny_models, monkeypatch):
     a = resolved.anchors[0]
     assert np.allclose(a[[0, 1, 6]], w7[[0, 1, 6]]) and np.allclose(a[[2, 3, 4, 5, 7]], w1[[2, 3, 4, 5, 7]])
     seen = _capture_ws(monkeypatch, G)
-    generate_batch(G, "w", a[None], np.array([0.5]), None, None, cutoff=tl.truncation_cutoff)
+    generate(G, a[None], space="w", psi=np.array([0.5]), cutoff=tl.truncation_cutoff)
     ws = seen[0][0].double()
     w_avg = G.mapping.w_avg.double()
     at = torch.from_numpy(a)

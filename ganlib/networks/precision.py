@@ -1,91 +1,72 @@
-"""Compute precision of a StyleGAN2 synthesis network: fp16 for the high-resolution blocks, as NVlabs trains and runs
-them (with activations clamped to ±conv_clamp), and the channels-last memory format for those blocks.
+"""Compute precision of a StyleGAN2 synthesis network, decided per call: fp16 for the high-resolution blocks, as
+NVlabs trains and runs them (with activations clamped to ±conv_clamp), and the channels-last memory format for those
+blocks.
 
-Modes:
+Modes (the ``precision`` argument of ``SynthesisNetwork.forward``, as NVlabs passes ``force_fp32``):
+
 - ``auto``: the checkpoint's own setting (its ``num_fp16_res`` blocks run fp16 on CUDA; everything runs fp32 on CPU);
 - ``float32``: every block in fp32;
 - ``float16``: fp16 for the checkpoint's fp16 blocks, or for the 4 highest resolutions when it has none (clamping at
   256 where the checkpoint had no clamp, as NVlabs' ``--force-fp16`` does); also on CPU, where it is slow and only
   useful for tests.
 
-``synthesis_precision(G, mode)`` is a context manager that sets the blocks' flags and restores them afterwards, so a
-model shared between renders (the renderer's model cache) is never left changed.
+``block_precisions`` is a pure function of the network's construction and the request: nothing on the model changes,
+so one model shared by several threads (the renderer's model cache, the UI's two render jobs) can run at different
+precisions at the same time.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
-import torch
 
 PRECISIONS = ("auto", "float32", "float16")
 FORCED_FP16_RES = 4
 FORCED_CONV_CLAMP = 256.0
+_UNCHANGED = object()
 
 
-def _blocks(G: torch.nn.Module) -> list:
-    synthesis = getattr(G, "synthesis", G)
-    if not hasattr(synthesis, "blocks"):
-        return []
-    return list(synthesis.blocks())
+@dataclass(frozen=True)
+class BlockPrecision:
+    """How one synthesis block runs in one call: ``fp16`` (else fp32), ``channels_last`` memory format, and
+    ``conv_clamp`` (``None``: the layers' own clamp; a number: that clamp for every layer of the block)."""
+
+    fp16: bool
+    channels_last: bool
+    conv_clamp: float | None = None
 
 
-def _clamped_layers(block) -> list:
-    layers = [block.conv1, block.torgb]
-    if hasattr(block, "conv0"):
-        layers.insert(0, block.conv0)
-    return layers
+def _has_clamp(block) -> bool:
+    layers = [block.conv1, block.torgb] + ([block.conv0] if hasattr(block, "conv0") else [])
+    return any(layer.conv_clamp is not None for layer in layers)
 
 
-def _snapshot(blocks: list) -> list[tuple]:
-    return [(b.use_fp16, b.channels_last, b.fp16_on_cpu, [layer.conv_clamp for layer in _clamped_layers(b)])
-            for b in blocks]
-
-
-def _restore(blocks: list, snap: list[tuple]) -> None:
-    for b, (use_fp16, channels_last, on_cpu, clamps) in zip(blocks, snap):
-        b.use_fp16, b.channels_last, b.fp16_on_cpu = use_fp16, channels_last, on_cpu
-        for layer, clamp in zip(_clamped_layers(b), clamps):
-            layer.conv_clamp = clamp
-
-
-def apply_precision(G: torch.nn.Module, mode: str, channels_last: bool | None = None) -> None:
-    """Set the synthesis blocks of ``G`` for precision ``mode`` ('auto' | 'float32' | 'float16'); ``channels_last``
-    (None: unchanged) selects the channels-last memory format for the fp16 blocks. Returns nothing."""
+def block_precisions(blocks: Sequence, mode: str, device_type: str,
+                     channels_last: bool | None = None) -> list[BlockPrecision]:
+    """Return one ``BlockPrecision`` per synthesis block (4 px upwards) for precision ``mode`` on ``device_type``
+    ('cpu' | 'cuda' | ...); ``channels_last`` (None: the checkpoint's setting) selects the channels-last format for
+    the fp16 blocks. Raises ValueError for an unknown mode. Reads the blocks' construction flags, changes nothing."""
     if mode not in PRECISIONS:
         raise ValueError(f"unknown precision {mode!r}; allowed: {', '.join(PRECISIONS)}")
-    blocks = _blocks(G)
+    blocks = list(blocks)
     if not blocks:
-        return
+        return []
     if mode == "float32":
-        for b in blocks:
-            b.use_fp16 = False
-            b.fp16_on_cpu = False
-    elif mode == "float16":
-        if not any(b.use_fp16 for b in blocks):
+        fp16 = [False] * len(blocks)
+    elif mode == "auto":
+        fp16 = [bool(b.use_fp16) and device_type == "cuda" for b in blocks]
+    else:
+        fp16 = [bool(b.use_fp16) for b in blocks]
+        if not any(fp16):
             top = blocks[-1].resolution
             fp16_res = max(2 ** (int(np.log2(top)) + 1 - FORCED_FP16_RES), 8)
-            for b in blocks:
-                b.use_fp16 = b.resolution >= fp16_res
-            if all(layer.conv_clamp is None for b in blocks for layer in _clamped_layers(b)):
-                for b in blocks:
-                    for layer in _clamped_layers(b):
-                        layer.conv_clamp = FORCED_CONV_CLAMP
-        for b in blocks:
-            b.fp16_on_cpu = True
-    if channels_last is not None:
-        for b in blocks:
-            b.channels_last = bool(channels_last and b.use_fp16)
-
-
-@contextlib.contextmanager
-def synthesis_precision(G: torch.nn.Module, mode: str = "auto", channels_last: bool | None = None) -> Iterator[None]:
-    """Context manager: run ``G`` with precision ``mode`` inside the block, restoring its previous flags after."""
-    blocks = _blocks(G)
-    snap = _snapshot(blocks)
-    try:
-        apply_precision(G, mode, channels_last)
-        yield
-    finally:
-        _restore(blocks, snap)
+            fp16 = [b.resolution >= fp16_res for b in blocks]
+    clamp = None
+    if mode == "float16" and not any(b.use_fp16 for b in blocks) and not any(_has_clamp(b) for b in blocks):
+        clamp = FORCED_CONV_CLAMP
+    out = []
+    for b, half in zip(blocks, fp16):
+        cl = b.channels_last if channels_last is None else bool(channels_last)
+        out.append(BlockPrecision(fp16=half, channels_last=bool(cl and half), conv_clamp=clamp))
+    return out

@@ -14,6 +14,7 @@ from torch import nn
 from ganlib.layers import (DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer, SynthesisLayer,
                            ToRGBLayer, normalize_2nd_moment)
 from ganlib.networks import register_generator
+from ganlib.networks.precision import BlockPrecision, block_precisions
 from ganlib.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
 
 
@@ -86,9 +87,6 @@ class SynthesisBlock(nn.Module):
         # None: fused modulation when fp32 or batch 1 (stylegan2-ada-pytorch); 'inference_only': fused whenever not
         # training (stylegan3 repository); True/False: always/never.
         self.fused_modconv_default = fused_modconv_default
-        # fp16 blocks run in fp32 on CPU (as the stylegan3 repository does) unless this is set
-        # (ganlib.networks.precision sets it for an explicit float16 request).
-        self.fp16_on_cpu = False
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
         self.num_torgb = 0
@@ -112,15 +110,20 @@ class SynthesisBlock(nn.Module):
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, force_fp32: bool = False,
                 fused_modconv: bool | None = None, noise_inputs: Sequence[torch.Tensor | None] | None = None,
-                **layer_kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+                precision: BlockPrecision | None = None, **layer_kwargs) -> tuple[torch.Tensor, torch.Tensor]:
         """Take features x, the image so far and this block's ws [N, num_conv+num_torgb, w_dim];
-        return the new (x, img)."""
+        return the new (x, img). ``precision`` (from ``block_precisions``) decides this call's dtype, memory format
+        and clamp; without it the block runs as constructed on CUDA and in fp32 elsewhere (NVlabs' behaviour)."""
         w_iter = iter(ws.unbind(dim=1))
         noise_iter = iter(noise_inputs) if noise_inputs is not None else None
-        if ws.device.type != "cuda" and not self.fp16_on_cpu:
-            force_fp32 = True
-        dtype = torch.float16 if self.use_fp16 and not force_fp32 else torch.float32
-        memory_format = torch.channels_last if self.channels_last and not force_fp32 else torch.contiguous_format
+        if precision is None:
+            half = self.use_fp16 and not force_fp32 and ws.device.type == "cuda"
+            precision = BlockPrecision(fp16=half, channels_last=self.channels_last and half)
+        elif force_fp32:
+            precision = BlockPrecision(fp16=False, channels_last=False, conv_clamp=precision.conv_clamp)
+        dtype = torch.float16 if precision.fp16 else torch.float32
+        memory_format = torch.channels_last if precision.channels_last else torch.contiguous_format
+        clamp = precision.conv_clamp
         if fused_modconv is None:
             if self.fused_modconv_default is None:
                 fused_modconv = (not self.training) and (dtype == torch.float32 or int(ws.shape[0]) == 1)
@@ -135,14 +138,17 @@ class SynthesisBlock(nn.Module):
         if self.in_channels == 0:
             x = self.const.to(dtype=dtype, memory_format=memory_format)
             x = x.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(), **layer_kwargs)
+            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(),
+                           conv_clamp=clamp, **layer_kwargs)
         else:
             x = x.to(dtype=dtype, memory_format=memory_format)
-            x = self.conv0(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(), **layer_kwargs)
-            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(), **layer_kwargs)
+            x = self.conv0(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(),
+                           conv_clamp=clamp, **layer_kwargs)
+            x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(),
+                           conv_clamp=clamp, **layer_kwargs)
         if img is not None:
             img = upsample2d(img, self.resample_filter)
-        y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv)
+        y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv, conv_clamp=clamp)
         y = y.to(dtype=torch.float32, memory_format=torch.contiguous_format)
         img = img.add_(y) if img is not None else y
         return x, img
@@ -184,16 +190,21 @@ class SynthesisNetwork(nn.Module):
         return [(layer.resolution, layer.resolution) for block in self.blocks() for layer in block.noise_layers()]
 
     def forward(self, ws: torch.Tensor, noise_inputs: Sequence[torch.Tensor] | None = None,
-                **block_kwargs) -> torch.Tensor:
+                precision: str | None = None, channels_last: bool | None = None, **block_kwargs) -> torch.Tensor:
         """Return images [N, C, R, R] (about [-1, 1]) from ws [N, num_ws, w_dim]. ``noise_inputs``: optional
-        unit-variance noise per layer (shapes from ``noise_shapes``), overriding ``noise_mode``."""
+        unit-variance noise per layer (shapes from ``noise_shapes``), overriding ``noise_mode``. ``precision``
+        ('auto' | 'float32' | 'float16', see ``ganlib.networks.precision``; None = 'auto') and ``channels_last``
+        apply to this call only: the network itself is never changed, so threads may share it."""
         if ws.ndim != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
         ws = ws.to(torch.float32)
+        plan = None
+        if precision is not None or channels_last is not None:
+            plan = block_precisions(self.blocks(), precision or "auto", ws.device.type, channels_last)
         x = img = None
         w_idx = 0
         n_idx = 0
-        for block in self.blocks():
+        for k, block in enumerate(self.blocks()):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
             block_noise = None
@@ -201,7 +212,8 @@ class SynthesisNetwork(nn.Module):
                 k = len(block.noise_layers())
                 block_noise = noise_inputs[n_idx:n_idx + k]
                 n_idx += k
-            x, img = block(x, img, block_ws, noise_inputs=block_noise, **block_kwargs)
+            x, img = block(x, img, block_ws, noise_inputs=block_noise,
+                           precision=plan[k] if plan is not None else None, **block_kwargs)
         return img
 
 
@@ -231,14 +243,6 @@ class Generator(nn.Module):
             c = torch.zeros([z.shape[0], self.c_dim], device=z.device)
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
-
-
-def mix_styles(ws: torch.Tensor, ws_other: torch.Tensor, layers: Sequence[int]) -> torch.Tensor:
-    """Return a copy of ws [N, num_ws, w_dim] whose ``layers`` are taken from ``ws_other`` (style mixing)."""
-    out = ws.clone()
-    idx = torch.as_tensor(list(layers), dtype=torch.long, device=ws.device)
-    out[:, idx] = ws_other[:, idx].to(out.dtype)
-    return out
 
 
 class DiscriminatorBlock(nn.Module):

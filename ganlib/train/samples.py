@@ -1,7 +1,7 @@
 """Pictures of a training run: sample grids, the "evolution" GIF of those grids, and a loss plot with rolling means.
 
-Pixels follow the project convention ``(img * 127.5 + 128).clamp(0, 255)`` to uint8. All files are written
-atomically (temporary name, then rename).
+Pixels come from ``ganlib.synth.to_uint8`` (NVlabs' ``clamp(img * 127.5 + 128)``); grids are RGB (grey repeated,
+alpha dropped). All files are written atomically (temporary name, then rename).
 """
 from __future__ import annotations
 
@@ -10,26 +10,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from ganlib.io_utils import atomic_path
+from ganlib.synth import to_rgb, to_uint8
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Return uint8 N×H×W×C pixels from float NCHW images in about [-1, 1]."""
-    x = (images.detach().to("cpu", torch.float32) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
-    return x.permute(0, 2, 3, 1).numpy()
-
-
-def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
-    """Return one uint8 H×W×3 mosaic of NCHW images (``nrow`` per row, default ~sqrt(N)), ``pad`` px apart."""
-    pix = to_uint8(images)
-    if pix.shape[3] == 1:
-        pix = np.repeat(pix, 3, axis=3)
+def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2, fill: int = 24) -> np.ndarray:
+    """Return one uint8 H×W×3 mosaic of NCHW images with 1, 3 or 4 channels (``nrow`` per row, default ~sqrt(N)),
+    ``pad`` px apart on a ``fill`` grey background."""
+    pix = to_rgb(to_uint8(images))
     n, h, w, _ = pix.shape
     cols = nrow or max(1, math.ceil(math.sqrt(n)))
     rows = max(1, math.ceil(n / cols))
-    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), 24, dtype=np.uint8)
+    out = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), fill, dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, cols)
         y, x = pad + r * (h + pad), pad + c * (w + pad)
@@ -37,11 +33,14 @@ def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
     return out
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
-    """Write NCHW images in [-1, 1] as one PNG grid at ``path``; returns the path."""
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, pad: int = 2,
+              fill: int = 24) -> Path:
+    """Write NCHW images in [-1, 1] as one PNG grid at ``path`` (see ``grid_array``), creating its folder;
+    returns the path."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        Image.fromarray(grid_array(images, nrow)).save(tmp, format="PNG")
+        Image.fromarray(grid_array(images, nrow, pad, fill)).save(tmp, format="PNG")
     return path
 
 
@@ -86,13 +85,10 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
 def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: int = 50,
                 title: str = "") -> Path | None:
     """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows) into a PNG
-    at ``path`` with matplotlib's Agg backend; returns the path, or None when there is nothing to plot."""
+    at ``path`` (a bare matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is
+    nothing to plot."""
     if not rows or not columns:
         return None
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
     steps = np.array([r["step"] for r in rows], dtype=np.float64)
     height = 1.9 * len(columns) + 0.7
     fig = Figure(figsize=(8, height), dpi=90)

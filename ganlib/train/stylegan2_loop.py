@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import math
 import platform
 import random
 import time
@@ -18,7 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from tqdm import tqdm
 
 from ganlib.checkpoints import save_generator
@@ -27,9 +25,11 @@ from ganlib.data.landscapes import landscape_batch
 from ganlib.errors import DataError
 from ganlib.io_utils import atomic_path
 from ganlib.networks.stylegan2 import Discriminator, Generator
+from ganlib.synth import map_z, mix_styles, synthesize
 from ganlib.train.config import StyleGAN2Config, validate_config
 from ganlib.train.diffaugment import diff_augment
 from ganlib.train.result import TrainResult
+from ganlib.train.samples import save_grid
 
 
 def _load_images(data: str | Path, cfg: StyleGAN2Config) -> torch.Tensor:
@@ -53,32 +53,15 @@ def build_networks(cfg: StyleGAN2Config) -> tuple[Generator, Discriminator, dict
     return G, D, g_kwargs
 
 
-def _rng_state() -> dict[str, Any]:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state()[1].tolist(),
-            "numpy_pos": int(np.random.get_state()[2]), "python": repr(random.getstate())}
-
-
-def _save_grid(path: Path, images: torch.Tensor, cols: int) -> None:
-    imgs = (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    n, h, w, _ = imgs.shape
-    rows = math.ceil(n / cols)
-    grid = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
-    for i, im in enumerate(imgs):
-        r, c = divmod(i, cols)
-        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = im
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Image.fromarray(grid).save(tmp, format="PNG")
-
-
 def _generate(G: Generator, z: torch.Tensor, style_mixing_prob: float, gen: torch.Generator) -> torch.Tensor:
-    c = torch.zeros([z.shape[0], 0])
-    ws = G.mapping(z, c)
+    """Training images through ``ganlib.synth`` (with gradients): z → ws, style mixing from a random cutoff with a
+    second latent (probability ``style_mixing_prob``, drawn from ``gen``), synthesis with random noise."""
+    ws = map_z(G, z, grad=True)
     if style_mixing_prob > 0 and torch.rand([], generator=gen).item() < style_mixing_prob:
         cutoff = int(torch.randint(1, ws.shape[1], [], generator=gen).item())
-        ws2 = G.mapping(torch.randn(z.shape, generator=gen), c, skip_w_avg_update=True)
-        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-    return G.synthesis(ws, noise_mode="random")
+        ws2 = map_z(G, torch.randn(z.shape, generator=gen), grad=True, skip_w_avg_update=True)
+        ws = mix_styles(ws, ws2, range(cutoff, ws.shape[1]))
+    return synthesize(G, ws, noise_mode="random", grad=True)
 
 
 def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleGAN2Config | None = None, *,
@@ -206,8 +189,8 @@ def train_stylegan2(data: str | Path, out_dir: str | Path, config: dict | StyleG
                 bar.set_postfix(g=f"{loss_g.item():.3f}", d=f"{loss_d.item():.3f}")
             if step % cfg.sample_every == 0 or step == cfg.max_steps:
                 log_file.flush()
-                with torch.no_grad():
-                    _save_grid(out / "samples" / f"step_{step:06d}.png", G_ema(fixed_z), cols=4)
+                save_grid(synthesize(G_ema, map_z(G_ema, fixed_z)), out / "samples" / f"step_{step:06d}.png",
+                          nrow=4, pad=0, fill=0)
             if step % cfg.checkpoint_every == 0:
                 save_state()
                 _export(out, G_ema, g_kwargs, cfg, step, data)

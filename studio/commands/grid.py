@@ -26,7 +26,8 @@ def command(model: str, seeds: str, truncation: float, class_idx: int | None, co
     from ganlib.errors import UserError
     from ganlib.io_utils import atomic_path
     from studio.batch import contact_sheet, seed_images
-    from studio.render import get_model, resolve_device
+    from ganlib.devices import resolve_device
+    from studio.render import get_model
     from studio.seeds import parse_seeds
     if out.suffix.lower() != ".png":
         raise UserError("the contact sheet is written as PNG: give a .png path", field="--out")

@@ -9,6 +9,7 @@ import click
 def describe_model(spec: str) -> dict:
     """Return a dict describing the model named by ``spec`` (resolution, dims, labels, parameters, provenance)."""
     from ganlib.checkpoints import load_generator
+    from ganlib.synth import cond_kind
     m = load_generator(spec, device="cpu")
     G = m.G
     return {
@@ -18,9 +19,9 @@ def describe_model(spec: str) -> dict:
         "resolution": int(G.img_resolution),
         "channels": int(G.img_channels),
         "z_dim": int(G.z_dim),
-        "w_dim": int(getattr(G, "w_dim", 0)),
-        "num_ws": int(getattr(G, "num_ws", 0)),
-        "conditioning": getattr(G, "cond_kind", "none"),
+        "w_dim": int(G.w_dim),
+        "num_ws": int(G.num_ws),
+        "conditioning": cond_kind(G),
         "c_dim": int(G.c_dim),
         "parameters": int(sum(p.numel() for p in G.parameters())),
         "provenance": m.provenance,

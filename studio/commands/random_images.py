@@ -31,7 +31,8 @@ def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | 
     """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     from ganlib.errors import UserError
     from studio.batch import write_seed_images
-    from studio.render import get_model, resolve_device
+    from ganlib.devices import resolve_device
+    from studio.render import get_model
     from studio.seeds import parse_seeds
     seed_list = parse_seeds(seeds)
     loaded = get_model(model, resolve_device(device))

@@ -45,7 +45,7 @@ def command(host: str, port: int, models_dir: Path | None, auth: str | None, out
     credentials = parse_auth(auth)
     if models_dir is not None and not models_dir.is_dir():
         raise UserError(f"models folder not found: {models_dir}", field="--models-dir")
-    from studio.render import resolve_device
+    from ganlib.devices import resolve_device
     resolve_device(device)  # refuse a bad --device before the server starts
     from studio.ui.app import build_app, launch
     if not is_loopback(host) and credentials is None:

@@ -27,6 +27,7 @@ import gradio as gr
 import pandas as pd
 
 from ganlib.errors import UserError
+from ganlib.synth import cond_kind
 from studio.directions import direction_names
 from studio.errors import TimelineError
 from studio.ui import imaging, state
@@ -482,7 +483,7 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             from studio.seeds import parse_seeds
             seeds = parse_seeds(seeds_text or "", option="seeds")
             model = load_model(spec)
-            class_idx = 0 if model.G.c_dim and getattr(model.G, "cond_kind", "label") == "label" else None
+            class_idx = 0 if cond_kind(model.G) == "label" else None
 
             def on_progress(done: int, total: int) -> None:
                 progress((done, total), desc="Images", unit="images")
