@@ -11,7 +11,7 @@ from tqdm import tqdm
 from ganlib.checkpoints import LoadedModel
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
-from ganlib.synth import Noise, cond_kind, condition, has_w_space, seed_batch
+from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.render import FrameWriter
 from studio.video import open_sink
 
@@ -19,13 +19,16 @@ from studio.video import open_sink
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", class_idx: int | None = None,
                 batch: int = 8, mix_seed: int | None = None, mix_layers: Sequence[int] | None = None,
-                dtype: str = "auto") -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str = "auto", translate: tuple[float, float] | None = None,
+                rotate: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (seed, uint8 H×W×C image, C = the model's 1, 3 or 4 channels) for each seed, through
     ``ganlib.synth.seed_batch``: z from ``RandomState(seed)``, pixels as NVlabs converts them.
 
     ``noise_mode`` 'random' draws noise from a generator seeded by the image's seed, so results are repeatable.
     ``mix_seed``/``mix_layers`` replace those w layers by the mixing seed's (style mixing). ``dtype`` is the synthesis
-    precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU).
+    precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU). ``translate`` (x, y) and
+    ``rotate`` (degrees) move a StyleGAN3 model's camera as NVlabs' gen_images.py does (UserError naming
+    --translate / --rotate on other models).
     """
     G = model.G
     if noise_mode not in ("const", "random", "none"):
@@ -38,12 +41,16 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
         raise UserError("this model is not class-conditional; leave out --class", field="--class")
     if mix_seed is not None and not has_w_space(G):
         raise UserError("style mixing needs a StyleGAN2-style model with a w space", field="--mix-seed")
+    for value, option in ((translate, "--translate"), (rotate, "--rotate")):
+        if value is not None:
+            check_camera(G, option)
     c_vec = condition(G, class_idx, None, field="--class")
     noise = Noise(G, noise_mode)
     for i in range(0, len(seeds), batch):
         chunk = list(seeds[i:i + batch])
         pixels = seed_batch(G, chunk, conds=c_vec, psi=truncation, cutoff=truncation_cutoff, noise=noise,
-                            mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype)
+                            mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype, translate=translate,
+                            rotate=rotate)
         yield from zip(chunk, pixels)
 
 

@@ -105,7 +105,8 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             images = generate(G, plan.latents, space=resolved.space, conds=plan.conds, psi=plan.truncation,
                               cutoff=tl.truncation_cutoff, noise=noise,
                               noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase),
-                              precision=dtype, synthesis=synthesis)
+                              precision=dtype, synthesis=synthesis, translate=plan.translate, rotate=plan.rotate,
+                              stabilize=tl.stabilize)
             fut = pool.submit(post, images)
             if pending is not None:
                 yield from _emit(pending, start)

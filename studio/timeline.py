@@ -163,7 +163,7 @@ def timeline_to_yaml(tl: Timeline, relative_to: Path | str | None = None) -> str
     out: dict[str, Any] = {}
     for name in Timeline.model_fields:
         value = getattr(tl, name)
-        if value is None or name in ("keyframes", "output"):
+        if value is None or name in ("keyframes", "output") or (name == "stabilize" and not value):
             continue
         out[name] = _FlowList(value) if isinstance(value, list) else value
     if "model" in out:

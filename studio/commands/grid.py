@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from studio.options import batch_option, device_option, model_option, truncation_option
+from studio.options import batch_option, device_option, model_option, rotate_option, translate_option, truncation_option
 
 
 @click.command("grid")
@@ -16,11 +16,13 @@ from studio.options import batch_option, device_option, model_option, truncation
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Columns (default: square).")
 @click.option("--scale", type=click.IntRange(min=1, max=16), default=None,
               help="Enlarge each image (default: to at least 128 px).")
+@translate_option
+@rotate_option
 @device_option
 @batch_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG file.")
 def command(model: str, seeds: str, truncation: float, class_idx: int | None, cols: int | None, scale: int | None,
-            device: str, batch: int, out: Path) -> None:
+            translate: tuple[float, float] | None, rotate: float | None, device: str, batch: int, out: Path) -> None:
     """Write a contact sheet of the given seeds, each captioned with its seed."""
     from PIL import Image
     from ganlib.errors import UserError
@@ -35,7 +37,8 @@ def command(model: str, seeds: str, truncation: float, class_idx: int | None, co
     if len(seed_list) > 1024:
         raise UserError(f"{len(seed_list)} seeds is too many for one sheet (at most 1024)", field="--seeds")
     loaded = get_model(model, resolve_device(device))
-    pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch))
+    pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch,
+                             translate=translate, rotate=rotate))
     res = pairs[0][1].shape[0]
     scale = scale or max(1, -(-128 // res))
     sheet = contact_sheet([p[1] for p in pairs], [f"seed {p[0]}" for p in pairs], cols=cols, scale=scale)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from studio.options import batch_option, device_option, dtype_option, model_option, truncation_option
+from studio.options import (batch_option, device_option, dtype_option, model_option, rotate_option, translate_option,
+                            truncation_option)
 
 
 @click.command("random")
@@ -20,13 +21,16 @@ from studio.options import batch_option, device_option, dtype_option, model_opti
 @click.option("--mix-seed", type=click.IntRange(min=0), default=None, help="Style-mix every image with this seed.")
 @click.option("--mix-layers", default=None, help="Layers taken from --mix-seed, e.g. '8-' or '0-3' (default: "
                                                  "the second half).")
+@translate_option
+@rotate_option
 @device_option
 @batch_option
 @dtype_option
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A folder or a .zip file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | None, noise_mode: str,
-            class_idx: int | None, mix_seed: int | None, mix_layers: str | None, device: str, batch: int, dtype: str,
+            class_idx: int | None, mix_seed: int | None, mix_layers: str | None,
+            translate: tuple[float, float] | None, rotate: float | None, device: str, batch: int, dtype: str,
             out: Path, quiet: bool) -> None:
     """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     from ganlib.errors import UserError
@@ -47,5 +51,6 @@ def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | 
             raise UserError(f"{exc}", field="--mix-layers") from None
     path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
                              truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
-                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype)
+                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, translate=translate,
+                             rotate=rotate)
     click.echo(f"wrote {len(seed_list)} images to {path}")
