@@ -147,3 +147,17 @@ def test_bad_camera_values_name_the_field():
     for bad, field in (("translate: [1]", "translate"), ("rotate: .inf", "rotate"), ("translate: [0, x]", "translate")):
         with pytest.raises(TimelineError, match=field):
             parse_timeline(f"keyframes:\n  - {{time: 0, seed: 1, {bad}}}\n", source="t.yaml")
+
+
+def test_ui_gallery_preview_and_sliders_on_stylegan3(pickles):
+    from studio.directions import model_directions
+    from studio.ui.imaging import model_summary, preview_frame, seed_gallery
+    m = load_generator(pickles["t"])
+    gallery = seed_gallery(m, [0, 1], truncation=0.7)
+    assert [cap for _, cap in gallery] == ["seed 0", "seed 1"] and gallery[0][0].shape == (64, 64, 3)
+    md = model_directions(m.G)
+    assert md.directions.shape == (8, m.G.w_dim) and md.step > 0
+    tl = timeline(pickles["t"], "  - {time: 0, seed: 1, directions: {sefa1: 1.5}}\n  - {time: 1, seed: 1, rotate: 60}\n")
+    a, b = preview_frame(tl, m, 0), preview_frame(tl, m, 4)
+    assert a.shape == b.shape == (64, 64, 3) and np.abs(a.astype(int) - b.astype(int)).max() > 10
+    assert "stylegan3" in model_summary(m) and "16 layers" in model_summary(m)
