@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -70,16 +71,10 @@ def random_sg3_state(nv_kwargs: dict, seed: int) -> dict[str, torch.Tensor]:
             v = np.array([1.0, 0.0, 0.0, 0.0]) + 0.1 * v
         elif name.endswith("magnitude_ema"):
             v = np.ones(shape)  # calibrated below
-        elif name.endswith("affine.bias"):
-            v = 1 + 0.2 * v
-        elif name.endswith("bias"):
-            v = 0.2 * v
-        elif name.endswith("w_avg"):
-            v = 0.3 * v
-        elif name.startswith("mapping.") and name.endswith("weight"):
-            v = v / 0.01  # stored as randn / lr_multiplier
         elif name == torgb:
             v = gain * v
+        else:
+            v = H.trained_like(name, v)
         out[name] = torch.from_numpy(np.asarray(v, dtype=np.float32).reshape(shape))
     return calibrate_magnitudes(G, out, rs)
 
@@ -137,6 +132,18 @@ def write_fixture_pickles(outdir: str | Path) -> dict[str, Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     return {key: write_sg3_pickle(outdir / f"sg3_{key}.pkl", kw, random_sg3_state(kw, WEIGHT_SEEDS[key]))
             for key, kw in NV_CONFIGS.items()}
+
+
+@pytest.fixture(scope="session")
+def sg3_pickles(tmp_path_factory) -> dict[str, Path]:
+    """The fixture pickles (``write_fixture_pickles``), written once per test session."""
+    return write_fixture_pickles(tmp_path_factory.mktemp("sg3"))
+
+
+@pytest.fixture(scope="session")
+def sg3_expected():
+    """The expected uint8 images NVlabs' code rendered (``tests/fixtures/sg3_expected.npz``)."""
+    return np.load(Path(__file__).parent / "fixtures" / "sg3_expected.npz")
 
 
 def case_key(config: str, case: tuple) -> str:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 import ckpt_helpers as H
 import sg3_helpers as S
+from sg3_helpers import sg3_expected, sg3_pickles  # noqa: F401 - fixtures
 from ganlib.checkpoints import load_generator
 from ganlib.errors import CheckpointError
 from ganlib.networks import build_generator
@@ -28,13 +29,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def expected():
-    return np.load(FIXTURES / "sg3_expected.npz")
+def expected(sg3_expected):
+    return sg3_expected
 
 
 @pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return S.write_fixture_pickles(tmp_path_factory.mktemp("sg3"))
+def pickles(sg3_pickles):
+    return sg3_pickles
 
 
 def render_u8(G, seed: int, psi: float, cls: int, translate=(0.0, 0.0), rotate=0.0) -> np.ndarray:

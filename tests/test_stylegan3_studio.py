@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 import sg3_helpers as S
+from sg3_helpers import sg3_expected, sg3_pickles  # noqa: F401 - fixtures
 from ganlib.checkpoints import load_generator
 from ganlib.errors import UserError
 from ganlib.synth import generate, map_z, seeds_to_z, synthesize, truncate
@@ -21,17 +22,16 @@ from studio.render import iter_frames
 from studio.timeline import parse_timeline, timeline_to_yaml
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def expected():
-    return np.load(FIXTURES / "sg3_expected.npz")
+def expected(sg3_expected):
+    return sg3_expected
 
 
 @pytest.fixture(scope="module")
-def pickles(tmp_path_factory):
-    return S.write_fixture_pickles(tmp_path_factory.mktemp("sg3_studio"))
+def pickles(sg3_pickles):
+    return sg3_pickles
 
 
 def timeline(model: Path, body: str, header: str = "") -> object:

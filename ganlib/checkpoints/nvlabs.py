@@ -121,6 +121,18 @@ def plain(value: Any) -> Any:
     raise TypeError(f"unexpected value of type {type(value).__name__}")
 
 
+def _nest_kwargs(kw: dict, mapping: dict, synthesis: dict, path) -> dict:
+    """Return the top-level kwargs ``kw`` with ``mapping_kwargs``/``synthesis_kwargs`` set and ``c_dim`` defaulted;
+    CheckpointError when a required dimension is missing."""
+    missing = [k for k in ("z_dim", "w_dim", "img_resolution", "img_channels") if k not in kw]
+    if missing:
+        raise CheckpointError(f"generator settings lack {missing[0]!r}", file=path)
+    kw.setdefault("c_dim", 0)
+    kw["mapping_kwargs"] = mapping
+    kw["synthesis_kwargs"] = synthesis
+    return kw
+
+
 def translate_kwargs(init_kwargs: dict, flavor: str, path) -> dict:
     """Return ganlib ``Generator`` kwargs from an NVlabs StyleGAN2 Generator's ``init_kwargs``.
 
@@ -149,13 +161,7 @@ def translate_kwargs(init_kwargs: dict, flavor: str, path) -> dict:
     if arch != "skip":
         raise CheckpointError(f"generator architecture {arch!r} is not supported: only 'skip' (the StyleGAN2 "
                               f"default)", file=path)
-    missing = [k for k in ("z_dim", "w_dim", "img_resolution", "img_channels") if k not in kw]
-    if missing:
-        raise CheckpointError(f"generator settings lack {missing[0]!r}", file=path)
-    kw.setdefault("c_dim", 0)
-    kw["mapping_kwargs"] = mapping
-    kw["synthesis_kwargs"] = synthesis
-    return kw
+    return _nest_kwargs(kw, mapping, synthesis, path)
 
 
 def translate_sg3_kwargs(init_kwargs: dict, path) -> dict:
@@ -172,13 +178,7 @@ def translate_sg3_kwargs(init_kwargs: dict, path) -> dict:
     if unknown:
         raise CheckpointError(f"StyleGAN3 generator setting {unknown[0]!r} is not supported by Latent Studio",
                               file=path)
-    missing = [k for k in ("z_dim", "w_dim", "img_resolution", "img_channels") if k not in kw]
-    if missing:
-        raise CheckpointError(f"generator settings lack {missing[0]!r}", file=path)
-    kw.setdefault("c_dim", 0)
-    kw["mapping_kwargs"] = mapping
-    kw["synthesis_kwargs"] = synthesis
-    return kw
+    return _nest_kwargs(kw, mapping, synthesis, path)
 
 
 # ------------------------------------------------------------------------------------------------ tensors
