@@ -192,7 +192,8 @@ def run_sg3(config: str, sizes, batches, repeats, warmup, device, nvlabs: str | 
             if "ours/float16" in row:
                 ratios.append(f"fp16/fp32 {row['ours/float16'] / row['ours/float32']:.2f}x")
             print(f"{config} {res:>5} px  batch {batch:<2}  images/s: " +
-                  "  ".join(f"{k} {v:8.2f}" for k, v in ips.items()) + "  |  " + ", ".join(ratios), flush=True)
+                  "  ".join(f"{k} {v:.3g} ({1 / v:.3g} s/img)" for k, v in ips.items()) + "  |  " +
+                  ", ".join(ratios), flush=True)
             rows.append(row)
         del G
     return rows
