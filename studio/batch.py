@@ -13,7 +13,7 @@ from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.render import FrameWriter
-from studio.video import open_sink
+from studio.sinks import open_sink
 
 
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,

@@ -25,7 +25,7 @@ from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, 
 from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.resolve import resolve_keyframes
-from studio.video import existing_png_frames, open_sink
+from studio.sinks import existing_png_frames, open_sink
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()

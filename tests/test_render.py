@@ -30,7 +30,7 @@ keyframes:
 
 
 def test_render_mp4_frame_count_and_size(tiny_models, tmp_path):
-    from studio.video import probe_video
+    from tests.video_tools import probe_video
     tl = write_timeline(tmp_path / "t.yaml", BASIC)
     out = tmp_path / "out.mp4"
     code, stdout, stderr = run_cli("render", str(tl), "--out", str(out), "--quiet")
@@ -43,7 +43,7 @@ def test_render_mp4_frame_count_and_size(tiny_models, tmp_path):
 
 
 def test_render_duration_limits_frames(tiny_models, tmp_path):
-    from studio.video import probe_video
+    from tests.video_tools import probe_video
     tl = write_timeline(tmp_path / "t.yaml", BASIC)
     out = tmp_path / "short.mp4"
     assert run_cli("render", str(tl), "--out", str(out), "--duration", "0.5", "--quiet")[0] == 0

@@ -173,7 +173,7 @@ def test_saved_timeline_renders_identically_with_the_cli(server, tmp_path):
     cli_mp4 = tmp_path / "cli.mp4"
     code, _, err = run_cli("render", saved, "--out", str(cli_mp4), "--device", "cpu", "--quiet")
     assert code == 0, err
-    from studio.video import read_video_frames
+    from tests.video_tools import read_video_frames
     ui_frames = list(read_video_frames(server_mp4))
     cli_frames = list(read_video_frames(cli_mp4))
     assert len(ui_frames) == len(cli_frames) == 48  # loop: 3 keyframes 2 s apart, closing segment 2 s, 8 fps
@@ -237,7 +237,7 @@ def test_latent_upload_becomes_a_keyframe(server, tmp_path):
 
 # ------------------------------------------------------------------------------------------ render, batch
 def test_four_concurrent_renders_get_their_own_files(server):
-    from studio.video import probe_video, read_video_frames
+    from tests.video_tools import probe_video, read_video_frames
     results: dict[int, tuple] = {}
     errors: list[BaseException] = []
 

@@ -1,10 +1,8 @@
-"""Frame sinks (studio.video) and resampling (studio.resample): small frames, a few dozen at most, fast."""
+"""Video and GIF sinks (studio.sinks) and resampling (studio.resample): small frames, a few dozen at most, fast.
+
+PNG sequences, zips and the sink thread are in test_sinks_images.py; reading videos back is tests/video_tools.py."""
 from __future__ import annotations
 
-import threading
-import time
-import wave
-import zipfile
 from pathlib import Path
 
 import cv2
@@ -14,41 +12,10 @@ from PIL import Image
 
 from ganlib.errors import UserError
 from studio.resample import even_size, resize_frames
-from studio.video import (EncoderError, FrameSink, GifSink, PngSequenceSink, VideoSink, ZipSink,
-                          existing_png_frames, gif_delays_cs, open_sink, parse_fps, probe_video,
-                          read_video_frames, sink_kind)
-
-W, H = 64, 48
-
-
-def solid(rgb, w=W, h=H) -> np.ndarray:
-    """A w×h frame of one colour."""
-    return np.broadcast_to(np.array(rgb, np.uint8), (h, w, 3)).copy()
-
-
-def indexed(i: int, w=W, h=H) -> np.ndarray:
-    """Frame i: red encodes the index, green a horizontal ramp, blue constant."""
-    f = np.empty((h, w, 3), np.uint8)
-    f[..., 0] = min(255, 16 + 8 * i)
-    f[..., 1] = np.linspace(0, 255, w).astype(np.uint8)[None, :]
-    f[..., 2] = 128
-    return f
-
-
-def write_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
-    t = np.arange(int(rate * seconds)) / rate
-    samples = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
-    return path
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
+from studio.sinks import (EncoderError, GifSink, PngSequenceSink, VideoSink, ZipSink, gif_delays_cs, open_sink,
+                          parse_fps, sink_kind)
+from tests.video_tools import (H, W, grey_and_alpha_frames, indexed, leftovers, probe_video, read_video_frames,
+                               solid, write_wav)
 
 # ------------------------------------------------------------------------------------------------- video
 
@@ -66,6 +33,7 @@ def test_mp4_exact_frame_count_size_and_fps(tmp_path, fps):
     assert (info["width"], info["height"]) == (W, H)
     assert info["fps"] == pytest.approx(fps, abs=0.005)
     assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
+    assert "bt709" in info["color"] and info["color"].startswith("tv")  # BT.709 tags, limited range
     assert leftovers(tmp_path) == ["walk.mp4"]
 
 
@@ -152,15 +120,50 @@ def test_frame_size_must_not_change(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-def test_audio_is_muxed_and_frame_count_kept(tmp_path):
+@pytest.mark.parametrize("name,n,codec,audio", [("with_audio.mp4", 30, "h264", "aac"),
+                                                 ("with_audio.webm", 15, "vp9", "opus")])  # from the format table
+def test_audio_is_muxed_and_frame_count_kept(tmp_path, name, n, codec, audio):
     wav = write_wav(tmp_path / "music.wav", 3.0)
-    out = tmp_path / "with_audio.mp4"
+    out = tmp_path / name
     with open_sink(out, fps=30, audio_path=wav) as sink:
-        for i in range(30):
+        for i in range(n):
             sink.write(indexed(i))
     info = probe_video(out)
-    assert info["n_frames"] == 30 and info["audio_codec"] == "aac"
-    assert info["duration"] == pytest.approx(1.0, abs=0.05)  # -shortest: cut to the video
+    assert info["n_frames"] == n and info["audio_codec"] == audio and info["codec"] == codec
+    assert info["duration"] == pytest.approx(n / 30, abs=0.05)  # -shortest: cut to the video
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+@pytest.mark.parametrize("layout", ["HxW", "HxWx1", "HxWx3", "HxWx4"])
+def test_video_and_gif_take_grey_rgb_and_rgba(tmp_path, suffix, layout):
+    out = tmp_path / f"c{suffix}"
+    with open_sink(out, fps=10) as sink:
+        for i in range(4):
+            sink.write(grey_and_alpha_frames(i)[layout])
+    if suffix == ".gif":
+        with Image.open(out) as im:
+            assert im.n_frames == 4
+            im.seek(2)
+            got = np.asarray(im.convert("RGB"), dtype=int)
+    else:
+        frames = list(read_video_frames(out))
+        assert len(frames) == 4
+        got = frames[2].astype(int)
+    src = grey_and_alpha_frames(2)[layout]
+    want = np.repeat(src.reshape(H, W, -1), 3, axis=2) if src.ndim == 2 or src.shape[2] == 1 else src[:, :, :3]
+    assert got.shape == (H, W, 3)
+    assert np.abs(got - want).mean() < 6  # grey becomes RGB; alpha is dropped, colours kept as they are
+
+
+def test_channel_count_must_not_change(tmp_path):
+    with pytest.raises(ValueError, match="channels"):
+        with open_sink(tmp_path / "a.mp4", fps=30) as sink:
+            sink.write(indexed(0))
+            sink.write(indexed(1)[:, :, :1])
+    with pytest.raises(ValueError, match="C = 1"):
+        with open_sink(tmp_path / "b.gif", fps=10) as sink:
+            sink.write(np.zeros((H, W, 2), np.uint8))
+    assert leftovers(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", ["crash.mp4", "crash.gif", "crash.zip"])
@@ -180,7 +183,7 @@ def test_ctrl_c_inside_with_removes_partial_video(tmp_path):
             for i in range(40):
                 sink.write(indexed(i))
             raise KeyboardInterrupt
-    assert sink._proc.poll() is not None  # ffmpeg is gone
+    assert sink.process.poll() is not None  # ffmpeg is gone
     assert leftovers(tmp_path) == []
 
 
@@ -190,8 +193,7 @@ def test_final_file_appears_only_after_close(tmp_path, name):
     sink = open_sink(out, fps=20)
     for i in range(12):
         sink.write(indexed(i), name=f"f{i}.png")
-    time.sleep(0.05)
-    names = leftovers(tmp_path)
+    names = leftovers(tmp_path)  # the temporary file exists from the start (made when the sink opens)
     assert not out.exists()
     assert len(names) == 1 and names[0].startswith(f".{name}.") and ".part" in names[0]
     assert sink.close() == out
@@ -245,115 +247,7 @@ def test_sink_kind_by_path(tmp_path):
     assert isinstance(open_sink(tmp_path / "seq", fps=10), PngSequenceSink)
 
 
-# ------------------------------------------------------------------------------------------------- threading
-
-
-class _GatedSink(FrameSink):
-    """A sink whose encoder waits on an event, to observe the bounded queue."""
-
-    def __init__(self, path, fail_at=None, **kw):
-        super().__init__(path, **kw)
-        self.gate = threading.Event()
-        self.consumed = []
-        self.fail_at = fail_at
-
-    def _consume(self, frame, name):
-        self.gate.wait(10)
-        if self.fail_at is not None and len(self.consumed) == self.fail_at:
-            raise OSError(28, "No space left on device")
-        self.consumed.append(int(frame[0, 0, 0]))
-
-    def _commit(self):
-        return self.path
-
-    def _discard(self):
-        pass
-
-
-def test_write_blocks_when_queue_is_full(tmp_path):
-    sink = _GatedSink(tmp_path / "x", queue_size=4)
-    writer = threading.Thread(target=lambda: [sink.write(solid((i, 0, 0), 8, 8)) for i in range(20)])
-    writer.start()
-    time.sleep(0.4)
-    assert writer.is_alive()  # blocked on the full queue
-    assert 4 <= sink.frames_written <= 6  # queue size + the one being consumed (+ the one waiting to go in)
-    sink.gate.set()
-    writer.join(10)
-    sink.close()
-    assert sink.consumed == list(range(20))
-
-
-def test_encoder_thread_error_reaches_next_write(tmp_path):
-    sink = _GatedSink(tmp_path / "x", fail_at=3, queue_size=2)
-    sink.gate.set()
-    with pytest.raises(EncoderError, match="No space left"):
-        with sink:
-            for i in range(50):
-                sink.write(solid((i, 0, 0), 8, 8))
-                time.sleep(0.005)
-    assert sink.consumed == [0, 1, 2]
-
-
-# ------------------------------------------------------------------------------------------------- PNG sequence
-
-
-def test_png_sequence_naming(tmp_path):
-    folder = tmp_path / "frames"
-    with open_sink(str(folder) + "/", fps=30) as sink:
-        for i in range(5):
-            sink.write(indexed(i))
-    assert sink.close() == folder
-    assert leftovers(folder) == [f"frame_{i:06d}.png" for i in range(5)]
-    assert existing_png_frames(folder) == 5
-    img = np.asarray(Image.open(folder / "frame_000003.png"))
-    assert np.array_equal(img, indexed(3))  # PNG is lossless
-
-
-def test_png_sequence_resume_keeps_frames_on_disk(tmp_path):
-    folder = tmp_path / "frames"
-    with pytest.raises(KeyboardInterrupt):  # an interrupted render: complete frames stay for --resume
-        with open_sink(folder, fps=30) as sink:
-            for i in range(4):
-                sink.write(indexed(i))
-            deadline = time.monotonic() + 10
-            while existing_png_frames(folder) < 4 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            raise KeyboardInterrupt
-    assert existing_png_frames(folder) == 4
-    before = {n: (folder / n).read_bytes() for n in leftovers(folder)}
-    with open_sink(folder, fps=30, start_index=3) as sink:
-        for i in range(3, 8):
-            sink.write(indexed(100 + i))
-    assert existing_png_frames(folder) == 8
-    for i in range(3):
-        assert (folder / f"frame_{i:06d}.png").read_bytes() == before[f"frame_{i:06d}.png"]
-    assert np.array_equal(np.asarray(Image.open(folder / "frame_000003.png")), indexed(103))
-    assert leftovers(folder) == [f"frame_{i:06d}.png" for i in range(8)]
-
-
-def test_png_sequence_resume_checks(tmp_path):
-    folder = tmp_path / "frames"
-    with open_sink(folder, fps=30) as sink:
-        for i in range(3):
-            sink.write(indexed(i))
-    with pytest.raises(UserError, match="resume"):  # a gap
-        open_sink(folder, fps=30, start_index=5)
-    with pytest.raises(UserError, match="resume"):  # another size than the frames on disk
-        with open_sink(folder, fps=30, start_index=3) as sink:
-            sink.write(indexed(3, w=32, h=32))
-    with pytest.raises(UserError):  # refuse to overwrite without permission
-        open_sink(folder, fps=30, overwrite=False)
-    # A truncated (crashed) frame does not count; a fresh shorter render removes stale frames.
-    (folder / "frame_000001.png").write_bytes((folder / "frame_000001.png").read_bytes()[:40])
-    assert existing_png_frames(folder) == 1
-    assert existing_png_frames(tmp_path / "missing") == 0
-    with open_sink(folder, fps=30) as sink:
-        sink.write(indexed(0))
-        sink.write(indexed(1))
-    assert leftovers(folder) == ["frame_000000.png", "frame_000001.png"]
-
-
-# ------------------------------------------------------------------------------------------------- GIF and zip
+# ------------------------------------------------------------------------------------------------- GIF
 
 
 def _gif_durations(path: Path) -> tuple[int, list[int], int | None]:
@@ -392,21 +286,16 @@ def test_gif_timing_rounds_to_10ms_without_drift(tmp_path):
     assert sum(gif_delays_cs(100, 29.97)) == round(100 * 100 / 29.97)
 
 
-def test_zip_members_named_by_caller(tmp_path):
-    out = tmp_path / "seeds.zip"
-    names = [f"seed{s:04d}.png" for s in (1, 7, 42)] + ["thumb/seed0042.jpg"]
-    with open_sink(out, fps=1) as sink:
-        for i, name in enumerate(names):
-            sink.write(indexed(i), name=name)
-        with pytest.raises(ValueError, match="duplicate"):
-            sink.write(indexed(0), name="seed0001.png")
-        with pytest.raises(ValueError):
-            sink.write(indexed(0), name="../evil.png")
-    with zipfile.ZipFile(out) as zf:
-        assert zf.namelist() == names
-        with zf.open("seed0007.png") as fh:
-            assert np.array_equal(np.asarray(Image.open(fh)), indexed(1))
-    assert leftovers(tmp_path) == ["seeds.zip"]
+@pytest.mark.parametrize("n", [1, 2, 5, 8])
+def test_gif_file_holds_exactly_the_error_diffused_delays(tmp_path, n):
+    out = tmp_path / "seven.gif"  # at 7 fps the last delay often differs from the one before it
+    with open_sink(out, fps=7) as sink:
+        for i in range(n):
+            sink.write(indexed(i))
+    frames, durations, loop = _gif_durations(out)
+    assert frames == n and loop == 0
+    assert durations == [10 * d for d in gif_delays_cs(n, 7)]
+    assert leftovers(tmp_path) == ["seven.gif"]
 
 
 # ------------------------------------------------------------------------------------------------- resampling

@@ -2,7 +2,8 @@
 
 The timeline schema, the sinks and the renderer all read this table, so a format, codec or limit is accepted or
 refused in one place and the same way everywhere (at parse time, with the file and line, by the schema). Pure:
-no I/O, no torch, no ffmpeg; importable by the schema without pulling in an encoder.
+no I/O, no torch, no ffmpeg run (importing it through the package loads the sink modules too, which only import
+OpenCV and imageio-ffmpeg; nothing is started).
 
 Public API::
 
@@ -62,7 +63,9 @@ class Codec:
 class OutputFormat:
     """One output format: ``name``, ``kind`` (video, gif, png folder, zip), the file ``suffix`` ("" for a folder),
     the ffmpeg ``muxer``, the ``codecs`` it can hold (the first is the default), its ``fps_max``, the audio codec
-    it muxes (None: no audio), and whether it keeps a grey or alpha channel (else frames become RGB)."""
+    and its ffmpeg arguments (None: no audio), whether it keeps a grey or alpha channel (else frames become RGB:
+    grey is repeated, alpha is dropped) and whether it is an MP4/MOV file (``faststart``: the index moves to the
+    front and the codec's ``tag`` applies)."""
 
     name: str
     kind: Kind
@@ -73,6 +76,7 @@ class OutputFormat:
     audio_codec: tuple[str, ...] | None = None
     keeps_grey: bool = False
     keeps_alpha: bool = False
+    faststart: bool = False
 
     @property
     def default_codec(self) -> str | None:
@@ -93,11 +97,11 @@ CODECS: dict[str, Codec] = {c.name: c for c in (
 _AAC = ("aac", "-b:a", "192k")
 _OPUS = ("libopus", "-b:a", "160k")
 FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
-    OutputFormat("mp4", "video", ".mp4", "mp4", ("h264", "h265", "vp9"), audio_codec=_AAC),
-    OutputFormat("mov", "video", ".mov", "mov", ("h264", "h265", "prores"), audio_codec=_AAC),
+    OutputFormat("mp4", "video", ".mp4", "mp4", ("h264", "h265", "vp9"), audio_codec=_AAC, faststart=True),
+    OutputFormat("mov", "video", ".mov", "mov", ("h264", "h265", "prores"), audio_codec=_AAC, faststart=True),
     OutputFormat("mkv", "video", ".mkv", "matroska", ("h264", "h265", "vp9", "prores"), audio_codec=_AAC),
     OutputFormat("webm", "video", ".webm", "webm", ("vp9",), audio_codec=_OPUS),
-    OutputFormat("gif", "gif", ".gif", fps_max=GIF_FPS_MAX),
+    OutputFormat("gif", "gif", ".gif", "gif", fps_max=GIF_FPS_MAX),
     OutputFormat("png", "png", "", keeps_grey=True, keeps_alpha=True),
     OutputFormat("zip", "zip", ".zip", keeps_grey=True, keeps_alpha=True),
 )}

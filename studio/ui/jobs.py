@@ -2,7 +2,7 @@
 
 ``<output>/<job-id>/`` with a job id made of the time and 8 random hex digits, created with ``mkdir(exist_ok=False)``,
 so two users (or two tabs) can never write the same file; inside, files are written through the sinks'
-temp-then-rename (``studio.video``) or :func:`ganlib.io_utils.atomic_path`, so nobody ever downloads half a file.
+temp-then-rename (``studio.sinks``) or :func:`ganlib.io_utils.atomic_path`, so nobody ever downloads half a file.
 At most ``concurrency`` heavy jobs (renders, batches) run at once; the others wait their turn in "queued" state.
 Gradio's own queue (``Blocks.queue`` with a shared ``concurrency_id``) limits the same jobs again in the server.
 """
