@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
-from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_rgb, to_uint8
+from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.resolve import resolve_keyframes
@@ -124,30 +124,6 @@ def _emit(pending: tuple[int, Future], start: int) -> Iterator[tuple[int, np.nda
             yield b0 + j, frame
 
 
-class FrameWriter:
-    """Writes uint8 H×W×C frames (C in 1, 3, 4) to a sink. A sink that accepts only RGB (it refuses the first
-    non-RGB frame with ValueError) gets every frame as RGB (``ganlib.synth.to_rgb``: grey repeated, alpha dropped);
-    sinks that keep grey or alpha get the frames as they are."""
-
-    def __init__(self, sink):
-        self.sink = sink
-        self.rgb_only: bool | None = None
-
-    def write(self, frame: np.ndarray, **kwargs) -> None:
-        """Queue ``frame`` (extra keyword arguments, e.g. a zip member ``name``, go to the sink). Returns None."""
-        if frame.shape[-1] == 3 or self.rgb_only is False:
-            self.sink.write(frame, **kwargs)
-            return
-        if self.rgb_only is None:
-            try:
-                self.sink.write(frame, **kwargs)
-                self.rgb_only = False
-                return
-            except ValueError:
-                self.rgb_only = True
-        self.sink.write(to_rgb(frame), **kwargs)
-
-
 def planned_frame_count(tl, duration: float | None = None) -> int:
     """Return how many frames a render of ``tl`` makes, limited to the first ``duration`` seconds if given."""
     n = tl.n_frames
@@ -191,13 +167,12 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         bar = tqdm(total=n, initial=start, desc=f"render {target.name}", unit="frame", dynamic_ncols=True)
     t0 = time.time()
     width = height = 0
-    writer = FrameWriter(sink)
     try:
         with sink:
             for idx, frame in iter_frames(tl, model, start=start, stop=n, batch=batch, dtype=dtype,
                                           compile=compile):
                 height, width = frame.shape[:2]
-                writer.write(frame)
+                sink.write(frame)
                 if bar is not None:
                     bar.update(1)
                 if on_progress is not None:
