@@ -44,7 +44,7 @@ def timeline(model: Path, body: str, header: str = "") -> object:
 def test_random_translate_rotate_gives_nvlabs_pixels(pickles, expected, config, tmp_path):
     seed, psi, cls, (tx, ty), rot = S.CASES[3]
     out = tmp_path / "pngs"
-    args = ["random", "--model", str(pickles[config]), "--seeds", str(seed), "--truncation", str(psi),
+    args = ["random", "--network", str(pickles[config]), "--seeds", str(seed), "--trunc", str(psi),
             "--translate", f"{tx},{ty}", "--rotate", str(rot), "--noise-mode", "const", "--out", str(out), "--quiet"]
     if config == "t_cond":
         args += ["--class", str(cls)]
