@@ -161,3 +161,12 @@ def test_ui_gallery_preview_and_sliders_on_stylegan3(pickles):
     a, b = preview_frame(tl, m, 0), preview_frame(tl, m, 4)
     assert a.shape == b.shape == (64, 64, 3) and np.abs(a.astype(int) - b.astype(int)).max() > 10
     assert "stylegan3" in model_summary(m) and "16 layers" in model_summary(m)
+
+
+def test_ui_edits_keep_the_camera_fields():
+    from studio.ui.state import update_keyframe
+    tl = parse_timeline("stabilize: true\nkeyframes:\n  - {time: 0, seed: 1, rotate: 30, translate: [0.1, 0.2]}\n"
+                        "  - {time: 1, seed: 2}\n", source="t.yaml")
+    edited, i = update_keyframe(tl, 0, seed=7, truncation=0.6)
+    kf = edited.keyframes[i]
+    assert (kf.seed, kf.rotate, kf.translate, edited.stabilize) == (7, 30.0, [0.1, 0.2], True)
