@@ -24,8 +24,10 @@ from ganlib.errors import UserError
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.engine import plan_frames
 from studio.resample import resize_frames
+from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
-from studio.sinks import existing_png_frames, open_sink
+from studio.sinks import existing_png_frames, open_sink, sink_format
+from studio.timeline import with_audio
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
@@ -80,7 +82,9 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     G = model.G
     dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
+    tl = with_audio(tl)
     resolved = resolve_keyframes(tl, G)
+    react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
     noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed, model_device(G))
@@ -102,9 +106,14 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             # Plan one batch at a time: a long render never holds every frame's latent.
             plan = plan_frames(tl, resolved.anchors, resolved.conds, start=b0, stop=b1,
                                truncations=resolved.truncations)
-            images = generate(G, plan.latents, space=resolved.space, conds=plan.conds, psi=plan.truncation,
+            latents, psi, strength = plan.latents, plan.truncation, None
+            if react is not None:
+                mod = react.apply(tl, plan, resolved.truncations)
+                latents, psi, strength = mod.latents, mod.truncation, mod.noise_strength
+            images = generate(G, latents, space=resolved.space, conds=plan.conds, psi=psi,
                               cutoff=tl.truncation_cutoff, noise=noise,
-                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase),
+                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase,
+                                                        strength=strength),
                               precision=dtype, synthesis=synthesis, translate=plan.translate, rotate=plan.rotate,
                               stabilize=tl.stabilize)
             fut = pool.submit(post, images)
@@ -144,6 +153,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
+    tl = with_audio(tl)
     dev = resolve_device(device)
     model = get_model(tl.model, dev)
     n = planned_frame_count(tl, duration)
@@ -161,7 +171,11 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         if str(target).endswith("/") or target.suffix == "":
             sink = open_sink(str(target) + "/", fps=tl.fps)
         else:
-            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset)
+            sound = {}
+            if tl.audio is not None and sink_format(target).audio_codec is not None:
+                # the music, from its offset, lasting exactly the frames rendered (also for --duration)
+                sound = dict(audio_path=tl.audio.path, audio_offset=tl.audio.offset, audio_duration=n / tl.fps)
+            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset, **sound)
     bar = None
     if progress:
         bar = tqdm(total=n, initial=start, desc=f"render {target.name}", unit="frame", dynamic_ncols=True)
