@@ -1,5 +1,5 @@
 """StyleGAN3 (configs T and R): shapes and num_ws, the filtered leaky ReLU against a direct computation in float64,
-outputs of NVlabs-layout pickles against images NVlabs' own code rendered (tests/fixtures/README.md), camera moves,
+outputs of NVlabs-layout sg3_pickles against images NVlabs' own code rendered (tests/fixtures/README.md), camera moves,
 safe loading, convert and info."""
 from __future__ import annotations
 
@@ -26,16 +26,6 @@ from ganlib.ops.filtered_lrelu import filtered_lrelu, filtered_lrelu_ref
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def expected(sg3_expected):
-    return sg3_expected
-
-
-@pytest.fixture(scope="module")
-def pickles(sg3_pickles):
-    return sg3_pickles
 
 
 def render_u8(G, seed: int, psi: float, cls: int, translate=(0.0, 0.0), rotate=0.0) -> np.ndarray:
@@ -143,30 +133,30 @@ def test_filters_are_the_designed_lowpass():
 
 # ------------------------------------------------------------------------------------------ NVlabs parity
 @pytest.mark.parametrize("config", list(S.NV_CONFIGS))
-def test_matches_nvlabs_images(pickles, expected, config):
+def test_matches_nvlabs_images(sg3_pickles, sg3_expected, config):
     """Same seed, class, truncation, translate and rotate: the PNG pixels NVlabs' code made, within 1/255."""
-    m = load_generator(pickles[config])
+    m = load_generator(sg3_pickles[config])
     assert m.format == "nvlabs-pkl" and m.arch == "stylegan3"
     assert m.G.config == ("stylegan3-r" if config == "r" else "stylegan3-t")
     for case in S.CASES:
         got = render_u8(m.G, case[0], case[1], case[2], case[3], case[4])
-        want = expected[S.case_key(config, case)]
+        want = sg3_expected[S.case_key(config, case)]
         assert np.abs(got.astype(int) - want.astype(int)).max() <= 1, S.case_key(config, case)
     # the transform matters: a moved camera gives another picture
-    a = expected[S.case_key(config, S.CASES[1])].astype(int)
-    b = expected[S.case_key(config, S.CASES[2])].astype(int)
+    a = sg3_expected[S.case_key(config, S.CASES[1])].astype(int)
+    b = sg3_expected[S.case_key(config, S.CASES[2])].astype(int)
     assert np.abs(a - b).max() > 10
 
 
-def test_rotation_of_360_degrees_returns_to_start(pickles):
-    G = load_generator(pickles["r"]).G
+def test_rotation_of_360_degrees_returns_to_start(sg3_pickles):
+    G = load_generator(sg3_pickles["r"]).G
     start = render_u8(G, 5, 0.8, 0, (0.1, 0.0), 0.0)
     assert np.abs(render_u8(G, 5, 0.8, 0, (0.1, 0.0), 360.0).astype(int) - start.astype(int)).max() <= 1
     assert np.abs(render_u8(G, 5, 0.8, 0, (0.1, 0.0), 180.0).astype(int) - start.astype(int)).max() > 10
 
 
-def test_transform_buffer_and_argument_agree(pickles):
-    G = load_generator(pickles["t"]).G
+def test_transform_buffer_and_argument_agree(sg3_pickles):
+    G = load_generator(sg3_pickles["t"]).G
     z = torch.from_numpy(H.seed_z(2, G.z_dim)).float()
     with torch.no_grad():
         by_arg = G(z, transform=torch.from_numpy(input_transform((0.2, 0.1), 15.0)).float())
@@ -176,9 +166,9 @@ def test_transform_buffer_and_argument_agree(pickles):
     assert torch.allclose(by_arg, by_buffer, atol=1e-6)
 
 
-def test_helper_pickle_has_upstream_structure(pickles):
+def test_helper_pickle_has_upstream_structure(sg3_pickles):
     real = json.loads((FIXTURES / "nvlabs_real_globals.json").read_text())["globals"]["sg3_t_64"]
-    assert H.pickle_globals(Path(pickles["t"]).read_bytes()) <= set(real)
+    assert H.pickle_globals(Path(sg3_pickles["t"]).read_bytes()) <= set(real)
     from ganlib.checkpoints import nvlabs
     assert set(real) <= {f"{m}.{n}" for m, n in nvlabs.allowed_globals()}
 
@@ -215,17 +205,17 @@ def test_sg3_pickle_with_os_system_payload_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ convert and info
-def test_convert_and_info(pickles, tmp_path, capsys):
+def test_convert_and_info(sg3_pickles, tmp_path, capsys):
     from studio.cli import main
     dst = tmp_path / "r.safetensors"
-    assert main(["convert", str(pickles["r"]), str(dst)]) == 0
+    assert main(["convert", str(sg3_pickles["r"]), str(dst)]) == 0
     m = load_generator(dst)
     assert m.arch == "stylegan3" and m.format == "latent-studio" and m.provenance["source_repo"] == "stylegan3"
     a = render_u8(m.G, 3, 0.7, 0, (0.3, -0.2), 0.0)
-    b = render_u8(load_generator(pickles["r"]).G, 3, 0.7, 0, (0.3, -0.2), 0.0)
+    b = render_u8(load_generator(sg3_pickles["r"]).G, 3, 0.7, 0, (0.3, -0.2), 0.0)
     assert np.array_equal(a, b)
     capsys.readouterr()
-    assert main(["info", str(pickles["r"])]) == 0
+    assert main(["info", str(sg3_pickles["r"])]) == 0
     assert "stylegan3-r" in capsys.readouterr().out
     assert main(["info", str(dst), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -233,8 +223,8 @@ def test_convert_and_info(pickles, tmp_path, capsys):
 
 
 # ------------------------------------------------------------------------------------------------ precision
-def test_fp16_layers_on_request_stay_close(pickles):
-    G = load_generator(pickles["t"]).G
+def test_fp16_layers_on_request_stay_close(sg3_pickles):
+    G = load_generator(sg3_pickles["t"]).G
     ws = G.mapping(torch.from_numpy(H.seed_z(1, G.z_dim)).float(), None)
     with torch.no_grad():
         full = G.synthesis(ws)
@@ -244,8 +234,8 @@ def test_fp16_layers_on_request_stay_close(pickles):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_fp32_matches_nvlabs_and_fp16_layers_run_half(pickles, expected):
-    m = load_generator(pickles["t"], device="cuda")
+def test_cuda_fp32_matches_nvlabs_and_fp16_layers_run_half(sg3_pickles, sg3_expected):
+    m = load_generator(sg3_pickles["t"], device="cuda")
     G = m.G
     seed, psi, cls, tr, rot = S.CASES[2]
     z = torch.from_numpy(H.seed_z(seed, G.z_dim)).float().cuda()
@@ -255,6 +245,6 @@ def test_cuda_fp32_matches_nvlabs_and_fp16_layers_run_half(pickles, expected):
         fp32 = G.synthesis(ws, transform=t, force_fp32=True)
         fp16 = G.synthesis(ws, transform=t)
     px = (fp32.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].cpu().numpy().astype(int)
-    assert np.abs(px - expected[S.case_key("t", S.CASES[2])].astype(int)).max() <= 1
+    assert np.abs(px - sg3_expected[S.case_key("t", S.CASES[2])].astype(int)).max() <= 1
     assert any(layer.use_fp16 for layer in G.synthesis.layers())
     assert 0 < (fp16 - fp32).abs().max() < 0.05
