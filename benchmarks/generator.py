@@ -11,13 +11,19 @@ whose output is checked to be the same image.
 
 StyleGAN3 (``--arch stylegan3-t,stylegan3-r``, random weights in NVlabs' T and R configurations, ``--sg3-sizes``,
 256 px by default): ours vs NVlabs' own implementation of the same weights when a stylegan3 checkout is given
-(``--nvlabs PATH``; on a CPU it runs its reference ops), else vs a plain PyTorch version of the same network
+(``--nvlabs3 PATH``; on a CPU it runs its reference ops), else vs a plain PyTorch version of the same network
 (zero-insertion upsampling, 2-D filters, explicit bias + leaky ReLU + clamp); the outputs are checked to agree. On a
 GPU also our fp16 layers vs fp32 (``force_fp32``). Target: ours / baseline ≥ 1.0.
 
-    python benchmarks/generator.py                      # all sizes, batch 1 and 8, StyleGAN2 and StyleGAN3
+With ``--nvlabs DIR`` (a checkout of NVlabs' stylegan2-ada-pytorch, outside this repository): NVlabs' own generator
+with the same weights (fp32, reference ops, their ``force_fp32``) against ours (``ganlib.synth.synthesize``,
+float32: on CPU the fast inference path), interleaved run by run, medians of ``--repeats``, with the ratio and the
+largest difference of the uint8 pixels (target: ours ≥ 1.5 × NVlabs at every size, pixels within 1).
+
+    python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
-    python benchmarks/generator.py --arch stylegan3-t,stylegan3-r --batches 1 --nvlabs ~/src/stylegan3
+    python benchmarks/generator.py --nvlabs /tmp/stylegan2-ada-pytorch --batches 1,4 --repeats 3
+    python benchmarks/generator.py --arch stylegan3-t,stylegan3-r --batches 1 --nvlabs3 ~/src/stylegan3
     python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
@@ -26,25 +32,32 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.nvlabs_reference import load_nvlabs_networks, nvlabs_synthesis, nvlabs_twin  # noqa: E402
 from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from benchmarks import stylegan3_variants as sg3  # noqa: E402
+from ganlib.synth import synthesize, to_uint8  # noqa: E402
+
+MAPPING_KWARGS = dict(num_layers=8)
+SYNTHESIS_KWARGS = dict(channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256)
 
 
 def make_generator(res: int, device: torch.device) -> Generator:
     """A random-weights StyleGAN2 at ``res`` px in the configuration NVlabs' configs use."""
     torch.manual_seed(0)
-    G = Generator(z_dim=512, w_dim=512, img_resolution=res, mapping_kwargs=dict(num_layers=8),
-                  synthesis_kwargs=dict(channel_base=32768, channel_max=512, num_fp16_res=4, conv_clamp=256))
+    G = Generator(z_dim=512, w_dim=512, img_resolution=res, mapping_kwargs=MAPPING_KWARGS,
+                  synthesis_kwargs=SYNTHESIS_KWARGS)
     with torch.no_grad():
         for name, p in G.named_parameters():
             if name.endswith("noise_strength"):
@@ -128,6 +141,52 @@ def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: t
             _sync(device)
             best = min(best, time.perf_counter() - t0)
     return ws.shape[0] / best
+
+
+def interleaved(fns: dict, ws: torch.Tensor, repeats: int, warmup: int) -> dict[str, float]:
+    """Median images/s of each ``fns[name](ws)``, the variants taking turns run by run (so load changes hit all)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    with torch.no_grad():
+        for _ in range(warmup):
+            for fn in fns.values():
+                fn(ws)
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                t0 = time.perf_counter()
+                fn(ws)
+                times[k].append(time.perf_counter() - t0)
+    return {k: ws.shape[0] / statistics.median(v) for k, v in times.items()}
+
+
+def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
+    """NVlabs' generator (from ``checkout``) vs ours on the same weights; rows {size, batch, nvlabs, ours, ratio,
+    max_pixel_diff, load}, printed as they come; ``on_row(rows)`` after each row."""
+    networks = load_nvlabs_networks(checkout)
+    rows = []
+    for res in sizes:
+        G = make_generator(res, device)
+        twin = nvlabs_twin(networks, G, MAPPING_KWARGS, SYNTHESIS_KWARGS)
+        for batch in batches:
+            z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1)).to(device)
+            with torch.no_grad():
+                ws = G.mapping(z, None)
+                ws_nv = twin.mapping(z, None)
+            fns = {"nvlabs": nvlabs_synthesis(twin),
+                   "ours": lambda w: synthesize(G, w, precision="float32")}
+            with torch.no_grad():
+                theirs, ours = to_uint8(fns["nvlabs"](ws_nv)), to_uint8(fns["ours"](ws))
+                diff = int(np.abs(theirs.astype(np.int16) - ours.astype(np.int16)).max())
+            ips = interleaved(fns, ws, repeats, warmup)
+            row = {"size": res, "batch": batch, **ips, "ratio": ips["ours"] / ips["nvlabs"], "max_pixel_diff": diff,
+                   "load": os.getloadavg()[0]}
+            rows.append(row)
+            if on_row is not None:
+                on_row(rows)
+            print(f"{res:>5} px  batch {batch:<2}  images/s: NVlabs {ips['nvlabs']:8.3f}  ours {ips['ours']:8.3f}  "
+                  f"ours/NVlabs {row['ratio']:.2f}x  max pixel diff {diff}/255  (load {row['load']:.1f})",
+                  flush=True)
+        del G, twin
+    return rows
 
 
 def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
@@ -248,13 +307,18 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--nvlabs", metavar="DIR", default=None,
+                    help="a stylegan2-ada-pytorch checkout: time NVlabs' generator against ours (same weights)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--arch", default="stylegan2,stylegan3-t,stylegan3-r",
                     help="comma-separated: stylegan2, stylegan3-t, stylegan3-r")
     ap.add_argument("--sg3-sizes", default="256", help="comma-separated resolutions for StyleGAN3")
-    ap.add_argument("--nvlabs", default=None, metavar="PATH",
+    ap.add_argument("--nvlabs3", default=None, metavar="PATH",
                     help="a checkout of NVlabs/stylegan3: compare StyleGAN3 with its implementation")
     ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -271,15 +335,19 @@ def main(argv=None) -> int:
             Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__,
                                                    "rows": all_rows + rows}, indent=2))
     if "stylegan2" in archs:
-        print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
-        if device.type == "cpu":
-            print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-        all_rows += run(sizes, batches, args.repeats, args.warmup, device, on_row)
+        print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        if args.nvlabs:
+            all_rows += run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row) or []
+        else:
+            if device.type == "cpu":
+                print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
+            all_rows += run(sizes, batches, args.repeats, args.warmup, device, on_row)
     for config in (a for a in archs if a in sg3.CONFIGS):
         print(f"{config} synthesis throughput on {name}: ours vs "
-              f"{'NVlabs (' + args.nvlabs + ')' if args.nvlabs else 'a plain PyTorch version'}")
+              f"{'NVlabs (' + args.nvlabs3 + ')' if args.nvlabs3 else 'a plain PyTorch version'}")
         all_rows += run_sg3(config, [int(s) for s in args.sg3_sizes.split(",") if s], batches, args.repeats,
-                            args.warmup, device, args.nvlabs)
+                            args.warmup, device, args.nvlabs3)
         if on_row is not None:
             on_row([])
     return 0

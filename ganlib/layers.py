@@ -9,11 +9,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlib.ops import backend, fast_cpu
 from ganlib.ops.bias_act import ACTIVATIONS, bias_act
 from ganlib.ops.conv2d_resample import conv2d_resample
 from ganlib.ops.upfirdn2d import setup_filter
 
 DEFAULT_FILTER = (1, 3, 3, 1)
+
+
+def fast_inference(x: torch.Tensor, *params: torch.Tensor) -> bool:
+    """Return True when a layer may take the CPU inference fast path (``ganlib.ops.fast_cpu``): a CPU tensor, no
+    autograd graph to build (grad disabled, or nothing requires grad), and ``STUDIO_OPS`` not 'ref' (which keeps
+    NVlabs' reference computation, for comparisons)."""
+    if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64, torch.bfloat16):
+        return False
+    if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params if p is not None)):
+        return False
+    return backend.ops_mode() != "ref"
 
 
 def normalize_2nd_moment(x: torch.Tensor, dim: int = 1, eps: float = 1e-8) -> torch.Tensor:
@@ -177,13 +189,18 @@ class SynthesisLayer(nn.Module):
                     * self.noise_strength
             elif noise_mode == "const":
                 noise = self.noise_const * self.noise_strength
+        act_gain = self.act_gain * gain
+        clamp = self.conv_clamp if conv_clamp is None else conv_clamp
+        act_clamp = clamp * gain if clamp is not None else None
+        if (self.activation == "lrelu" and act_gain > 0 and self.weight.shape[2:] == (3, 3) and self.padding == 1
+                and fast_inference(x, self.weight, styles)):
+            return fast_cpu.modulated_conv_lrelu(x, self.weight, styles, up=self.up, f=self.resample_filter,
+                                                 noise=noise, bias=self.bias, gain=act_gain,
+                                                 alpha=ACTIVATIONS["lrelu"].def_alpha, clamp=act_clamp)
         flip_weight = self.up == 1
         x = modulated_conv2d(x, self.weight, styles, noise=noise, up=self.up, padding=self.padding,
                              resample_filter=self.resample_filter, flip_weight=flip_weight,
                              fused_modconv=fused_modconv)
-        act_gain = self.act_gain * gain
-        clamp = self.conv_clamp if conv_clamp is None else conv_clamp
-        act_clamp = clamp * gain if clamp is not None else None
         return bias_act(x, self.bias.to(x.dtype), act=self.activation, gain=act_gain, clamp=act_clamp)
 
 
@@ -206,6 +223,9 @@ class ToRGBLayer(nn.Module):
         """Map features [N,I,H,W] and w [N,w_dim] to an image residual [N,C,H,W]; ``conv_clamp`` (None: the layer's
         own) clamps this call's output."""
         styles = self.affine(w) * self.weight_gain
+        if self.weight.shape[2:] == (1, 1) and fast_inference(x, self.weight, styles):
+            return fast_cpu.modulated_torgb(x, self.weight, styles, self.bias,
+                                            clamp=self.conv_clamp if conv_clamp is None else conv_clamp)
         x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
         return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp if conv_clamp is None else conv_clamp)
 

@@ -26,6 +26,7 @@ from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
+from studio.output_checks import check_render_target
 from studio.sinks import existing_png_frames, open_sink, sink_format
 from studio.timeline import with_audio
 
@@ -146,13 +147,16 @@ def planned_frame_count(tl, duration: float | None = None) -> int:
 def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path | None = None,
                     duration: float | None = None, device: str = "auto", batch: int = 8, resume: bool = False,
                     progress: bool = True, dtype: str = "auto", compile: bool = False,
-                    on_progress: Callable[[int, int], None] | None = None) -> RenderResult:
+                    on_progress: Callable[[int, int], None] | None = None, overwrite: bool = True) -> RenderResult:
     """Render timeline ``tl`` to ``out`` (default: the timeline's output path) or to a PNG sequence in
     ``frames_dir``; returns a RenderResult. ``resume`` continues a PNG sequence render. ``dtype``: synthesis
-    precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile."""
+    precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile;
+    ``overwrite`` False refuses a ``frames_dir`` that already holds frames (unless resuming)."""
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
+    check_render_target(tl, frames_dir if frames_dir is not None else (out if out is not None else tl.output_path),
+                        frames=frames_dir is not None, overwrite=overwrite, resume=resume)
     tl = with_audio(tl)
     dev = resolve_device(device)
     model = get_model(tl.model, dev)

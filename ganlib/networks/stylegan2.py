@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from ganlib.layers import (DEFAULT_FILTER, Conv2dLayer, FullyConnectedLayer, MinibatchStdLayer, SynthesisLayer,
-                           ToRGBLayer, normalize_2nd_moment)
+                           ToRGBLayer, fast_inference, normalize_2nd_moment)
 from ganlib.networks import register_generator
 from ganlib.networks.precision import BlockPrecision, block_precisions
+from ganlib.ops import fast_cpu
 from ganlib.ops.upfirdn2d import downsample2d, setup_filter, upsample2d
 
 
@@ -146,7 +147,9 @@ class SynthesisBlock(nn.Module):
                            conv_clamp=clamp, **layer_kwargs)
             x = self.conv1(x, next(w_iter), fused_modconv=fused_modconv, noise_input=nxt_noise(),
                            conv_clamp=clamp, **layer_kwargs)
-        if img is not None:
+        if img is not None and fast_cpu.fits_upsample2d(self.resample_filter) and fast_inference(img):
+            img = fast_cpu.upsample2d_fast(img, self.resample_filter)
+        elif img is not None:
             img = upsample2d(img, self.resample_filter)
         y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv, conv_clamp=clamp)
         y = y.to(dtype=torch.float32, memory_format=torch.contiguous_format)
@@ -209,9 +212,9 @@ class SynthesisNetwork(nn.Module):
             w_idx += block.num_conv
             block_noise = None
             if noise_inputs is not None:
-                k = len(block.noise_layers())
-                block_noise = noise_inputs[n_idx:n_idx + k]
-                n_idx += k
+                num_noise = len(block.noise_layers())
+                block_noise = noise_inputs[n_idx:n_idx + num_noise]
+                n_idx += num_noise
             x, img = block(x, img, block_ws, noise_inputs=block_noise,
                            precision=plan[k] if plan is not None else None, **block_kwargs)
         return img
