@@ -9,25 +9,32 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from ganlib.checkpoints import LoadedModel
+from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.sinks import open_sink
+from studio.sinks.images import encode_image
+
+IMAGE_FORMATS = ("png", "jpg")
 
 
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", class_idx: int | None = None,
                 batch: int = 8, mix_seed: int | None = None, mix_layers: Sequence[int] | None = None,
-                dtype: str = "auto", translate: tuple[float, float] | None = None,
+                dtype: str = "auto", size: int | None = None, features: np.ndarray | None = None,
+                translate: tuple[float, float] | None = None,
                 rotate: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (seed, uint8 H×W×C image, C = the model's 1, 3 or 4 channels) for each seed, through
     ``ganlib.synth.seed_batch``: z from ``RandomState(seed)``, pixels as NVlabs converts them.
 
     ``noise_mode`` 'random' draws noise from a generator seeded by the image's seed, so results are repeatable.
     ``mix_seed``/``mix_layers`` replace those w layers by the mixing seed's (style mixing). ``dtype`` is the synthesis
-    precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU). ``translate`` (x, y) and
-    ``rotate`` (degrees) move a StyleGAN3 model's camera as NVlabs' gen_images.py does (UserError naming
-    --translate / --rotate on other models).
+    precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU). ``size`` resizes each image
+    to size×size (bicubic; None keeps the model's resolution): the one place a batch is resized. ``features``
+    [len(seeds), c_dim] conditions a feature model, one row per seed.
+    ``translate`` (x, y) and ``rotate`` (degrees) move a StyleGAN3 model's camera as NVlabs' gen_images.py does
+    (UserError naming --translate / --rotate on other models).
     """
     G = model.G
     if noise_mode not in ("const", "random", "none"):
@@ -40,16 +47,25 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
         raise UserError("this model is not class-conditional; leave out --class", field="--class")
     if mix_seed is not None and not has_w_space(G):
         raise UserError("style mixing needs a StyleGAN2-style model with a w space", field="--mix-seed")
+    if features is not None:
+        if cond_kind(G) != "features":
+            raise UserError("this model is not conditioned on features; leave out --features", field="--features")
+        if len(features) != len(seeds):
+            raise UserError(f"{len(features)} feature rows for {len(seeds)} seeds: give one row per seed",
+                            field="--features")
     for value, option in ((translate, "--translate"), (rotate, "--rotate")):
         if value is not None:
             check_camera(G, option)
-    c_vec = condition(G, class_idx, None, field="--class")
+    c_vec = condition(G, class_idx, None, field="--class") if features is None else None
     noise = Noise(G, noise_mode)
     for i in range(0, len(seeds), batch):
         chunk = list(seeds[i:i + batch])
-        pixels = seed_batch(G, chunk, conds=c_vec, psi=truncation, cutoff=truncation_cutoff, noise=noise,
+        conds = c_vec if features is None else np.asarray(features[i:i + batch])
+        pixels = seed_batch(G, chunk, conds=conds, psi=truncation, cutoff=truncation_cutoff, noise=noise,
                             mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype, translate=translate,
                             rotate=rotate)
+        if size is not None:
+            pixels = [fit_image(img, size, "stretch") for img in pixels]
         yield from zip(chunk, pixels)
 
 
@@ -88,9 +104,11 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str], cols: i
 
 
 def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, progress: bool = True,
-                      on_progress: Callable[[int, int], None] | None = None, **kwargs) -> Path:
-    """Write ``seedNNNN.png`` per seed (grey, RGB or RGBA as the model makes them) into folder ``out`` or a
-    ``.zip``; returns the output path."""
+                      on_progress: Callable[[int, int], None] | None = None, fmt: str = "png", **kwargs) -> Path:
+    """Write ``seedNNNN.png`` (``fmt`` "jpg": ``seedNNNN.jpg``, alpha dropped) per seed (grey, RGB or RGBA as the
+    model makes them) into folder ``out`` or a ``.zip``; returns the output path."""
+    if fmt not in IMAGE_FORMATS:
+        raise UserError(f"unknown image format {fmt!r}; allowed: {', '.join(IMAGE_FORMATS)}", field="--format")
     out = Path(out)
     is_zip = out.suffix.lower() == ".zip"
     if out.suffix and not is_zip:
@@ -102,7 +120,7 @@ def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, pr
         if is_zip:
             with open_sink(out, fps=1) as sink:
                 for k, (seed, img) in enumerate(seed_images(model, seeds, **kwargs)):
-                    sink.write(img, name=f"seed{seed:04d}.png")
+                    sink.write(img, name=f"seed{seed:04d}.{fmt}")
                     if bar is not None:
                         bar.update(1)
                     if on_progress:
@@ -110,8 +128,8 @@ def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, pr
                 return sink.close()
         out.mkdir(parents=True, exist_ok=True)
         for k, (seed, img) in enumerate(seed_images(model, seeds, **kwargs)):
-            with atomic_path(out / f"seed{seed:04d}.png") as tmp:
-                pil_image(img).save(tmp, format="PNG")
+            with atomic_path(out / f"seed{seed:04d}.{fmt}") as tmp:
+                tmp.write_bytes(encode_image(img, f".{fmt}"))
             if bar is not None:
                 bar.update(1)
             if on_progress:

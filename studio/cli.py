@@ -32,7 +32,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "autoencode": ("studio.commands.autoencode:command", "Encode a dataset with an autoencoder; codes, PCA, plots."),
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
     "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
+    "project": ("studio.commands.project:command", "Find the latents of your own pictures (w, w+ or z)."),
     "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
+    "frames": ("studio.commands.frames:command", "Make a training folder of PNG frames from a video."),
+    "text": ("studio.commands.text:command", "Write a string with a letters model, one image per character."),
+    "spread": ("studio.commands.spread:command", "How varied a model's images are per class: box plot and CSV."),
+    "plot": ("studio.commands.plot:command", "Plot a run's losses.csv / metrics.csv with rolling means."),
 }
 
 

@@ -13,6 +13,7 @@ from ganlib.data.archive import ImageZipDataset
 from ganlib.data.base import DEFAULT_CACHE_LIMIT_MB, BatchKeys, DataWarning, ImageDataset
 from ganlib.data.folder import ImageFolderDataset
 from ganlib.data.hdf5 import HDF5Dataset
+from ganlib.data.idx import idx_dataset, is_idx
 from ganlib.data.memory import is_procedural, procedural_dataset
 from ganlib.errors import DataError
 
@@ -41,6 +42,8 @@ def open_dataset(path: str | Path, resolution: int, channels: int = 3, fit: str 
     if p.suffix.lower() in HDF5_SUFFIXES or _is_hdf5(p):
         return HDF5Dataset(p, resolution, channels, fit, cache=cache, cache_limit_mb=cache_limit_mb,
                            **(hdf5 or {}))
+    if is_idx(p):
+        return idx_dataset(p, resolution, channels, fit)
     if zipfile.is_zipfile(p):
         return ImageZipDataset(p, resolution, channels, fit, cache, cache_limit_mb)
     raise DataError("unsupported data file: give an image folder, a .zip of images or an HDF5 file", file=path)

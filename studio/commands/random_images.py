@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from ganlib.data.feature_files import read_features
 from ganlib.errors import UserError
 from studio.batch import write_seed_images
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
@@ -16,7 +17,11 @@ from studio.timeline import parse_layers
 
 @click.command("random")
 @model_option()
-@click.option("--seeds", required=True, help="Seeds: integers and ranges, e.g. 0-6999 or 0,3,10-20.")
+@click.option("--seeds", default=None,
+              help="Seeds: integers and ranges, e.g. 0-6999 or 0,3,10-20 (with --features: default 0..N-1).")
+@click.option("--features", "features_file", type=click.Path(path_type=Path), default=None,
+              help="Feature vectors for a feature-conditioned model, one image per row (.npy, .csv, HDF5 "
+                   "'features').")
 @truncation_option()
 @click.option("--truncation-cutoff", type=click.IntRange(min=0), default=None,
               help="Truncate only the first N layers of w.")
@@ -32,14 +37,22 @@ from studio.timeline import parse_layers
 @batch_option
 @dtype_option
 @out_option("A folder or a .zip file.", folder=True)
+@click.option("--size", type=click.IntRange(min=4, max=8192), default=None,
+              help="Resize every image to N×N (default: the model's resolution).")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
+              help="Image files: png (keeps grey and alpha) or jpg (quality 95, alpha dropped).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | None, noise_mode: str,
-            class_idx: int | None, mix_seed: int | None, mix_layers: str | None,
-            translate: tuple[float, float] | None, rotate: float | None, device: str, batch: int, dtype: str,
-            out: Path, quiet: bool) -> None:
-    """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
-    seed_list = parse_seeds(seeds)
+def command(model: str, seeds: str | None, features_file: Path | None, truncation: float,
+            truncation_cutoff: int | None, noise_mode: str, class_idx: int | None, mix_seed: int | None,
+            mix_layers: str | None, translate: tuple[float, float] | None, rotate: float | None,
+            device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str,
+            quiet: bool) -> None:
+    """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     loaded = get_model(model, device)
+    features = None if features_file is None else read_features(features_file, int(loaded.G.c_dim))
+    if seeds is None and features is None:
+        raise UserError("give --seeds (e.g. 0-99), or --features with one row per image", field="--seeds")
+    seed_list = parse_seeds(seeds) if seeds is not None else list(range(len(features)))
     layers = None
     if mix_layers is not None:
         if mix_seed is None:
@@ -50,6 +63,6 @@ def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | 
             raise UserError(f"{exc}", field="--mix-layers") from None
     path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
                              truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
-                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, translate=translate,
-                             rotate=rotate)
+                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, size=size, fmt=fmt,
+                             features=features, translate=translate, rotate=rotate)
     click.echo(f"wrote {len(seed_list)} images to {path}")

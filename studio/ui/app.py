@@ -26,12 +26,12 @@ from studio.ui import state
 from studio.ui.context import Studio
 from studio.ui.jobs import JobManager
 from studio.ui.models import ModelCatalog
-from studio.ui.tabs import batch, explore, render, timeline
+from studio.ui.tabs import batch, explore, projection, render, timeline
 
 CSS = """
 #studio-title h1 {margin-bottom: 0}
 #studio-title p {margin-top: 2px; opacity: .75}
-#seed-gallery img, #frame-preview img {image-rendering: pixelated}
+#seed-gallery img, #frame-preview img, #projection-preview img {image-rendering: pixelated}
 #seed-gallery .grid-wrap {min-height: 0 !important; max-height: none !important; height: auto !important}
 #frame-preview img {object-fit: contain}
 .compact-row {align-items: end}
@@ -70,6 +70,7 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
                         "preview any frame and render it to video.", elem_id="studio-title")
         with gr.Tab("Explore", id="explore"):
             explore_tab = explore.build(ctx, app)
+            projection_panel = projection.build(ctx)
         with gr.Tab("Timeline", id="timeline"):
             view = timeline.build(ctx, explore_tab.model)
         with gr.Tab("Render", id="render"):
@@ -77,6 +78,7 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
         with gr.Tab("Batch", id="batch"):
             batch.build(ctx, explore_tab.model)
         explore.connect(ctx, explore_tab, view)
+        projection.connect(ctx, projection_panel, explore_tab.model, view)
 
     app.queue(default_concurrency_limit=4, max_size=64)
     app.studio_output_dir = output_dir  # type: ignore[attr-defined]
