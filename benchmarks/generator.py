@@ -9,6 +9,12 @@ On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
 
+StyleGAN3 (``--arch stylegan3-t,stylegan3-r``, random weights in NVlabs' T and R configurations, ``--sg3-sizes``,
+256 px by default): ours vs NVlabs' own implementation of the same weights when a stylegan3 checkout is given
+(``--nvlabs3 PATH``; on a CPU it runs its reference ops), else vs a plain PyTorch version of the same network
+(zero-insertion upsampling, 2-D filters, explicit bias + leaky ReLU + clamp); the outputs are checked to agree. On a
+GPU also our fp16 layers vs fp32 (``force_fp32``). Target: ours / baseline ≥ 1.0.
+
 With ``--nvlabs DIR`` (a checkout of NVlabs' stylegan2-ada-pytorch, outside this repository): NVlabs' own generator
 with the same weights (fp32, reference ops, their ``force_fp32``) against ours (``ganlib.synth.synthesize``,
 float32: on CPU the fast inference path), interleaved run by run, medians of ``--repeats``, with the ratio and the
@@ -17,6 +23,7 @@ largest difference of the uint8 pixels (target: ours ≥ 1.5 × NVlabs at every 
     python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
     python benchmarks/generator.py --nvlabs /tmp/stylegan2-ada-pytorch --batches 1,4 --repeats 3
+    python benchmarks/generator.py --arch stylegan3-t,stylegan3-r --batches 1 --nvlabs3 ~/src/stylegan3
     python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
@@ -39,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.nvlabs_reference import load_nvlabs_networks, nvlabs_synthesis, nvlabs_twin  # noqa: E402
 from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
+from benchmarks import stylegan3_variants as sg3  # noqa: E402
 from ganlib.synth import synthesize, to_uint8  # noqa: E402
 
 MAPPING_KWARGS = dict(num_layers=8)
@@ -229,6 +237,46 @@ def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
     return rows
 
 
+def run_sg3(config: str, sizes, batches, repeats, warmup, device, nvlabs: str | None) -> list[dict]:
+    """Measure StyleGAN3 ``config``: ours vs NVlabs (``nvlabs`` checkout) or the plain version; rows of images/s."""
+    rows = []
+    for res in sizes:
+        G, nv_kwargs = sg3.make_sg3(config, res, device)
+        if nvlabs:
+            ref = sg3.nvlabs_synthesis(nvlabs, G, nv_kwargs)
+            base_name, base = "nvlabs", (lambda w: ref(w, noise_mode="const", force_fp32=True))
+        else:
+            base_name, base = "plain", (lambda w: sg3.plain_sg3_synthesis(G, w))
+        for batch in batches:
+            z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1)).to(device)
+            ws = G.mapping(z, None)
+            row = {"size": res, "batch": batch, "config": config}
+            outs: dict[str, torch.Tensor] = {}
+
+            def keep(fn, key):
+                def run_once(w):
+                    outs[key] = fn(w)
+                    return outs[key]
+                return run_once
+            row["ours/float32"] = images_per_second(keep(lambda w: G.synthesis(w, force_fp32=True), "ours"), ws,
+                                                    repeats, warmup, device)
+            row[f"{base_name}/float32"] = images_per_second(keep(base, "base"), ws, repeats, warmup, device)
+            row["check"] = (outs["base"] - outs["ours"]).abs().max().item()  # the timed runs' own outputs
+            if device.type == "cuda":
+                row["ours/float16"] = images_per_second(lambda w: G.synthesis(w), ws, repeats, warmup, device)
+            ips = {k: v for k, v in row.items() if "/" in k}
+            ratios = [f"ours/{base_name} {row['ours/float32'] / row[f'{base_name}/float32']:.2f}x",
+                      f"same image: max|diff| {row['check']:.1e}"]
+            if "ours/float16" in row:
+                ratios.append(f"fp16/fp32 {row['ours/float16'] / row['ours/float32']:.2f}x")
+            print(f"{config} {res:>5} px  batch {batch:<2}  images/s: " +
+                  "  ".join(f"{k} {v:.3g} ({1 / v:.3g} s/img)" for k, v in ips.items()) + "  |  " +
+                  ", ".join(ratios), flush=True)
+            rows.append(row)
+        del G
+    return rows
+
+
 def print_row(row: dict, device: torch.device) -> None:
     """Print one size/batch line with images/s and ratios."""
     ips = {k: v for k, v in row.items() if "/" in k and not k.endswith("/error")}
@@ -262,6 +310,11 @@ def main(argv=None) -> int:
     ap.add_argument("--nvlabs", metavar="DIR", default=None,
                     help="a stylegan2-ada-pytorch checkout: time NVlabs' generator against ours (same weights)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--arch", default="stylegan2,stylegan3-t,stylegan3-r",
+                    help="comma-separated: stylegan2, stylegan3-t, stylegan3-r")
+    ap.add_argument("--sg3-sizes", default="256", help="comma-separated resolutions for StyleGAN3")
+    ap.add_argument("--nvlabs3", default=None, metavar="PATH",
+                    help="a checkout of NVlabs/stylegan3: compare StyleGAN3 with its implementation")
     ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -271,19 +324,32 @@ def main(argv=None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     batches = [int(b) for b in args.batches.split(",") if b]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    archs = [a.strip() for a in args.arch.split(",") if a.strip()]
+    unknown = [a for a in archs if a != "stylegan2" and a not in sg3.CONFIGS]
+    if unknown:
+        ap.error(f"--arch {unknown[0]!r}: allowed stylegan2, {', '.join(sg3.CONFIGS)}")
+    all_rows: list[dict] = []
     on_row = None
     if args.json:
         def on_row(rows: list[dict]) -> None:
-            Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows},
-                                                  indent=2))
-    if args.nvlabs:
-        run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row)
-        return 0
-    if device.type == "cpu":
-        print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-    run(sizes, batches, args.repeats, args.warmup, device, on_row)
+            Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__,
+                                                   "rows": all_rows + rows}, indent=2))
+    if "stylegan2" in archs:
+        print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        if args.nvlabs:
+            all_rows += run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row) or []
+        else:
+            if device.type == "cpu":
+                print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
+            all_rows += run(sizes, batches, args.repeats, args.warmup, device, on_row)
+    for config in (a for a in archs if a in sg3.CONFIGS):
+        print(f"{config} synthesis throughput on {name}: ours vs "
+              f"{'NVlabs (' + args.nvlabs3 + ')' if args.nvlabs3 else 'a plain PyTorch version'}")
+        all_rows += run_sg3(config, [int(s) for s in args.sg3_sizes.split(",") if s], batches, args.repeats,
+                            args.warmup, device, args.nvlabs3)
+        if on_row is not None:
+            on_row([])
     return 0
 
 

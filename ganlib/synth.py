@@ -7,7 +7,9 @@ and preview, FID sampling (``ganlib.metrics.stats``) and training sample grids. 
 * a class label → a one-hot ``c`` of length ``c_dim`` (:func:`condition`);
 * truncation ``w_avg + psi * (w - w_avg)`` on the first ``cutoff`` layers (all when None) (:func:`truncate`);
 * pixels ``clamp(img * 127.5 + 128, 0, 255)`` → uint8 N×H×W×C for C in 1, 3, 4 (:func:`to_uint8`);
-* precision is an argument of each call (as NVlabs passes ``force_fp32``), never a flag set on a shared model.
+* precision is an argument of each call (as NVlabs passes ``force_fp32``), never a flag set on a shared model;
+* StyleGAN3 camera moves as ``gen_images.py --translate X,Y --rotate DEG``: the synthesis receives the inverse matrix
+  (:func:`camera_transforms`); "stabilize" takes the w-driven part of the input transform at ``w_avg``.
 
 Generators follow the :class:`Generator` protocol; those with a w space (``num_ws > 0``) also follow
 :class:`StyleGenerator`. Models without a w space (DCGAN, cGAN, MLP, autoencoder decoders) are called as
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from ganlib.errors import UserError
+from ganlib.networks.stylegan3 import is_stylegan3, transforms_for
 from ganlib.pixels import to_rgb
 
 CondKind = Literal["none", "label", "features"]
@@ -80,6 +83,26 @@ def model_device(G: torch.nn.Module) -> torch.device:
     for p in G.parameters():
         return p.device
     return torch.device("cpu")
+
+
+def check_camera(G: Generator, field: str) -> None:
+    """Raise UserError naming ``field`` unless ``G`` takes camera moves (a StyleGAN3 model: its Fourier-feature
+    input can be translated and rotated). Returns nothing."""
+    if not is_stylegan3(G):
+        raise UserError("camera moves (translate, rotate, stabilize) need a StyleGAN3 model; this model is a "
+                        f"{'StyleGAN2' if has_w_space(G) else 'model without a w space'}", field=field)
+
+
+def camera_transforms(G: Generator, translate, rotate, n: int) -> torch.Tensor | None:
+    """Return the [n, 3, 3] matrices StyleGAN3's synthesis receives for per-image camera moves (``translate``: one
+    (x, y) in image widths or one per image; ``rotate``: degrees, one or one per image; None = no move), inverted
+    as NVlabs' gen_images.py does; None when neither is given."""
+    if translate is None and rotate is None:
+        return None
+    tr = None if translate is None else np.broadcast_to(np.asarray(translate, dtype=np.float64).reshape(-1, 2),
+                                                        (n, 2))
+    rot = None if rotate is None else np.broadcast_to(np.asarray(rotate, dtype=np.float64).reshape(-1), (n,))
+    return transforms_for(tr, rot, n, device=model_device(G))
 
 
 # ------------------------------------------------------------------------------------------------- z and c
@@ -255,7 +278,8 @@ def precision_name(dtype: str | torch.dtype | None) -> str:
 
 
 def _has_blocks(G: Generator) -> bool:
-    return has_w_space(G) and callable(getattr(G.synthesis, "blocks", None))
+    """True when ``G.synthesis`` takes ``precision`` itself (StyleGAN2 blocks, StyleGAN3 layers)."""
+    return has_w_space(G) and (callable(getattr(G.synthesis, "blocks", None)) or is_stylegan3(G))
 
 
 def _autocast(G: Generator, precision: str, dev: torch.device):
@@ -268,15 +292,19 @@ def _autocast(G: Generator, precision: str, dev: torch.device):
 
 def synthesize(G: StyleGenerator, ws: torch.Tensor, *, noise_mode: str = "const",
                noise_inputs: list[torch.Tensor] | None = None, precision: str = "auto",
-               synthesis: Callable | None = None, grad: bool = False) -> torch.Tensor:
+               synthesis: Callable | None = None, grad: bool = False,
+               transform: torch.Tensor | None = None) -> torch.Tensor:
     """Return float32 images [N, C, R, R] from ws [N, num_ws, w_dim]. ``noise_mode`` (const | random | none) and
     ``noise_inputs`` (per-layer tensors, e.g. from :class:`Noise`, overriding the mode); ``precision`` is this call's
     own (see ``ganlib.networks.precision``; 'bfloat16' = autocast), never set on the model; ``synthesis`` replaces
-    ``G.synthesis`` (e.g. compiled); ``grad`` keeps the autograd graph (training)."""
+    ``G.synthesis`` (e.g. compiled); ``grad`` keeps the autograd graph (training); ``transform`` [N, 3, 3] (StyleGAN3
+    only, from :func:`camera_transforms`) moves the camera."""
     precision = precision_name(precision)
     dev = ws.device
     synth = synthesis if synthesis is not None else G.synthesis
     kwargs = {}
+    if transform is not None:
+        kwargs["transform"] = transform
     if _has_blocks(G) and precision in ("float32", "float16"):
         kwargs["precision"] = precision
         if precision == "float16" and dev.type == "cuda":
@@ -288,16 +316,23 @@ def synthesize(G: StyleGenerator, ws: torch.Tensor, *, noise_mode: str = "const"
 def generate(G: Generator, latents: np.ndarray, *, space: str = "z", conds: np.ndarray | None = None,
              psi=1.0, cutoff: int | None = None, mix: tuple[np.ndarray, Sequence[int]] | None = None,
              noise: Noise | None = None, noise_inputs: list[torch.Tensor] | None = None,
-             precision: str = "auto", synthesis: Callable | None = None) -> torch.Tensor:
+             precision: str = "auto", synthesis: Callable | None = None, translate=None, rotate=None,
+             stabilize: bool = False) -> torch.Tensor:
     """Return float32 images [B, C, R, R] for a batch of latents: z [B, z_dim] (``space`` "z") or untruncated
     ws [B, num_ws, w_dim] ("w"); ``conds`` [B, c_dim] / [c_dim] / None; truncation ``psi`` (one number or one per
     row) with ``cutoff``; ``mix`` = (z of the mixing latent [z_dim], layers) replaces those layers by its ws
     (truncated alike); ``noise`` (its mode; ``noise_inputs`` its tensors for this batch), precision and
-    ``synthesis`` as in :func:`synthesize`. Models without a w space take
+    ``synthesis`` as in :func:`synthesize`. StyleGAN3 only: ``translate`` ((x, y) or [B, 2], image widths) and
+    ``rotate`` (degrees, one or [B]) move the camera as gen_images.py does; ``stabilize`` feeds ``w_avg`` to the
+    input's own transform (ws[:, 0]) so that interpolations morph without the viewpoint drifting (UserError naming
+    'translate', 'rotate' or 'stabilize' on other models). Models without a w space take
     z only (``G(z, c, truncation_psi)``, one call per distinct psi)."""
     dev = model_device(G)
     precision = precision_name(precision)
     b = int(latents.shape[0])
+    for value, name in ((translate, "translate"), (rotate, "rotate"), (stabilize or None, "stabilize")):
+        if value is not None:
+            check_camera(G, name)
     if not has_w_space(G):
         if space != "z":
             raise UserError("this model has no w space", field="space")
@@ -321,16 +356,22 @@ def generate(G: Generator, latents: np.ndarray, *, space: str = "z", conds: np.n
             z_mix, layers = mix
             wm = truncate(G, map_z(G, np.repeat(np.asarray(z_mix).reshape(1, -1), b, axis=0), conds), psi, cutoff)
             ws = mix_styles(ws, wm, layers)
+        if stabilize:
+            ws = ws.clone()
+            ws[:, 0] = G.mapping.w_avg.to(ws.dtype)
     return synthesize(G, ws, noise_mode=noise.noise_mode if noise is not None else "const",
-                      noise_inputs=noise_inputs, precision=precision, synthesis=synthesis)
+                      noise_inputs=noise_inputs, precision=precision, synthesis=synthesis,
+                      transform=camera_transforms(G, translate, rotate, b))
 
 
 def seed_batch(G: Generator, seeds: Sequence[int], *, conds: np.ndarray | None = None, psi: float = 1.0,
                cutoff: int | None = None, noise: Noise | None = None, mix_seed: int | None = None,
-               mix_layers: Sequence[int] | None = None, precision: str = "auto") -> np.ndarray:
+               mix_layers: Sequence[int] | None = None, precision: str = "auto", translate=None,
+               rotate=None) -> np.ndarray:
     """Return uint8 N×H×W×C pixels for ``seeds`` (z by :func:`seed_to_z`), conditioned by ``conds``, truncated by
     ``psi``/``cutoff``, style-mixed with ``mix_seed`` on ``mix_layers`` (default: the second half), with ``noise``
-    (per-seed for "random") at ``precision``."""
+    (per-seed for "random") at ``precision``; StyleGAN3 camera moves ``translate`` (x, y) and ``rotate`` (degrees)
+    as in :func:`generate`."""
     z = seeds_to_z(seeds, int(G.z_dim))
     mix = None
     if mix_seed is not None:
@@ -340,7 +381,7 @@ def seed_batch(G: Generator, seeds: Sequence[int], *, conds: np.ndarray | None =
         mix = (seed_to_z(mix_seed, int(G.z_dim)), layers)
     inputs = noise.inputs(seeds=seeds) if noise is not None and noise.mode == "random" else None
     images = generate(G, z, conds=conds, psi=psi, cutoff=cutoff, mix=mix, noise=noise, noise_inputs=inputs,
-                      precision=precision)
+                      precision=precision, translate=translate, rotate=rotate)
     return to_uint8(images)
 
 
@@ -362,6 +403,7 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1))
 
 
-__all__ = ["Generator", "StyleGenerator", "cond_kind", "has_w_space", "model_device", "seed_to_z", "seeds_to_z",
+__all__ = ["Generator", "StyleGenerator", "cond_kind", "has_w_space", "model_device", "check_camera",
+           "camera_transforms", "seed_to_z", "seeds_to_z",
            "one_hot", "condition", "map_z", "truncate", "default_mix_layers", "mix_styles", "Noise",
            "precision_name", "synthesize", "generate", "seed_batch", "to_uint8", "to_rgb"]

@@ -12,7 +12,7 @@ from ganlib.checkpoints import LoadedModel
 from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
-from ganlib.synth import Noise, cond_kind, condition, has_w_space, seed_batch
+from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.sinks import open_sink
 from studio.sinks.images import encode_image
 
@@ -22,8 +22,9 @@ IMAGE_FORMATS = ("png", "jpg")
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const", class_idx: int | None = None,
                 batch: int = 8, mix_seed: int | None = None, mix_layers: Sequence[int] | None = None,
-                dtype: str = "auto", size: int | None = None,
-                features: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str = "auto", size: int | None = None, features: np.ndarray | None = None,
+                translate: tuple[float, float] | None = None,
+                rotate: float | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (seed, uint8 H×W×C image, C = the model's 1, 3 or 4 channels) for each seed, through
     ``ganlib.synth.seed_batch``: z from ``RandomState(seed)``, pixels as NVlabs converts them.
 
@@ -32,6 +33,8 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
     precision of these calls ('auto' matches NVlabs: fp16 layers on GPU, fp32 on CPU). ``size`` resizes each image
     to size×size (bicubic; None keeps the model's resolution): the one place a batch is resized. ``features``
     [len(seeds), c_dim] conditions a feature model, one row per seed.
+    ``translate`` (x, y) and ``rotate`` (degrees) move a StyleGAN3 model's camera as NVlabs' gen_images.py does
+    (UserError naming --translate / --rotate on other models).
     """
     G = model.G
     if noise_mode not in ("const", "random", "none"):
@@ -50,13 +53,17 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
         if len(features) != len(seeds):
             raise UserError(f"{len(features)} feature rows for {len(seeds)} seeds: give one row per seed",
                             field="--features")
+    for value, option in ((translate, "--translate"), (rotate, "--rotate")):
+        if value is not None:
+            check_camera(G, option)
     c_vec = condition(G, class_idx, None, field="--class") if features is None else None
     noise = Noise(G, noise_mode)
     for i in range(0, len(seeds), batch):
         chunk = list(seeds[i:i + batch])
         conds = c_vec if features is None else np.asarray(features[i:i + batch])
         pixels = seed_batch(G, chunk, conds=conds, psi=truncation, cutoff=truncation_cutoff, noise=noise,
-                            mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype)
+                            mix_seed=mix_seed, mix_layers=mix_layers, precision=dtype, translate=translate,
+                            rotate=rotate)
         if size is not None:
             pixels = [fit_image(img, size, "stretch") for img in pixels]
         yield from zip(chunk, pixels)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganlib.networks.stylegan3 import is_stylegan3
 from ganlib.synth import StyleGenerator, map_z, seeds_to_z
 
 DIRECTION_PREFIX = "sefa"
@@ -15,9 +16,14 @@ DIRECTION_PREFIX = "sefa"
 
 def sefa_directions(G: torch.nn.Module, count: int = 8, layers: str = "early") -> np.ndarray:
     """Return ``count`` unit directions [count, w_dim] in w space, strongest first, from the eigenvectors of
-    AᵀA where A stacks the affine weights of the chosen style layers ('early': the first half, 'all')."""
-    affines = [m.affine.weight.detach().float().cpu() for m in G.synthesis.modules()
-               if hasattr(m, "affine") and hasattr(m, "noise_strength")]
+    AᵀA where A stacks the affine weights of the chosen style layers ('early': the first half, 'all'). StyleGAN3:
+    its modulated layers before the to-RGB layer (the input's affine moves the camera, it carries no style)."""
+    if is_stylegan3(G):
+        affines = [layer.affine.weight.detach().float().cpu() for layer in G.synthesis.layers()
+                   if not layer.is_torgb]
+    else:
+        affines = [m.affine.weight.detach().float().cpu() for m in G.synthesis.modules()
+                   if hasattr(m, "affine") and hasattr(m, "noise_strength")]
     if not affines:
         raise ValueError("this model has no style layers")
     if layers == "early":

@@ -15,8 +15,9 @@ Timing:
   times as knots (non-uniform, Barry-Goldman tangents), so velocity is continuous across keyframes even when
   segments differ in length. End tangents of a non-loop reflect the endpoint (tangent = first/last chord);
   a loop takes neighbours cyclically, so velocity is continuous across the seam.
-* A keyframe's ``ease`` reparametrises the segment that leaves it; truncation and conditioning are interpolated
-  linearly over the same eased parameter.
+* A keyframe's ``ease`` reparametrises the segment that leaves it; truncation, conditioning and the StyleGAN3
+  camera (``translate`` [x, y], ``rotate`` degrees; 0 where a keyframe gives none) are interpolated linearly over the
+  same eased parameter, so a loop's closing segment returns to the first keyframe's camera without a pop.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class FramePlan:
     latents [n_frames, *anchor_shape] float64 in the timeline's space; truncation [n_frames] (psi per frame);
     conds [n_frames, c_dim] or None; noise_phase [n_frames] radians (2*pi*i/total_frames for noise "loop", else
     0); noise_seed [n_frames] int64 (seed*1_000_003 + i for noise "random", else the timeline seed);
-    times [n_frames] seconds.
+    times [n_frames] seconds; translate [n_frames, 2] and rotate [n_frames] (degrees): the camera, None when no
+    keyframe moves it.
     """
 
     n_frames: int
@@ -54,6 +56,8 @@ class FramePlan:
     start: int = 0
     total_frames: int = 0
     times: np.ndarray | None = None
+    translate: np.ndarray | None = None
+    rotate: np.ndarray | None = None
 
 
 def frame_time(i, fps: float):
@@ -184,6 +188,11 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
 
     truncation = _lerp_rows(psi[a_idx], psi[b_idx], u)
     cond_frames = _lerp_rows(cond_arr[a_idx], cond_arr[b_idx], u) if cond_arr is not None else None
+    translate = rotate = None
+    if any(kf.translate is not None or kf.rotate is not None for kf in kfs):
+        moves = np.array([list(kf.translate or (0.0, 0.0)) + [kf.rotate or 0.0] for kf in kfs], dtype=np.float64)
+        camera = _lerp_rows(moves[a_idx], moves[b_idx], u)
+        translate, rotate = camera[:, :2], camera[:, 2]
     if timeline.noise == "loop":
         noise_phase = 2.0 * math.pi * idx / total
     else:
@@ -195,6 +204,7 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
         noise_seed = np.full(n, seed, dtype=np.int64)
     return FramePlan(n_frames=n, fps=fps, latents=latents, truncation=truncation, conds=cond_frames,
                      noise_phase=noise_phase.astype(np.float64), noise_seed=noise_seed.astype(np.int64),
+                     translate=translate, rotate=rotate,
                      start=start, total_frames=total, times=np.asarray(t, dtype=np.float64))
 
 

@@ -73,3 +73,30 @@ def out_option(help: str, *, folder: bool, required: bool = True, default=None, 
     names = ("--out", "--outdir") if folder else ("--out",)
     kind = click.Path(dir_okay=not file_only, file_okay=not folder_only, path_type=Path)
     return click.option(*names, "out", type=kind, required=required, default=default, help=help)
+
+
+class Vec2(click.ParamType):
+    """An "X,Y" pair of numbers, as NVlabs' gen_images.py --translate takes it."""
+
+    name = "X,Y"
+
+    def convert(self, value, param, ctx):
+        """Return (x, y) floats from "X,Y" (or an (x, y) pair)."""
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            return float(value[0]), float(value[1])
+        parts = str(value).split(",")
+        try:
+            if len(parts) == 2:
+                x, y = float(parts[0]), float(parts[1])
+                if all(v == v and abs(v) != float("inf") for v in (x, y)):
+                    return x, y
+        except ValueError:
+            pass
+        self.fail(f"{value!r} is not an X,Y pair of numbers like 0.3,1", param, ctx)
+
+
+translate_option = click.option("--translate", type=Vec2(), default=None,
+                                help="StyleGAN3 camera: move by X,Y image widths, e.g. 0.3,1 (as NVlabs' "
+                                     "gen_images.py).")
+rotate_option = click.option("--rotate", type=float, default=None, metavar="DEG",
+                             help="StyleGAN3 camera: rotate by DEG degrees (as NVlabs' gen_images.py).")

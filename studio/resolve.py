@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganlib.errors import UserError
-from ganlib.synth import Generator, condition, has_w_space, map_z, mix_styles, seed_to_z
+from ganlib.synth import Generator, check_camera, condition, has_w_space, map_z, mix_styles, seed_to_z
 from studio.directions import apply_directions, model_directions
 from studio.errors import TimelineError
 from studio.latents import check_latent_shape, keyframe_latent_space, read_features, read_latent
@@ -39,10 +39,28 @@ def keyframe_condition(G: Generator, label: int | None, features, field: str, so
         raise TimelineError(exc.message, file=source, line=line, field=field) from None
 
 
+def check_timeline_camera(tl, G: Generator) -> None:
+    """Raise TimelineError at the field's line when the timeline moves the camera (keyframe ``translate`` or
+    ``rotate``, timeline ``stabilize``) and ``G`` is not a StyleGAN3 model. Returns nothing."""
+    used = [("stabilize", tl.line_of("stabilize"))] if tl.stabilize else []
+    for i, kf in enumerate(tl.keyframes):
+        for name in ("translate", "rotate"):
+            if getattr(kf, name) is not None:
+                field = f"keyframes[{i}].{name}"
+                used.append((field, tl.line_of(field) or tl.line_of(f"keyframes[{i}]")))
+    for field, line in used[:1]:
+        try:
+            check_camera(G, field)
+        except UserError as exc:
+            raise TimelineError(exc.message, file=tl.source, line=line, field=field) from None
+
+
 def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
     """Return the timeline's keyframes as anchor vectors for ``G``: z [z_dim] when interpolating in z (or for
     models without w space), else untruncated w [num_ws, w_dim] with style mixing and slider offsets applied;
-    plus per-keyframe conditioning and truncation. Raises TimelineError for keyframes that do not fit the model."""
+    plus per-keyframe conditioning and truncation. Raises TimelineError for keyframes that do not fit the model
+    (camera moves on a model that is not StyleGAN3 included)."""
+    check_timeline_camera(tl, G)
     w_space = has_w_space(G)
     space = tl.space if w_space else "z"
     anchors: list[np.ndarray] = []
@@ -104,4 +122,4 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
                             mix_deltas=mix_deltas if space == "w" else None)
 
 
-__all__ = ["ResolvedTimeline", "resolve_keyframes", "keyframe_condition"]
+__all__ = ["ResolvedTimeline", "resolve_keyframes", "keyframe_condition", "check_timeline_camera"]

@@ -179,6 +179,8 @@ def timeline_to_yaml(tl: Timeline, relative_to: Path | str | None = None) -> str
         value = getattr(tl, name)
         if value is None or name in ("keyframes", "output", "audio", "react"):
             continue
+        if name == "stabilize" and not value:
+            continue
         if name == "beats_per_bar" and value == 4:
             continue
         out[name] = _FlowList(value) if isinstance(value, list) else value

@@ -94,6 +94,27 @@ class Keyframe(BaseModel):
     features: list[float] | str | None = None
     mix: MixSpec | None = None
     directions: dict[str, float] | None = None
+    translate: list[float] | None = None   # StyleGAN3 camera: [x, y] in image widths
+    rotate: float | None = None            # StyleGAN3 camera: degrees (NVlabs gen_images.py --rotate)
+
+    @field_validator("translate", mode="before")
+    @classmethod
+    def _check_translate(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if not isinstance(v, (list, tuple)) or len(v) != 2:
+            raise fail(f"must be [x, y] in image widths, like [0.25, 0] (got {show(v)})")
+        for i, item in enumerate(v):
+            if not _is_number(item) or not math.isfinite(item):
+                raise fail(f"must be a finite number (got {show(item)})", i)
+        return [float(x) for x in v]
+
+    @field_validator("rotate", mode="before")
+    @classmethod
+    def _check_rotate(cls, v: Any) -> Any:
+        if v is not None and (not _is_number(v) or not math.isfinite(v)):
+            raise fail(f"must be an angle in degrees, like 90 (got {show(v)})")
+        return None if v is None else float(v)
 
     @field_validator("directions")
     @classmethod
@@ -242,6 +263,7 @@ class Timeline(BaseModel):
     noise: Literal["fixed", "random", "loop"] = "fixed"
     seed: int = Field(0, ge=0, le=SEED_MAX)
     label: int | None = Field(None, ge=0)
+    stabilize: bool = False   # StyleGAN3: the input's w-driven transform taken at w_avg (no viewpoint drift)
     keyframes: list[Keyframe] = Field(min_length=1)
     output: Output = Field(default_factory=Output)
     audio: AudioSpec | None = None

@@ -107,6 +107,22 @@ Network.__module__ = "dnnlib.tflib.network"
 
 
 # ---------------------------------------------------------------------------------------------- NVlabs pickles
+def trained_like(name: str, v: np.ndarray, lr_multiplier: float = 0.01) -> np.ndarray:
+    """Scale standard-normal values ``v`` for the NVlabs tensor ``name`` the way a trained network's look: small
+    noise strengths, affine biases near 1, small biases and w_avg, mapping weights stored as randn / lr."""
+    if name.endswith("noise_strength"):
+        return v * 0.3
+    if name.endswith("affine.bias"):
+        return 1 + 0.2 * v
+    if name.endswith("bias"):
+        return 0.2 * v
+    if name.endswith("w_avg"):
+        return 0.3 * v
+    if name.startswith("mapping.") and name.endswith("weight"):
+        return v / lr_multiplier
+    return v
+
+
 def random_nvlabs_state(ganlib_kwargs: dict, seed: int) -> dict[str, torch.Tensor]:
     """Random weights in NVlabs/ganlib StyleGAN2 layout (names and shapes), with non-trivial biases, noise
     strengths, w_avg and small to-RGB weights (images in about [-1, 1])."""
@@ -119,17 +135,7 @@ def random_nvlabs_state(ganlib_kwargs: dict, seed: int) -> dict[str, torch.Tenso
         if name.endswith("resample_filter"):
             out[name] = t.clone()
             continue
-        v = rs.randn(*shape)
-        if name.endswith("noise_strength"):
-            v = v * 0.3
-        elif name.endswith("affine.bias"):
-            v = 1 + 0.2 * v
-        elif name.endswith("bias"):
-            v = 0.2 * v
-        elif name.endswith("w_avg"):
-            v = 0.3 * v
-        elif name.startswith("mapping.") and name.endswith("weight"):
-            v = v / ganlib_kwargs.get("mapping_kwargs", {}).get("lr_multiplier", 0.01)  # stored as randn / lr
+        v = trained_like(name, rs.randn(*shape), ganlib_kwargs.get("mapping_kwargs", {}).get("lr_multiplier", 0.01))
         if ".torgb." in name and (name.endswith("torgb.weight") or name.endswith("torgb.bias")):
             v = 0.1 * v
         out[name] = torch.from_numpy(np.asarray(v, dtype=np.float32).reshape(shape))

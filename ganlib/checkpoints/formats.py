@@ -91,10 +91,10 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path, arch: str = ARCH) -> torch.nn.Module:
     from ganlib.networks import build_generator
     try:
-        G = build_generator(ARCH, kwargs)
+        G = build_generator(arch, kwargs)
     except (ValueError, AssertionError, KeyError) as exc:
         raise CheckpointError(f"cannot build the generator from its settings: {exc}", file=path) from None
     own = G.state_dict()
@@ -109,16 +109,20 @@ def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path) -> torch.nn
 
 
 def load_foreign(path: str | Path, fmt: str, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load the generator in ``path`` (format ``fmt`` from ``detect_format``) into ganlib's StyleGAN2 generator,
+    """Load the generator in ``path`` (format ``fmt`` from ``detect_format``) into ganlib's StyleGAN2 (or, for an
+    NVlabs StyleGAN3 pickle, StyleGAN3) generator,
     in eval mode on ``device``; returns a LoadedModel whose provenance names the source format."""
     path = Path(path)
     latent_avg = None
+    arch = ARCH
     if fmt in (nvlabs.FORMAT, tf_legacy.FORMAT):
         data = _load_pickle(path)
         _cache["key"] = _cache["data"] = None
         found = _classify(data, path)
         module = nvlabs if found == nvlabs.FORMAT else tf_legacy
         kwargs, state, provenance = module.generator_from_data(data, path)
+        if found == nvlabs.FORMAT:
+            arch = nvlabs.generator_arch(data, path)
         fmt = found
         del data
     elif fmt in (rosinality.FORMAT, "torch-zip"):
@@ -130,10 +134,10 @@ def load_foreign(path: str | Path, fmt: str, device: str | torch.device = "cpu")
         fmt = rosinality.FORMAT
     else:
         raise CheckpointError(f"unsupported checkpoint format {fmt!r}", file=path)
-    G = _build(kwargs, state, path)
+    G = _build(kwargs, state, path, arch)
     if fmt == rosinality.FORMAT:
         with torch.no_grad():
             G.mapping.w_avg.copy_(latent_avg if latent_avg is not None else rosinality.estimate_w_avg(G))
     G.eval().requires_grad_(False).to(device)
     provenance = dict(provenance, source_file=os.path.basename(str(path)))
-    return LoadedModel(G=G, arch=ARCH, kwargs=kwargs, provenance=provenance, source=str(path), format=fmt)
+    return LoadedModel(G=G, arch=arch, kwargs=kwargs, provenance=provenance, source=str(path), format=fmt)

@@ -1,4 +1,5 @@
-"""NVlabs PyTorch network pickles (stylegan2-ada-pytorch, and the StyleGAN2 networks of the stylegan3 repository).
+"""NVlabs PyTorch network pickles: stylegan2-ada-pytorch, and the stylegan3 repository's StyleGAN3 (configs T and R)
+and StyleGAN2 networks.
 
 Such a file is a plain pickle of ``{'G', 'D', 'G_ema', 'augment_pipe', 'training_set_kwargs'}``. Every network is a
 ``torch_utils.persistence`` object: it is reduced to ``_reconstruct_persistent_obj(meta)`` where ``meta`` carries the
@@ -8,14 +9,17 @@ Tensors are reduced through ``torch._utils._rebuild_tensor_v2`` over storages se
 ``torch.save`` blobs (``torch.storage._load_from_bytes``).
 
 Here the persistence hook is replaced by ``PersistentRecord``, which keeps the class name and state and never looks
-at the source; storages are read with weights-only loading. The generator is rebuilt as ganlib's StyleGAN2
-``Generator`` (same parameter names) from the recorded constructor arguments.
+at the source; storages are read with weights-only loading. The generator is rebuilt as ganlib's StyleGAN2 or
+StyleGAN3 ``Generator`` (same parameter names) from the recorded constructor arguments.
 
 Differences between the two repositories' StyleGAN2 generators that matter here:
 - stylegan2-ada-pytorch nests ``mapping_kwargs`` and ``synthesis_kwargs``; defaults ``num_fp16_res=0``,
   ``conv_clamp=None``;
 - stylegan3 keeps the synthesis arguments flat in the Generator's kwargs; defaults ``num_fp16_res=4``,
   ``conv_clamp=256``, ``w_avg_beta=0.998``, and ``fused_modconv_default`` ('inference_only' in its training configs).
+A StyleGAN3 generator is told apart by its synthesis layout (``input``, ``L0_…`` layers); its kwargs are flat too
+(``channel_base``, ``conv_kernel``, ``use_radial_filters``, ``magnitude_ema_beta``, …), nested here as ganlib's
+``synthesis_kwargs``.
 """
 from __future__ import annotations
 
@@ -96,6 +100,10 @@ _MAPPING_KEYS = {"num_layers", "embed_features", "layer_features", "activation",
 _SYNTHESIS_KEYS = {"channel_base", "channel_max", "num_fp16_res", "architecture", "resample_filter", "conv_clamp",
                    "fp16_channels_last", "fused_modconv_default", "kernel_size", "use_noise", "activation"}
 _TOP_KEYS = {"z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs"}
+_SG3_MAPPING_KEYS = {"num_layers", "lr_multiplier", "w_avg_beta"}
+_SG3_SYNTHESIS_KEYS = {"channel_base", "channel_max", "num_layers", "num_critical", "first_cutoff", "first_stopband",
+                       "last_stopband_rel", "margin_size", "output_scale", "num_fp16_res", "conv_kernel",
+                       "filter_size", "lrelu_upsampling", "use_radial_filters", "conv_clamp", "magnitude_ema_beta"}
 
 
 def plain(value: Any) -> Any:
@@ -111,6 +119,18 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"unexpected value of type {type(value).__name__}")
+
+
+def _nest_kwargs(kw: dict, mapping: dict, synthesis: dict, path) -> dict:
+    """Return the top-level kwargs ``kw`` with ``mapping_kwargs``/``synthesis_kwargs`` set and ``c_dim`` defaulted;
+    CheckpointError when a required dimension is missing."""
+    missing = [k for k in ("z_dim", "w_dim", "img_resolution", "img_channels") if k not in kw]
+    if missing:
+        raise CheckpointError(f"generator settings lack {missing[0]!r}", file=path)
+    kw.setdefault("c_dim", 0)
+    kw["mapping_kwargs"] = mapping
+    kw["synthesis_kwargs"] = synthesis
+    return kw
 
 
 def translate_kwargs(init_kwargs: dict, flavor: str, path) -> dict:
@@ -141,13 +161,24 @@ def translate_kwargs(init_kwargs: dict, flavor: str, path) -> dict:
     if arch != "skip":
         raise CheckpointError(f"generator architecture {arch!r} is not supported: only 'skip' (the StyleGAN2 "
                               f"default)", file=path)
-    missing = [k for k in ("z_dim", "w_dim", "img_resolution", "img_channels") if k not in kw]
-    if missing:
-        raise CheckpointError(f"generator settings lack {missing[0]!r}", file=path)
-    kw.setdefault("c_dim", 0)
-    kw["mapping_kwargs"] = mapping
-    kw["synthesis_kwargs"] = synthesis
-    return kw
+    return _nest_kwargs(kw, mapping, synthesis, path)
+
+
+def translate_sg3_kwargs(init_kwargs: dict, path) -> dict:
+    """Return ganlib ``stylegan3`` Generator kwargs from an NVlabs StyleGAN3 Generator's flat ``init_kwargs``
+    (synthesis and layer settings nested as ``synthesis_kwargs``). Raises CheckpointError for unknown settings."""
+    try:
+        kw = plain(init_kwargs)
+    except TypeError as exc:
+        raise CheckpointError(f"generator settings hold {exc}", file=path) from None
+    mapping = dict(kw.pop("mapping_kwargs", None) or {})
+    synthesis = {k: kw.pop(k) for k in list(kw) if k not in _TOP_KEYS}
+    unknown = [f"mapping_kwargs.{k}" for k in sorted(set(mapping) - _SG3_MAPPING_KEYS)]
+    unknown += sorted(set(synthesis) - _SG3_SYNTHESIS_KEYS) + sorted(set(kw) & {"synthesis_kwargs"})
+    if unknown:
+        raise CheckpointError(f"StyleGAN3 generator setting {unknown[0]!r} is not supported by Latent Studio",
+                              file=path)
+    return _nest_kwargs(kw, mapping, synthesis, path)
 
 
 # ------------------------------------------------------------------------------------------------ tensors
@@ -195,8 +226,33 @@ def _flavor(rec: PersistentRecord) -> str:
     return "stylegan2-ada-pytorch"
 
 
+def _is_alias_free(synthesis: PersistentRecord) -> bool:
+    names = set(synthesis.modules)
+    return "input" in names or any(n.startswith("L0_") for n in names)
+
+
+def generator_arch(data: Any, path) -> str:
+    """Return the ganlib architecture of the generator in unpickled NVlabs ``data``: 'stylegan3' for an alias-free
+    network (a synthesis ``input`` and ``L0_…`` layers), else 'stylegan2'."""
+    rec, _ = pick_generator(data, path)
+    synthesis = rec.modules.get("synthesis")
+    return "stylegan3" if isinstance(synthesis, PersistentRecord) and _is_alias_free(synthesis) else "stylegan2"
+
+
+def _check_sg3_layout(synthesis: PersistentRecord, path) -> None:
+    if synthesis.class_name != "SynthesisNetwork":
+        raise CheckpointError(f"unrecognised StyleGAN3 layout (synthesis is a {synthesis.class_name})", file=path)
+    for name, sub in synthesis.modules.items():
+        want = "SynthesisInput" if name == "input" else "SynthesisLayer"
+        if not isinstance(sub, PersistentRecord) or sub.class_name != want:
+            got = sub.class_name if isinstance(sub, PersistentRecord) else type(sub).__name__
+            raise CheckpointError(f"unrecognised StyleGAN3 layout: synthesis.{name} is a {got}, expected {want}",
+                                  file=path)
+
+
 def generator_from_data(data: Any, path) -> tuple[dict, dict[str, torch.Tensor], dict]:
-    """Return (ganlib kwargs, state dict, provenance) for the StyleGAN2 generator in unpickled NVlabs ``data``."""
+    """Return (ganlib kwargs, state dict, provenance) for the generator in unpickled NVlabs ``data`` (StyleGAN2 or
+    StyleGAN3; ``generator_arch`` tells which)."""
     rec, key = pick_generator(data, path)
     if rec.class_name != "Generator":
         raise CheckpointError(f"'{key}' is a {rec.class_name}, not a Generator", file=path)
@@ -207,13 +263,16 @@ def generator_from_data(data: Any, path) -> tuple[dict, dict[str, torch.Tensor],
     if not isinstance(synthesis, PersistentRecord):
         raise CheckpointError("generator has no synthesis network", file=path)
     sub_names = set(synthesis.modules)
-    if "input" in sub_names or any(n.startswith("L0_") for n in sub_names):
-        raise CheckpointError("this is a StyleGAN3 (alias-free) generator; Latent Studio renders StyleGAN2 "
-                              "networks only", file=path)
-    if synthesis.class_name != "SynthesisNetwork" or not any(n.startswith("b") for n in sub_names):
-        raise CheckpointError(f"unrecognised generator layout (synthesis is a {synthesis.class_name})", file=path)
-    flavor = _flavor(rec)
-    kwargs = translate_kwargs(rec.init_kwargs, flavor, path)
+    if _is_alias_free(synthesis):
+        _check_sg3_layout(synthesis, path)
+        flavor = "stylegan3"
+        kwargs = translate_sg3_kwargs(rec.init_kwargs, path)
+    else:
+        if synthesis.class_name != "SynthesisNetwork" or not any(n.startswith("b") for n in sub_names):
+            raise CheckpointError(f"unrecognised generator layout (synthesis is a {synthesis.class_name})",
+                                  file=path)
+        flavor = _flavor(rec)
+        kwargs = translate_kwargs(rec.init_kwargs, flavor, path)
     state = collect_tensors(rec)
     provenance: dict[str, Any] = {"source_format": FORMAT, "source_repo": flavor, "network": key}
     if isinstance(data, dict):

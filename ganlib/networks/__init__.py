@@ -11,9 +11,10 @@ from __future__ import annotations
 from ganlib.networks.registry import build_generator, generator_class, register_generator, registered_architectures
 
 from ganlib.networks import (autoencoder, classifier, conditional, dcgan, mlp_encoder,
-                             mse_generator, stylegan2, wgan)
+                             mse_generator, stylegan2, stylegan3, wgan)
 
-ARCHITECTURE_MODULES = (autoencoder, classifier, conditional, dcgan, mlp_encoder, mse_generator, stylegan2, wgan)
+ARCHITECTURE_MODULES = (autoencoder, classifier, conditional, dcgan, mlp_encoder, mse_generator, stylegan2, stylegan3,
+                        wgan)
 
 __all__ = ["ARCHITECTURE_MODULES", "build_generator", "generator_class", "register_generator",
            "registered_architectures"]

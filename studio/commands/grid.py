@@ -10,7 +10,8 @@ from ganlib import limits
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from studio.batch import contact_sheet, seed_images
-from studio.options import batch_option, device_option, model_option, out_option, truncation_option
+from studio.options import (batch_option, device_option, model_option, out_option, rotate_option, translate_option,
+                            truncation_option)
 from studio.render import get_model
 from studio.seeds import parse_seeds
 
@@ -23,11 +24,13 @@ from studio.seeds import parse_seeds
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Columns (default: square).")
 @click.option("--scale", type=click.IntRange(min=1, max=16), default=None,
               help="Enlarge each image (default: to at least 128 px).")
+@translate_option
+@rotate_option
 @device_option
 @batch_option
 @out_option("PNG file.", folder=False, file_only=True)
 def command(model: str, seeds: str, truncation: float, class_idx: int | None, cols: int | None, scale: int | None,
-            device: str, batch: int, out: Path) -> None:
+            translate: tuple[float, float] | None, rotate: float | None, device: str, batch: int, out: Path) -> None:
     """Write a contact sheet of the given seeds, each captioned with its seed."""
     if out.suffix.lower() != ".png":
         raise UserError("the contact sheet is written as PNG: give a .png path", field="--out")
@@ -35,7 +38,8 @@ def command(model: str, seeds: str, truncation: float, class_idx: int | None, co
     limits.check("grid_images", len(seed_list), f"{len(seed_list)} seeds is too many for one sheet: the list",
                  field="--seeds")
     loaded = get_model(model, device)
-    pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch))
+    pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch,
+                             translate=translate, rotate=rotate))
     res = pairs[0][1].shape[0]
     scale = scale or max(1, -(-128 // res))
     sheet = contact_sheet([p[1] for p in pairs], [f"seed {p[0]}" for p in pairs], cols=cols, scale=scale)

@@ -39,7 +39,7 @@ def describe_model(spec: str) -> dict:
     return {
         "source": m.source,
         "format": m.format,
-        "architecture": m.arch,
+        "architecture": getattr(G, "config", m.arch),  # StyleGAN3: stylegan3-t or stylegan3-r
         "resolution": int(G.img_resolution),
         "channels": int(G.img_channels),
         "z_dim": int(G.z_dim),

@@ -9,7 +9,7 @@ from ganlib.data.feature_files import read_features
 from ganlib.errors import UserError
 from studio.batch import write_seed_images
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
-                            truncation_option)
+                            rotate_option, translate_option, truncation_option)
 from studio.render import get_model
 from studio.seeds import parse_seeds
 from studio.timeline import parse_layers
@@ -31,6 +31,8 @@ from studio.timeline import parse_layers
 @click.option("--mix-seed", type=SEED_RANGE, default=None, help="Style-mix every image with this seed.")
 @click.option("--mix-layers", default=None, help="Layers taken from --mix-seed, e.g. '8-' or '0-3' (default: "
                                                  "the second half).")
+@translate_option
+@rotate_option
 @device_option
 @batch_option
 @dtype_option
@@ -42,7 +44,8 @@ from studio.timeline import parse_layers
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str | None, features_file: Path | None, truncation: float,
             truncation_cutoff: int | None, noise_mode: str, class_idx: int | None, mix_seed: int | None,
-            mix_layers: str | None, device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str,
+            mix_layers: str | None, translate: tuple[float, float] | None, rotate: float | None,
+            device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str,
             quiet: bool) -> None:
     """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     loaded = get_model(model, device)
@@ -61,5 +64,5 @@ def command(model: str, seeds: str | None, features_file: Path | None, truncatio
     path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
                              truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
                              batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, size=size, fmt=fmt,
-                             features=features)
+                             features=features, translate=translate, rotate=rotate)
     click.echo(f"wrote {len(seed_list)} images to {path}")
