@@ -15,3 +15,9 @@ truncation_option = click.option("--truncation", "truncation", type=float, defau
                                  help="Truncation psi: 1 = no truncation, 0 = the average image.")
 model_option = click.option("--model", "model", default="builtin:default", show_default=True,
                             help="builtin:NAME or a checkpoint (.safetensors, NVlabs .pkl, rosinality .pt).")
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                              help="Render chunks in N local processes (CPU: the cores are split between them; "
+                                   "--device cuda: one GPU each).")
+ray_option = click.option("--ray", "ray", default=None, metavar="ADDRESS",
+                          help="Send chunks to the Ray cluster at ADDRESS (e.g. ray://head:10001, or 'auto'), or "
+                               "'local' to start Ray on this machine. Needs: pip install \"latent-studio[ray]\".")

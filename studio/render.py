@@ -72,6 +72,7 @@ class RenderResult:
     fps: float
     seconds: float = 0.0
     resumed_from: int = 0  # the first frame this run rendered when it continued an earlier one, else 0
+    frames_done_before: int = 0  # frames an earlier, interrupted run had finished
     chunks: int = 1  # chunks planned
     chunks_rendered: int = 1  # chunks rendered by this run (fewer when resumed)
 
@@ -221,4 +222,4 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         backend.close()
     return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,
                         seconds=done.seconds, resumed_from=done.first_todo if done.done_before else 0,
-                        chunks=done.chunks, chunks_rendered=done.rendered)
+                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered)
