@@ -1,0 +1,114 @@
+"""Chunked renders: the plan, identical frames however chunks are scheduled (--workers 1 / 2), a worker killed
+mid-chunk is retried, joins neither drop nor duplicate a frame, GIF/zip/PNG resume, refused manifests."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ganlib.errors import UserError
+from studio.chunks import plan_chunks, work_dir
+from studio.chunks.backends import FAULT_ENV
+from studio.chunks.manifest import MANIFEST_NAME
+from tests.chunk_support import LOOP, Interrupt, decoded, png_frames, stop_after, write_timeline
+
+
+def test_plan_rounds_chunks_to_batches_and_resumes_inside_one():
+    chunks = plan_chunks(23, 5, batch=4)  # 5 → 8 frames: every chunk starts on a batch boundary
+    assert [(c.index, c.start, c.stop) for c in chunks] == [(0, 0, 8), (1, 8, 16), (2, 16, 23)]
+    assert [(c.index, c.start, c.stop) for c in plan_chunks(23, 5, batch=4, start=10)] == [(1, 10, 16), (2, 16, 23)]
+    assert sum(c.n_frames for c in plan_chunks(1000, 7, batch=3)) == 1000
+
+
+def test_workers_give_the_frames_of_one_process(tiny_models, tmp_path):
+    from studio.render import render_timeline
+    _, tl = write_timeline(tmp_path, chunk=4)
+    one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)
+    two = render_timeline(tl, out=tmp_path / "two.mp4", progress=False, batch=4, workers=2)
+    assert one.chunks == two.chunks == 4
+    a, b = decoded(one.path), decoded(two.path)
+    assert a.shape == (13, 32, 32, 3) and np.array_equal(a, b)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.mp4", "t.yaml", "two.mp4"]  # no work left behind
+
+
+def test_a_chunk_whose_worker_dies_is_retried(tiny_models, tmp_path, monkeypatch):
+    from studio.render import render_timeline
+    _, tl = write_timeline(tmp_path, chunk=4)
+    want = render_timeline(tl, frames_dir=tmp_path / "want", progress=False, batch=4)
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv(FAULT_ENV, f"1:{marker}")  # the worker rendering chunk 1 is SIGKILLed the first time
+    got = render_timeline(tl, frames_dir=tmp_path / "got", progress=False, batch=4, workers=2)
+    assert marker.exists()
+    assert png_frames(got.path) == png_frames(want.path) and len(png_frames(want.path)) == 13
+
+
+def test_joins_drop_and_duplicate_no_frame(tiny_models, tmp_path):
+    """A loop cut into 3-frame segments: every decoded frame is closest to its own source frame."""
+    from studio.render import get_model, iter_frames, render_timeline
+    _, tl = write_timeline(tmp_path, chunk=3, body=LOOP)
+    result = render_timeline(tl, out=tmp_path / "loop.mp4", progress=False, batch=1)
+    source = np.stack([f for _, f in iter_frames(tl, get_model(tl.model), batch=1)]).astype(float)
+    video = decoded(result.path).astype(float)
+    assert result.chunks > 3 and len(video) == len(source) == tl.n_frames
+    err = ((video[:, None] - source[None]) ** 2).mean(axis=(2, 3, 4))  # decoded i vs source j
+    assert (err.argmin(axis=1) == np.arange(len(source))).all()
+    frames = render_timeline(tl, frames_dir=tmp_path / "png", progress=False, batch=1)
+    from tests.chunk_support import png_frames as pngs
+    assert len(pngs(frames.path)) == tl.n_frames
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "frames.zip", "frames/"])
+def test_interrupted_gif_zip_png_resume_to_the_same_output(tiny_models, tmp_path, name):
+    from studio.render import render_timeline
+    _, tl = write_timeline(tmp_path, chunk=4)
+    kw = dict(progress=False, batch=4)
+    full = render_timeline(tl, out=tmp_path / "full" / name, **kw)
+    target = tmp_path / "part" / name
+    with pytest.raises(Interrupt):
+        render_timeline(tl, out=target, on_progress=stop_after(6), **kw)
+    kind = "png" if name.endswith("/") else "frames"
+    folder = work_dir(target, "png" if kind == "png" else "video")
+    manifest = json.loads((folder / MANIFEST_NAME).read_text())
+    assert manifest["state"] == "rendering" and list(manifest["done"]) == ["0"]
+    if kind != "png":
+        assert not target.exists()  # an unfinished render never looks finished
+    resumed = render_timeline(tl, out=target, resume=True, **kw)
+    assert resumed.frames_done_before == 4 and resumed.chunks_rendered == 3
+    if kind == "png":
+        assert png_frames(resumed.path) == png_frames(full.path)
+        assert not (resumed.path / MANIFEST_NAME).exists()
+    elif name.endswith(".gif"):
+        assert np.array_equal(decoded(resumed.path), decoded(full.path))
+    else:
+        assert resumed.path.read_bytes() != b"" and _zip_members(resumed.path) == _zip_members(full.path)
+    assert not folder.exists() or kind == "png"
+
+
+def _zip_members(path):
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return [(n, z.read(n)) for n in z.namelist()]
+
+
+def test_a_manifest_of_another_timeline_or_model_is_refused(tiny_models, tmp_path):
+    from studio.render import render_timeline
+    path, tl = write_timeline(tmp_path, chunk=4)
+    out = tmp_path / "x.mp4"
+    with pytest.raises(Interrupt):
+        render_timeline(tl, out=out, progress=False, batch=4, on_progress=stop_after(5))
+    _, other = write_timeline(tmp_path, chunk=4, end=1.5, name="other.yaml")
+    with pytest.raises(UserError, match="different timeline, frame count; render without --resume"):
+        render_timeline(other, out=out, progress=False, batch=4, resume=True)
+    with pytest.raises(UserError, match=r"different --batch"):
+        render_timeline(tl, out=out, progress=False, batch=2, resume=True)
+    model = tiny_models / "tiny.safetensors"
+    original = model.read_bytes()
+    try:
+        model.write_bytes((tiny_models / "tiny_cond.safetensors").read_bytes())
+        with pytest.raises(UserError, match=r"made with a different model file;"):
+            render_timeline(tl, out=out, progress=False, batch=4, resume=True)
+    finally:
+        model.write_bytes(original)
+    assert render_timeline(tl, out=out, progress=False, batch=4, resume=True).frames_done_before == 4
+    assert not work_dir(out, "video").exists()
