@@ -101,3 +101,18 @@ def test_a_manifest_of_another_timeline_or_model_is_refused(tiny_models, tmp_pat
         model.write_bytes(original)
     assert render_timeline(tl, out=out, progress=False, batch=4, resume=True).frames_done_before == 4
     assert not work_dir(out, "video").exists()
+
+
+def test_without_ray_the_option_says_how_to_install_it(monkeypatch):
+    import builtins
+    from studio.chunks import open_backend
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(UserError, match=r'pip install "latent-studio\[ray\]"'):
+        open_backend(1, ray="local")
