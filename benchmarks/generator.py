@@ -2,18 +2,21 @@
 channel_max 512, 8 mapping layers, fp16 for the 4 highest resolutions with conv_clamp 256) at 256/512/1024 px and
 batch 1 and 8, measured side by side in one run on the present device.
 
-On a GPU: reference ops vs the custom CUDA ops, fp32 vs fp16 synthesis (``--dtype``), and their ratios
-(targets: custom ≥ 1.3 × reference; fp16 ≥ 1.8 × fp32 at 1024 px).
+On a GPU: reference ops vs the custom CUDA ops (``cuda``; ``cuda-generic``: the same without the tiled upfirdn2d
+kernel, ``STUDIO_OPS_TILED=0``), fp32 vs fp16 synthesis, and their ratios (targets: custom ≥ 1.3 × reference;
+fp16 ≥ 1.8 × fp32 at 1024 px).
 On a CPU (no custom ops, no useful fp16): the reference ops vs a straightforward PyTorch implementation of the same
 network (upsampling by zero insertion + FIR filter before the 3×3 convolution, explicit bias + leaky ReLU + clamp),
 whose output is checked to be the same image.
 
     python benchmarks/generator.py                      # all sizes, batch 1 and 8
     python benchmarks/generator.py --sizes 256 --batches 1 --repeats 2   # a quick look
+    python benchmarks/generator.py --json results.json                    # also write the rows as JSON
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -25,6 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ganlib.ops import backend  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 
 
@@ -118,8 +122,9 @@ def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: t
     return ws.shape[0] / best
 
 
-def run(sizes, batches, repeats, warmup, device) -> list[dict]:
-    """Measure every applicable variant; returns rows {size, batch, variant: images/s}."""
+def run(sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
+    """Measure every applicable variant; returns rows {size, batch, variant: images/s}; ``on_row(rows)`` is called
+    after each row (partial results survive an interrupted run)."""
     rows = []
     for res in sizes:
         G = make_generator(res, device)
@@ -134,15 +139,21 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                                        channels_last=True if dtype == "float16" else None)
                 return fn
             if device.type == "cuda":
-                for ops in ("ref", "cuda"):
-                    os.environ["STUDIO_OPS"] = ops
+                for ops in ("ref", "cuda", "cuda-generic"):  # cuda-generic: upfirdn2d without the tiled kernel
+                    os.environ["STUDIO_OPS"] = ops.split("-")[0]
+                    os.environ["STUDIO_OPS_TILED"] = "0" if ops == "cuda-generic" else "1"
+                    if ops != "ref" and backend.status()["reason"]:  # a failed build: ref ops would stand in
+                        row[f"{ops}/error"] = f"CUDA ops not built: {backend.status()['reason']}"
+                        continue
                     for dtype in ("float32", "float16"):
                         try:
                             row[f"{ops}/{dtype}"] = images_per_second(synth(dtype), ws, repeats, warmup, device)
                         except RuntimeError as exc:  # custom ops could not be built
                             print(f"  ({ops} ops unavailable: {str(exc).splitlines()[0][:120]})")
+                            row[f"{ops}/error"] = str(exc).splitlines()[0]
                             break
                 os.environ["STUDIO_OPS"] = "auto"
+                os.environ.pop("STUDIO_OPS_TILED")
             else:
                 os.environ["STUDIO_OPS"] = "ref"
                 with torch.no_grad():
@@ -153,13 +164,15 @@ def run(sizes, batches, repeats, warmup, device) -> list[dict]:
                                                          device)
             rows.append(row)
             print_row(row, device)
+            if on_row is not None:
+                on_row(rows)
         del G
     return rows
 
 
 def print_row(row: dict, device: torch.device) -> None:
     """Print one size/batch line with images/s and ratios."""
-    ips = {k: v for k, v in row.items() if "/" in k}
+    ips = {k: v for k, v in row.items() if "/" in k and not k.endswith("/error")}
     parts = [f"{k} {v:8.2f}" for k, v in ips.items()]
     ratios = []
     if device.type == "cuda":
@@ -168,7 +181,10 @@ def print_row(row: dict, device: torch.device) -> None:
         if "cuda/float16" in ips:
             ratios.append(f"custom/ref fp16 {ips['cuda/float16'] / ips['ref/float16']:.2f}x")
             ratios.append(f"fp16/fp32 (custom) {ips['cuda/float16'] / ips['cuda/float32']:.2f}x")
-        ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
+        if "cuda-generic/float16" in ips and "cuda/float16" in ips:
+            ratios.append(f"tiled/generic fp16 {ips['cuda/float16'] / ips['cuda-generic/float16']:.2f}x")
+        if "ref/float16" in ips:
+            ratios.append(f"fp16/fp32 (ref) {ips['ref/float16'] / ips['ref/float32']:.2f}x")
     else:
         ratios.append(f"ref/plain {ips['ref/float32'] / ips['plain/float32']:.2f}x")
         ratios.append(f"same image: max|diff| {row['check']:.1e}")
@@ -184,6 +200,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per variant (best is kept)")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
     args = ap.parse_args(argv)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
@@ -193,7 +210,12 @@ def main(argv=None) -> int:
     print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__})")
     if device.type == "cpu":
         print("CPU: custom CUDA ops and fp16 do not apply; reference ops vs a plain PyTorch implementation")
-    run(sizes, batches, args.repeats, args.warmup, device)
+    on_row = None
+    if args.json:
+        def on_row(rows: list[dict]) -> None:
+            Path(args.json).write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows},
+                                                  indent=2))
+    run(sizes, batches, args.repeats, args.warmup, device, on_row)
     return 0
 
 

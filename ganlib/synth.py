@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ganlib.errors import UserError
+from ganlib.pixels import to_rgb
 
 CondKind = Literal["none", "label", "features"]
 NOISE_MODES = ("const", "random", "none", "loop")
@@ -341,19 +342,6 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     arr = arr * np.float32(127.5) + np.float32(128)
     np.clip(arr, 0, 255, out=arr)
     return np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1))
-
-
-def to_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Return uint8 pixels [..., H, W, 3] from [..., H, W, C]: grey (C=1) repeated to three channels, alpha (C=4)
-    dropped, RGB unchanged. For consumers that need RGB (Inception features, H.264)."""
-    c = pixels.shape[-1]
-    if c == 3:
-        return pixels
-    if c == 1:
-        return np.repeat(pixels, 3, axis=-1)
-    if c == 4:
-        return np.ascontiguousarray(pixels[..., :3])
-    raise ValueError(f"images must have 1, 3 or 4 channels, not {c}")
 
 
 __all__ = ["Generator", "StyleGenerator", "cond_kind", "has_w_space", "model_device", "seed_to_z", "seeds_to_z",

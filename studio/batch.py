@@ -12,7 +12,6 @@ from ganlib.checkpoints import LoadedModel
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from ganlib.synth import Noise, cond_kind, condition, has_w_space, seed_batch
-from studio.render import FrameWriter
 from studio.sinks import open_sink
 
 
@@ -95,9 +94,8 @@ def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, pr
     try:
         if is_zip:
             with open_sink(out, fps=1) as sink:
-                writer = FrameWriter(sink)
                 for k, (seed, img) in enumerate(seed_images(model, seeds, **kwargs)):
-                    writer.write(img, name=f"seed{seed:04d}.png")
+                    sink.write(img, name=f"seed{seed:04d}.png")
                     if bar is not None:
                         bar.update(1)
                     if on_progress:

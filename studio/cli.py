@@ -1,5 +1,9 @@
 """The one command-line entry point, ``studio``: a click group whose sub-commands live in ``studio.commands``.
 
+Sub-commands are loaded lazily (click's lazy-group pattern): ``studio --help`` lists every command from the table
+below without importing any of them (so no torch), and ``studio NAME ...`` imports only ``NAME``'s module. A command
+module that fails to import fails loudly with its own traceback.
+
 Every ``UserError`` (bad timeline, checkpoint, data folder or option) is printed as one line on stderr and exits
 with code 2; no traceback is shown for bad input.
 """
@@ -13,40 +17,72 @@ import click
 
 from ganlib.errors import UserError
 
-# Sub-command modules; each defines a click command or group named ``command``.
-COMMAND_MODULES = [
-    "studio.commands.render",
-    "studio.commands.random_images",
-    "studio.commands.grid",
-    "studio.commands.info",
-    "studio.commands.train",
-    "studio.commands.convert",
-    "studio.commands.ui",
-    "studio.commands.classify",
-    "studio.commands.autoencode",
-    "studio.commands.metrics",
-    "studio.commands.experiment",
-]
+# name → ("module:attribute" of the click command, the one-line help shown by ``studio --help``).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "render": ("studio.commands.render:command", "Render a timeline (.yaml) to video or a PNG sequence."),
+    "random": ("studio.commands.random_images:command", "One image per seed into a folder or a .zip."),
+    "grid": ("studio.commands.grid:command", "A contact sheet of seeds, each captioned with its seed."),
+    "info": ("studio.commands.info:command", "Describe a model: resolution, latents, labels, provenance."),
+    "train": ("studio.commands.train:command", "Train a GAN, autoencoder, classifier or StyleGAN2 on images."),
+    "convert": ("studio.commands.convert:command", "Convert a checkpoint (.pkl, .pt) to .safetensors."),
+    "ui": ("studio.commands.ui:command", "Open the studio in a browser (Gradio, 127.0.0.1)."),
+    "classify": ("studio.commands.classify:command", "Label images with a trained classifier; write a CSV."),
+    "autoencode": ("studio.commands.autoencode:command", "Encode a dataset with an autoencoder; codes, PCA, plots."),
+    "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
+    "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group that imports a sub-command's module only when that sub-command is asked for.
+
+    ``lazy_commands`` maps a name to ("package.module:attribute", short help); the short help is what the group's
+    ``--help`` lists, so listing imports nothing.
+    """
+
+    def __init__(self, *args, lazy_commands: dict[str, tuple[str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the names of the eager and the lazy sub-commands, sorted."""
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the sub-command ``cmd_name`` (importing its module if it is lazy), or None if unknown."""
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            self.add_command(self._load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _load(self, cmd_name: str) -> click.Command:
+        target, short_help = self.lazy_commands[cmd_name]
+        module_name, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is a {type(command).__name__}, not a click command")
+        command.short_help = command.short_help or short_help
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the "Commands:" section from the short helps of the table, importing no command module."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                cmd = self.commands[name]
+                if cmd.hidden:
+                    continue
+                rows.append((name, cmd.get_short_help_str(formatter.width)))
+            else:
+                rows.append((name, self.lazy_commands[name][1]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="latent-studio", prog_name="studio")
 def cli() -> None:
     """Latent Studio: keyframe a GAN's latent space and render it to video."""
-
-
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that command is not written yet
-                continue
-            raise
-        cli.add_command(module.command)
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

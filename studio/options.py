@@ -1,20 +1,56 @@
-"""Click options shared by several ``studio`` commands."""
+"""Click options shared by the ``studio`` commands, each declared once here.
+
+NVlabs spellings are accepted as aliases where a command has the concept: ``--network`` for ``--model``, ``--outdir``
+for ``--out`` (commands that write a folder) and ``--trunc`` for ``--truncation``.
+"""
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-device_option = click.option("--device", default="auto", show_default=True,
-                             help="Where the generator runs: auto (CUDA if present), cpu, cuda, cuda:N.")
+from ganlib.devices import DEVICE_HELP, resolve_device
+
+
+def _check_device(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """Resolve ``--device`` through ``ganlib.devices.resolve_device`` (one message for a bad or absent device) and
+    return the resolved device's name ("cpu", "cuda", "cuda:1", "mps")."""
+    return str(resolve_device(value))
+
+
+device_option = click.option("--device", default="auto", show_default=True, callback=_check_device, help=DEVICE_HELP)
 batch_option = click.option("--batch", type=click.IntRange(min=1), default=8, show_default=True,
                             help="Images per generator call.")
 dtype_option = click.option("--dtype", type=click.Choice(["auto", "float32", "float16", "bfloat16"]), default="auto",
                             show_default=True,
                             help="Synthesis precision: auto (the checkpoint's fp16 layers on GPU, fp32 on CPU), "
                                  "float32, float16 (fp16 high-resolution layers with clamping; GPU), bfloat16.")
-truncation_option = click.option("--truncation", "truncation", type=float, default=1.0, show_default=True,
-                                 help="Truncation psi: 1 = no truncation, 0 = the average image.")
-model_option = click.option("--model", "model", default="builtin:default", show_default=True,
-                            help="builtin:NAME or a checkpoint (.safetensors, NVlabs .pkl, rosinality .pt).")
+
+
+def truncation_option(help: str = "Truncation psi: 1 = no truncation, 0 = the average image."):
+    """Return the ``--truncation`` / ``--trunc`` option (a float, default 1.0) with ``help``."""
+    return click.option("--truncation", "--trunc", "truncation", type=float, default=1.0, show_default=True,
+                        help=help)
+
+
+def model_option(help: str = "builtin:NAME or a checkpoint (.safetensors, NVlabs .pkl, rosinality .pt).", *,
+                 default: str | None = "builtin:default", required: bool = False, path: bool = False):
+    """Return the ``--model`` / ``--network`` option with ``help``; ``default`` None and ``required`` for commands
+    that need a model of their own kind; ``path`` for a value taken as a ``Path``."""
+    kind = click.Path(path_type=Path) if path else None
+    return click.option("--model", "--network", "model", default=default, required=required, type=kind,
+                        show_default=default is not None, help=help)
+
+
+def out_option(help: str, *, folder: bool, required: bool = True, default=None, file_only: bool = False,
+               folder_only: bool = False):
+    """Return the ``--out`` option (a ``Path``) with ``help``; ``folder`` adds the NVlabs alias ``--outdir`` for
+    commands that write a folder; ``file_only`` refuses an existing folder, ``folder_only`` an existing file."""
+    names = ("--out", "--outdir") if folder else ("--out",)
+    kind = click.Path(dir_okay=not file_only, file_okay=not folder_only, path_type=Path)
+    return click.option(*names, "out", type=kind, required=required, default=default, help=help)
+
+
 workers_option = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
                               help="Render chunks in N local processes (CPU: the cores are split between them; "
                                    "--device cuda: one GPU each).")

@@ -20,7 +20,7 @@ import torch
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
-from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_rgb, to_uint8
+from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
                            file_sha256, open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
@@ -126,30 +126,6 @@ def _emit(pending: tuple[int, Future], start: int) -> Iterator[tuple[int, np.nda
     for j, frame in enumerate(fut.result()):
         if b0 + j >= start:
             yield b0 + j, frame
-
-
-class FrameWriter:
-    """Writes uint8 H×W×C frames (C in 1, 3, 4) to a sink. A sink that accepts only RGB (it refuses the first
-    non-RGB frame with ValueError) gets every frame as RGB (``ganlib.synth.to_rgb``: grey repeated, alpha dropped);
-    sinks that keep grey or alpha get the frames as they are."""
-
-    def __init__(self, sink):
-        self.sink = sink
-        self.rgb_only: bool | None = None
-
-    def write(self, frame: np.ndarray, **kwargs) -> None:
-        """Queue ``frame`` (extra keyword arguments, e.g. a zip member ``name``, go to the sink). Returns None."""
-        if frame.shape[-1] == 3 or self.rgb_only is False:
-            self.sink.write(frame, **kwargs)
-            return
-        if self.rgb_only is None:
-            try:
-                self.sink.write(frame, **kwargs)
-                self.rgb_only = False
-                return
-            except ValueError:
-                self.rgb_only = True
-        self.sink.write(to_rgb(frame), **kwargs)
 
 
 def planned_frame_count(tl, duration: float | None = None) -> int:

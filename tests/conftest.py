@@ -1,23 +1,32 @@
-"""Shared fixtures: a tiny random-weights StyleGAN2 saved in the project's format, and a CLI runner."""
+"""Shared fixtures: a tiny random-weights StyleGAN2 saved in the project's format, tiny procedural training data,
+one torch thread, and a CLI runner."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
 import pytest
 import torch
 
+from ganlib.checkpoints import save_generator
+from ganlib.data.procedural import write_hdf5, write_image_folder, write_image_zip
+from ganlib.networks.stylegan2 import Generator
+from studio.cli import main
+
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+TRAIN_IMAGES = 16  # images in the train_data fixture's sets
+TRAIN_SIZE = 32
 TINY_KWARGS = dict(z_dim=32, w_dim=32, img_resolution=32, img_channels=3,
                    mapping_kwargs=dict(num_layers=2), synthesis_kwargs=dict(channel_base=512, channel_max=32))
 
 
 def make_tiny_stylegan2(seed: int = 0, c_dim: int = 0):
     """Return (G, kwargs): a small random StyleGAN2 with non-trivial noise strengths and w_avg."""
-    from ganlib.networks.stylegan2 import Generator
     torch.manual_seed(seed)
     kwargs = dict(TINY_KWARGS, c_dim=c_dim)
     G = Generator(**kwargs).eval()
@@ -39,9 +48,20 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="session")
+def train_data(tmp_path_factory) -> dict[str, Path]:
+    """{"folder", "zip", "hdf5", "hdf5_nchw"}: the same 16 procedural 32 px landscapes (4 classes; features in HDF5)."""
+    d = tmp_path_factory.mktemp("train_data")
+    return {
+        "folder": write_image_folder(d / "folder", TRAIN_IMAGES, size=TRAIN_SIZE, seed=0),
+        "zip": write_image_zip(d / "images.zip", TRAIN_IMAGES, size=TRAIN_SIZE, seed=0),
+        "hdf5": write_hdf5(d / "data.h5", TRAIN_IMAGES, size=TRAIN_SIZE, seed=0, layout="NHWC"),
+        "hdf5_nchw": write_hdf5(d / "data_nchw.h5", TRAIN_IMAGES, size=TRAIN_SIZE, seed=0, layout="NCHW"),
+    }
+
+
+@pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A models folder holding tiny.safetensors (unconditional) and tiny_cond.safetensors (4 classes)."""
-    from ganlib.checkpoints import save_generator
     d = tmp_path_factory.mktemp("models")
     G, kw = make_tiny_stylegan2(0)
     save_generator(d / "tiny.safetensors", G, "stylegan2", kw, {"trained_by": "tests"})
@@ -59,9 +79,6 @@ def tiny_models(tiny_model_dir, monkeypatch) -> Path:
 
 def run_cli(*args: str, cwd: Path | None = None) -> tuple[int, str, str]:
     """Run ``studio ARGS`` in-process; return (exit code, stdout, stderr)."""
-    import contextlib
-    import io
-    from studio.cli import main
     out, err = io.StringIO(), io.StringIO()
     old = os.getcwd()
     try:

@@ -17,7 +17,7 @@ from ganlib.data.datasets import HDF5Dataset, open_dataset
 from ganlib.data.sampling import DataStream, balanced_weights, epoch_order
 from ganlib.data.transforms import fit_image
 from ganlib.errors import DataError
-from tests.train_data import N_IMAGES, train_data  # noqa: F401  (fixture)
+from tests.conftest import TRAIN_IMAGES as N_IMAGES
 
 
 def _all(ds):

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import run_cli
-from tests.train_data import one_thread, train_data  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY_SET = ["--set", "resolution=32", "--set", "batch_size=4", "--set", "sample_count=4",
             "--set", "checkpoint_every=0", "--set", "eval_every=0"]

@@ -14,9 +14,9 @@ import yaml
 from ganlib.checkpoints import load_generator
 from ganlib.train.export import load_model
 from ganlib.train.run import train
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CASES = [
     # (kind, data, extra settings)

@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 
 from ganlib.errors import UserError
 from ganlib.train.run import train
-from tests.train_data import one_thread, tiny, train_data  # noqa: F401  (fixtures)
+from tests.train_data import tiny
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 N = 6  # 4 batches per epoch: the halves meet mid-epoch 2 and the run crosses epoch boundaries
 
 

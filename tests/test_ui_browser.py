@@ -1,16 +1,15 @@
 """End to end in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Loads the studio, adds two keyframes by clicking gallery images, renders, and sees the video element; on the way it
-saves a screenshot of each tab to docs/screenshots/<tab>.png (used by the README). Chromium is installed with apt
-by the set-up when missing; the test is skipped, with the reason, where neither it nor Playwright can be had.
+saves a screenshot of each tab to docs/screenshots/<tab>.png (used by the README). Chromium comes from the set-up
+(scripts/setup_env.sh installs Debian's package when it can); the test is skipped, with the reason, where Chromium or
+Playwright is missing. It never installs anything itself.
 The screenshots use the shipped default model when presets/models/default.safetensors exists, else the 64 px
 random-weights test model.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -29,36 +28,17 @@ SHOTS = REPO / "docs" / "screenshots" if os.environ.get("STUDIO_SCREENSHOTS") ==
 SHIPPED = REPO / "presets" / "models" / "default.safetensors"
 
 
-def _install_chromium() -> str | None:
-    """Install Debian's chromium with apt-get; return None on success, else why it could not be done."""
-    if shutil.which("apt-get") is None:
-        return "no apt-get on this machine"
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        return "installing chromium needs root (apt-get install -y --no-install-recommends chromium)"
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update", "-qq"],
-                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
-        try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{' '.join(cmd)} failed: {exc}"
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["?"]
-            return f"{' '.join(cmd)} failed: {tail[0]}"
-    return None
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Path of a Chromium binary, installed with apt when missing; skips with the reason when impossible."""
+    """Path of Debian's Chromium (installed by the set-up, scripts/setup_env.sh); skips with the reason when it or
+    Playwright is missing."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         pytest.skip("playwright is not installed (pip install -e '.[dev]')")
     if not Path(CHROMIUM).exists():
-        why = _install_chromium()
-        if why or not Path(CHROMIUM).exists():
-            pytest.skip(f"no Chromium: {why or 'apt-get installed no /usr/bin/chromium'}")
+        pytest.skip(f"no Chromium at {CHROMIUM}: run the set-up (make test, or sh scripts/setup_env.sh as root), or "
+                    f"apt-get install -y --no-install-recommends chromium")
     return CHROMIUM
 
 

@@ -1,12 +1,5 @@
-"""Tiny procedural datasets shared by the training tests (imported by test modules for its fixtures)."""
+"""Settings that keep the training tests tiny; the data itself is conftest's ``train_data`` fixture."""
 from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-N_IMAGES = 16
-SIZE = 32
 
 # Settings that keep every KIND tiny: 32 px, batch 4, a few channels, no periodic checkpoints.
 TINY = {"resolution": 32, "batch_size": 4, "sample_count": 4, "checkpoint_every": 0, "eval_every": 0}
@@ -25,26 +18,3 @@ TINY_KIND = {
 def tiny(kind: str, **extra) -> dict:
     """Return overrides that make ``kind`` tiny (plus ``extra``)."""
     return {**TINY, **TINY_KIND[kind], **extra}
-
-
-@pytest.fixture()
-def one_thread():
-    """Run the test with one torch thread (tiny models on a shared, busy CPU are faster without thread sync)."""
-    import torch
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-@pytest.fixture(scope="session")
-def train_data(tmp_path_factory) -> dict[str, Path]:
-    """{"folder", "zip", "hdf5", "hdf5_nchw"}: the same 16 procedural 32 px landscapes (4 classes; features in HDF5)."""
-    from ganlib.data.procedural import write_hdf5, write_image_folder, write_image_zip
-    d = tmp_path_factory.mktemp("train_data")
-    return {
-        "folder": write_image_folder(d / "folder", N_IMAGES, size=SIZE, seed=0),
-        "zip": write_image_zip(d / "images.zip", N_IMAGES, size=SIZE, seed=0),
-        "hdf5": write_hdf5(d / "data.h5", N_IMAGES, size=SIZE, seed=0, layout="NHWC"),
-        "hdf5_nchw": write_hdf5(d / "data_nchw.h5", N_IMAGES, size=SIZE, seed=0, layout="NCHW"),
-    }

@@ -5,7 +5,6 @@ Not a test module; imported by tests/test_ui_*.py. Nothing here depends on the t
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import time
@@ -13,6 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
+from gradio_client import Client
+
+from ganlib.checkpoints import save_generator
+from ganlib.networks.stylegan2 import Generator
+from studio.ui.app import build_app, launch
 
 UI_KWARGS = dict(z_dim=128, w_dim=128, img_resolution=64, img_channels=3, mapping_kwargs=dict(num_layers=4),
                  synthesis_kwargs=dict(channel_base=2048, channel_max=128))
@@ -20,9 +25,6 @@ UI_KWARGS = dict(z_dim=128, w_dim=128, img_resolution=64, img_channels=3, mappin
 
 def make_ui_model(folder: Path, name: str = "default", seed: int = 0) -> Path:
     """Save a 64 px random-weights StyleGAN2 (non-zero noise strengths and w_avg) as ``folder/name.safetensors``."""
-    import torch
-    from ganlib.checkpoints import save_generator
-    from ganlib.networks.stylegan2 import Generator
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     G = Generator(**UI_KWARGS).eval()
@@ -53,10 +55,10 @@ class StudioServer:
 
     def client(self, **kwargs):
         """A fresh gradio_client.Client (its own session) downloading into a private folder."""
-        from gradio_client import Client
         dl = self.output_dir.parent / "client-downloads" / f"{time.time_ns()}"
         dl.mkdir(parents=True)
-        return Client(self.url, verbose=False, download_files=str(dl), **kwargs)
+        kwargs.setdefault("httpx_kwargs", {"timeout": 120})  # a shared, loaded machine answers slowly, not wrongly
+        return Client(self.url, verbose=False, download_files=str(dl), analytics_enabled=False, **kwargs)
 
 
 @contextlib.contextmanager
@@ -78,7 +80,6 @@ def studio_server(root: Path, auth: tuple[str, str] | None = None, shipped_model
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STUDIO_MODELS_DIR", str(builtin))
         mp.setenv("GRADIO_TEMP_DIR", str(out / "_gradio"))
-        from studio.ui.app import build_app, launch
         app = build_app(models, out, device="cpu")
         last_error = None
         for _ in range(5):

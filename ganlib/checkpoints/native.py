@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
+from ganlib.networks import build_generator
 
 METADATA_KEY = "latent_studio"
 FORMAT_VERSION = 1
@@ -30,12 +33,12 @@ class LoadedModel:
     format: str = "latent-studio"
 
 
-def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, Any],
-                   provenance: dict[str, Any] | None = None) -> Path:
-    """Write ``G``'s state dict and config to ``path`` (.safetensors) atomically; returns the final path."""
-    from safetensors.torch import save_file
+def save_module(path: str | Path, module: nn.Module, arch: str, kwargs: dict[str, Any],
+                provenance: dict[str, Any] | None = None) -> Path:
+    """Write any model's state dict and ``{"format", "arch", "kwargs", "provenance"}`` metadata to ``path``
+    (.safetensors) atomically (a temporary name, then a rename); returns the final path."""
     path = Path(path)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in G.state_dict().items()}
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
     meta = {METADATA_KEY: json.dumps({"format": FORMAT_VERSION, "arch": arch, "kwargs": kwargs,
                                       "provenance": provenance or {}})}
     with atomic_path(path) as tmp:
@@ -43,9 +46,25 @@ def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, 
     return path
 
 
+def save_generator(path: str | Path, G: nn.Module, arch: str, kwargs: dict[str, Any],
+                   provenance: dict[str, Any] | None = None) -> Path:
+    """Write ``G``'s state dict and config to ``path`` (.safetensors) atomically; returns the final path."""
+    return save_module(path, G, arch, kwargs, provenance)
+
+
+def read_native_tensors(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Return ``(header, state)`` of a native file: its parsed metadata and its tensors (on the CPU); raises
+    CheckpointError for a missing, unreadable or corrupt file."""
+    header = read_native_header(path)
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise CheckpointError(f"cannot read tensors ({exc})", file=path) from exc
+    return header, state
+
+
 def read_native_header(path: str | Path) -> dict[str, Any]:
     """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError."""
-    from safetensors import safe_open
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -66,13 +85,7 @@ def read_native_header(path: str | Path) -> dict[str, Any]:
 
 def load_native(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a native checkpoint into a new generator (eval mode, on ``device``)."""
-    from safetensors.torch import load_file
-    from ganlib.networks import build_generator
-    header = read_native_header(path)
-    try:
-        state = load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise CheckpointError(f"cannot read tensors ({exc})", file=path) from exc
+    header, state = read_native_tensors(path)
     G = build_generator(header["arch"], header["kwargs"])
     load_state_strict(G, state, path)
     G.eval().requires_grad_(False).to(device)

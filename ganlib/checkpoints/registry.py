@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ganlib.checkpoints import formats
 from ganlib.checkpoints.native import LoadedModel, load_native
 from ganlib.errors import CheckpointError
 
@@ -59,7 +60,6 @@ def detect_format(path: str | Path) -> str:
         if zipfile.is_zipfile(path):
             return "torch-zip"
     if head[:1] == b"\x80":  # pickle protocol 2+
-        from ganlib.checkpoints import formats
         return formats.sniff_pickle(path)
     raise CheckpointError("unrecognised checkpoint format; supported: Latent Studio .safetensors, NVlabs "
                           "stylegan2-ada/stylegan3 .pkl, TF StyleGAN2 .pkl, rosinality .pt", file=path)
@@ -72,10 +72,6 @@ def load_generator(spec: str | Path, device: str | torch.device = "cpu") -> Load
     if fmt == "latent-studio":
         model = load_native(path, device=device)
     else:
-        try:
-            from ganlib.checkpoints import formats
-        except ModuleNotFoundError as exc:
-            raise CheckpointError(f"format {fmt} is not supported yet", file=path) from exc
         model = formats.load_foreign(path, fmt, device=device)
     model.source = str(spec)
     return model

@@ -28,6 +28,7 @@ estimated as the mean w of ``W_AVG_SAMPLES`` fixed-seed z (rosinality's ``mean_l
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from typing import Any
@@ -58,7 +59,6 @@ def torch_load_weights_only(path) -> Any:
     try:
         ctx = torch.serialization.safe_globals([(NamespaceStandIn, "argparse.Namespace")])
     except (AttributeError, TypeError):  # older torch: no stand-ins
-        import contextlib
         ctx = contextlib.nullcontext()
     try:
         with ctx:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -114,7 +115,6 @@ def builtin_globals() -> dict[tuple[str, str], Any]:
 # ------------------------------------------------------------------------------------------------- torch tensors
 def weights_only_refused_global(text: str) -> str | None:
     """Return the 'module.name' that torch's weights-only loader refused, from its error text (or None)."""
-    import re
     m = re.search(r"GLOBAL\s+([A-Za-z_][\w.]*)", text) or re.search(r"Unsupported (?:global|class):?\s+([A-Za-z_][\w.]*)",
                                                                       text)
     return m.group(1) if m else None

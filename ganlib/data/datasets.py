@@ -13,6 +13,7 @@ from ganlib.data.archive import ImageZipDataset
 from ganlib.data.base import DEFAULT_CACHE_LIMIT_MB, BatchKeys, DataWarning, ImageDataset
 from ganlib.data.folder import ImageFolderDataset
 from ganlib.data.hdf5 import HDF5Dataset
+from ganlib.data.memory import is_procedural, procedural_dataset
 from ganlib.errors import DataError
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
@@ -30,7 +31,6 @@ def open_dataset(path: str | Path, resolution: int, channels: int = 3, fit: str 
     ``path`` may also be "procedural[:N[:SEED]]": N procedural landscapes made in memory (``ganlib.data.memory``).
     Raises DataError when the path is missing or of an unsupported kind.
     """
-    from ganlib.data.memory import is_procedural, procedural_dataset
     if is_procedural(path):
         return procedural_dataset(str(path), resolution, channels, fit)
     p = Path(path).expanduser()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 
@@ -21,7 +22,6 @@ LAYOUTS = ("auto", "NHWC", "NCHW")
 
 def list_datasets(h5) -> list[str]:
     """Return "name [shape dtype]" for every dataset in an open h5py file, recursively."""
-    import h5py
     found: list[str] = []
 
     def visit(name, obj):
@@ -61,7 +61,6 @@ class HDF5Dataset(ImageDataset):
                  images_key: str = "images", labels_key: str | None = "labels",
                  features_key: str | None = "features", layout: str = "auto", cache: bool | str = "auto",
                  cache_limit_mb: float = DEFAULT_CACHE_LIMIT_MB):
-        import h5py
         self.path, self.source = Path(path), str(path)
         self.resolution, self.channels, self.fit, self.images_key = resolution, channels, fit, images_key
         self._h5 = None
@@ -109,7 +108,6 @@ class HDF5Dataset(ImageDataset):
             self.close()
 
     def _file(self):
-        import h5py
         if self._h5 is None or self._pid != os.getpid():
             self._h5 = h5py.File(self.path, "r")
             self._pid = os.getpid()

@@ -8,6 +8,8 @@ import numpy as np
 import torch
 
 from ganlib.data.base import ImageDataset
+from ganlib.data.landscapes import LANDSCAPE_CLASSES, MAX_SIZE, MIN_SIZE
+from ganlib.data.procedural import iter_landscapes, procedural_features
 from ganlib.data.transforms import convert_channels, fit_image, to_chw_uint8
 from ganlib.errors import DataError
 
@@ -42,8 +44,6 @@ def is_procedural(spec) -> bool:
 def procedural_dataset(spec: str, resolution: int, channels: int = 3, fit: str = "crop") -> InMemoryDataset:
     """Render the landscapes of ``spec`` ("procedural[:N[:SEED]]", default N=1024, SEED=0) at ``resolution``
     (drawn at the nearest supported size, then fitted) with 4 balanced classes and 16 features each."""
-    from ganlib.data.landscapes import LANDSCAPE_CLASSES, MAX_SIZE, MIN_SIZE
-    from ganlib.data.procedural import iter_landscapes, procedural_features
     m = PROCEDURAL_RE.match(str(spec))
     if not m:
         raise DataError("procedural data is written procedural, procedural:N or procedural:N:SEED", file=spec)

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
+import h5py
 import numpy as np
 
 from ganlib.data.landscapes import (LANDSCAPE_CLASSES, LandscapeParams, batch_label, batch_seed, check_count,
-                                    landscape_params, render_landscape, _check_size)
+                                    check_size, landscape_params, render_landscape)
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 
@@ -77,7 +78,7 @@ def iter_landscapes(n: int, size: int = 64, seed: int = 0,
     Image ``i`` uses seed ``batch_seed(seed, i)``; with ``balanced`` its class is ``i % 4``.
     """
     n = check_count(n, minimum=0)
-    size = _check_size(size)
+    size = check_size(size)
     for i in range(n):
         params = landscape_params(batch_seed(seed, i), batch_label(i, balanced))
         yield i, render_landscape(params, size), params.label, params
@@ -122,7 +123,7 @@ def write_image_folder(root: str | Path, n: int, size: int = 64, seed: int = 0, 
     """
     root = Path(root)
     n = check_count(n)
-    size = _check_size(size)
+    size = check_size(size)
     ext = _check_ext(ext)
     if root.exists():
         if not root.is_dir():
@@ -166,7 +167,7 @@ def write_image_zip(path: str | Path, n: int, size: int = 64, seed: int = 0, wit
     arguments give the same bytes."""
     path = Path(path)
     n = check_count(n)
-    size = _check_size(size)
+    size = check_size(size)
     ext = _check_ext(ext)
     with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
@@ -190,11 +191,10 @@ def write_hdf5(path: str | Path, n: int, size: int = 64, seed: int = 0, layout: 
     [n, features_dim] (``procedural_features`` of each image's parameters) when ``with_features``.
     Written atomically.
     """
-    import h5py
 
     path = Path(path)
     n = check_count(n)
-    size = _check_size(size)
+    size = check_size(size)
     if layout not in ("NHWC", "NCHW"):
         raise UserError(f"layout must be 'NHWC' or 'NCHW', got {layout!r}", field="layout")
     if with_features:

@@ -7,6 +7,8 @@ batches an uninterrupted run would. ``DataStream`` walks the epochs batch by bat
 """
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler, WeightedRandomSampler
@@ -124,5 +126,4 @@ class DataStream:
 
 
 def _has_fork() -> bool:
-    import multiprocessing
     return "fork" in multiprocessing.get_all_start_methods()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import os
 import threading
 import warnings
@@ -39,6 +40,7 @@ import torch
 from PIL import Image
 
 from ganlib.errors import UserError
+from ganlib.pixels import to_rgb
 
 ENV_VAR = "STUDIO_INCEPTION"
 INCEPTION_SIZE = 299
@@ -112,10 +114,7 @@ def to_rgb_uint8(img: np.ndarray) -> np.ndarray:
         a = a[:, :, None]
     if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
         raise UserError(f"images must be H×W, H×W×1, H×W×3 or H×W×4, got shape {a.shape}", field="images")
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    elif a.shape[2] == 4:
-        a = a[:, :, :3]
+    a = to_rgb(a)
     return a
 
 
@@ -203,7 +202,6 @@ def detect_convention(module: torch.nn.Module) -> str:
     try:
         names = [a.name for a in module.forward.schema.arguments]  # TorchScript method
     except AttributeError:
-        import inspect
 
         try:
             names = list(inspect.signature(module.forward).parameters)

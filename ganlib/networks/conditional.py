@@ -2,13 +2,13 @@
 
 The generator embeds the condition with a bias-free linear layer (for one-hot labels this is exactly an
 ``nn.Embedding`` lookup, and soft label mixtures interpolate between class embeddings) and concatenates it with ``z``;
-the discriminator sees the condition as one extra input plane. ``cond_kind="features"`` conditions on a feature
+the discriminator (``DCGANDiscriminator`` with ``cond_kind``) sees the condition as one extra input plane. ``cond_kind="features"`` conditions on a feature
 vector instead (for example the codes of a frozen ``ganlib.networks.mlp_encoder.MLPEncoder``).
 """
 from __future__ import annotations
 
-from ganlib.networks import register_generator
-from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlib.networks.dcgan import DCGANGenerator
+from ganlib.networks.registry import register_generator
 
 
 @register_generator("cgan")
@@ -25,12 +25,3 @@ class ConditionalGenerator(DCGANGenerator):
         super().__init__(z_dim=z_dim, img_resolution=img_resolution, img_channels=img_channels, ngf=ngf,
                          max_channels=max_channels, upsample=upsample, cond_kind=cond_kind, c_dim=c_dim,
                          embed_dim=embed_dim)
-
-
-class ConditionalDiscriminator(DCGANDiscriminator):
-    """DCGAN discriminator that also sees the condition (one extra input plane); ``forward(img, c)`` → [N] logits."""
-
-    def __init__(self, img_resolution: int = 64, img_channels: int = 3, ndf: int = 64, max_channels: int = 512,
-                 norm: str = "batch", spectral: bool = False, cond_kind: str = "label", c_dim: int = 10):
-        super().__init__(img_resolution=img_resolution, img_channels=img_channels, ndf=ndf,
-                         max_channels=max_channels, norm=norm, spectral=spectral, cond_kind=cond_kind, c_dim=c_dim)

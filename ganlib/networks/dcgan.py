@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-from ganlib.networks import register_generator
+from ganlib.networks.registry import register_generator
 from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_resolution, cond_matrix, dcgan_init,
                                           pyramid_channels)
 

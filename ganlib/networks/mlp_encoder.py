@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganlib.networks import build_generator, register_generator
+from ganlib.networks.registry import build_generator, register_generator
 from ganlib.networks.small_common import GeneratorAttrs, cond_matrix
 
 

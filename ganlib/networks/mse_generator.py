@@ -7,7 +7,7 @@ random ``z`` so the network learns to ignore it.
 """
 from __future__ import annotations
 
-from ganlib.networks import register_generator
+from ganlib.networks.registry import register_generator
 from ganlib.networks.dcgan import DCGANGenerator
 
 

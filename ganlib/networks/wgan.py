@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganlib.networks import register_generator
+from ganlib.networks.registry import register_generator
 from ganlib.networks.small_common import GeneratorAttrs, check_cond, cond_matrix, dcgan_init
 
 

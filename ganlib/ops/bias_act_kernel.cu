@@ -4,6 +4,11 @@
 // Elementwise over dense tensors of any layout: the bias index of the element at memory offset i is
 // (i / stride[dim]) % size[dim], valid for contiguous and channels-last tensors alike. All reference tensors share
 // x's layout (checked in ganlib_ops.cpp). Arithmetic is in float (double for double tensors), rounded once.
+//
+// Edge cases follow NVlabs' bias_act: ELU and SELU take their s >= 0 branch at s = 0 (value and derivatives);
+// swish(s) = 0 below s = -80 (so swish(-inf) = 0, not NaN), its derivatives are 1 and 0 above s = 40 and 0 below
+// -80; the clamp maps anything outside (-clamp, clamp), NaN included, to +-clamp (NaN -> -clamp), and a derivative
+// is 0 wherever the forward output was not inside (-clamp, clamp).
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/AccumulateType.h>
@@ -17,6 +22,8 @@ enum Act { LINEAR = 1, RELU = 2, LRELU = 3, TANH = 4, SIGMOID = 5, ELU = 6, SELU
 
 constexpr double SELU_SCALE = 1.0507009873554804934193349852946;
 constexpr double SELU_ALPHA = 1.6732632423543772848170429916717;
+constexpr double EXP_RANGE = 80;       // below -EXP_RANGE swish is 0
+constexpr double HALF_EXP_RANGE = 40;  // above it swish' is 1 and swish'' is 0
 
 template <typename T>
 __device__ __forceinline__ T sigmoid_of(T s) {
@@ -31,10 +38,10 @@ __device__ __forceinline__ T act_value(int act, T s, T alpha) {
         case LRELU: return s > T(0) ? s : s * alpha;
         case TANH: return tanh(s);
         case SIGMOID: return sigmoid_of(s);
-        case ELU: return s > T(0) ? s : exp(s) - T(1);
-        case SELU: return s > T(0) ? T(SELU_SCALE) * s : T(SELU_SCALE * SELU_ALPHA) * (exp(s) - T(1));
+        case ELU: return s >= T(0) ? s : exp(s) - T(1);
+        case SELU: return s >= T(0) ? T(SELU_SCALE) * s : T(SELU_SCALE * SELU_ALPHA) * (exp(s) - T(1));
         case SOFTPLUS: return s > T(20) ? s : log1p(exp(s));
-        case SWISH: return s * sigmoid_of(s);
+        case SWISH: return s < T(-EXP_RANGE) ? T(0) : s * sigmoid_of(s);
         default: return s;
     }
 }
@@ -55,16 +62,18 @@ __device__ __forceinline__ T act_deriv(int act, int order, T s, T a, T alpha) {
             return order == 1 ? d : d * (T(1) - T(2) * a);
         }
         case ELU:
-            if (a > T(0)) return order == 1 ? T(1) : T(0);
+            if (a >= T(0)) return order == 1 ? T(1) : T(0);
             return a + T(1);
         case SELU:
-            if (a > T(0)) return order == 1 ? T(SELU_SCALE) : T(0);
+            if (a >= T(0)) return order == 1 ? T(SELU_SCALE) : T(0);
             return a + T(SELU_SCALE * SELU_ALPHA);
         case SOFTPLUS: {
             const T e = exp(-a);  // 1 - sigmoid(s)
             return order == 1 ? T(1) - e : (T(1) - e) * e;
         }
         case SWISH: {
+            if (s > T(HALF_EXP_RANGE)) return order == 1 ? T(1) : T(0);
+            if (s < T(-EXP_RANGE)) return T(0);
             const T sg = sigmoid_of(s);
             return order == 1 ? sg * (T(1) + s * (T(1) - sg)) : sg * (T(1) - sg) * (T(2) + s * (T(1) - T(2) * sg));
         }
@@ -79,6 +88,27 @@ struct BiasActParams {
     double alpha, gain, clamp;
 };
 
+// Kernel parameters from the tensors' geometry. Without a bias, dim is not used (NVlabs: "ignored if b is not
+// specified"), so any dim is accepted, also for 1-D or 0-D tensors.
+inline BiasActParams make_bias_act_params(int64_t total, int64_t ndim, const int64_t* sizes, const int64_t* strides,
+                                          int64_t dim, int act, int mode, bool has_b, bool has_x, bool has_y,
+                                          double alpha, double gain, double clamp) {
+    BiasActParams p;
+    p.total = total;
+    const bool use_dim = has_b && dim >= 0 && dim < ndim;
+    p.stride_dim = use_dim ? strides[dim] : 1;
+    p.size_dim = use_dim ? sizes[dim] : 1;
+    p.act = act;
+    p.mode = mode;
+    p.has_b = has_b;
+    p.has_x = has_x;
+    p.has_y = has_y;
+    p.alpha = alpha;
+    p.gain = gain;
+    p.clamp = clamp;
+    return p;
+}
+
 template <typename scalar_t>
 __global__ void bias_act_kernel(scalar_t* __restrict__ out, const scalar_t* __restrict__ x,
                                 const scalar_t* __restrict__ b, const scalar_t* __restrict__ xref,
@@ -90,7 +120,7 @@ __global__ void bias_act_kernel(scalar_t* __restrict__ out, const scalar_t* __re
         const T bias = p.has_b ? T(b[(i / p.stride_dim) % p.size_dim]) : T(0);
         if (p.mode == 0) {
             T v = act_value(p.act, T(x[i]) + bias, alpha) * gain;
-            if (clamp >= T(0)) v = v > clamp ? clamp : (v < -clamp ? -clamp : v);
+            if (clamp >= T(0)) v = (v > -clamp && v < clamp) ? v : (v >= T(0) ? clamp : -clamp);
             out[i] = scalar_t(v);
             continue;
         }
@@ -112,18 +142,9 @@ at::Tensor bias_act_cuda(at::Tensor x, at::Tensor b, at::Tensor xref, at::Tensor
     const c10::cuda::OptionalCUDAGuard device_guard(device_of(x));
     at::Tensor out = at::empty_like(x);
     if (x.numel() == 0) return out;
-    BiasActParams p;
-    p.total = x.numel();
-    p.stride_dim = x.stride(dim);
-    p.size_dim = x.size(dim);
-    p.act = int(act);
-    p.mode = int(mode);
-    p.has_b = b.numel() > 0;
-    p.has_x = xref.numel() > 0;
-    p.has_y = yref.numel() > 0;
-    p.alpha = alpha;
-    p.gain = gain;
-    p.clamp = clamp;
+    const BiasActParams p = make_bias_act_params(x.numel(), x.dim(), x.sizes().data(), x.strides().data(), dim,
+                                                 int(act), int(mode), b.numel() > 0, xref.numel() > 0,
+                                                 yref.numel() > 0, alpha, gain, clamp);
     const int threads = 256;
     const int64_t blocks64 = (p.total + threads - 1) / threads;
     const int blocks = int(blocks64 < 65535 * 8 ? blocks64 : 65535 * 8);

@@ -9,21 +9,23 @@ Gradients:
   (from x for swish); the second derivative (R1 regularisation differentiates through the first) uses act''(s).
   ReLU-like activations have act'' = 0, so for them nothing but y is kept for backward.
 
-The kernels are reached through ``kernels()`` (the built extension); ``EmulatedKernels`` implements the same entry
-points with plain PyTorch so that the autograd wiring and the derivative formulas can be tested on CPU.
+upfirdn2d uses the tiled separable kernel (``upfirdn2d_tiled.cu``) for separable filters with up and down 1 or 2
+(every StyleGAN2/3 case), the generic kernel otherwise. The kernels are reached through ``kernels()`` (the built
+extension); ``cuda_emulation.EmulatedKernels`` implements the same entry points with plain PyTorch so that the
+autograd wiring and the derivative formulas can be tested on CPU (``use_kernels``).
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch.autograd import Function
+from torch.utils.weak import WeakTensorKeyDictionary
 
 from ganlib.ops.bias_act import ACTIVATIONS, resolve
 from ganlib.ops.upfirdn2d import _pair, parse_padding
 
-_EMPTY_CACHE: dict[tuple, torch.Tensor] = {}
 SECOND_ORDER_ZERO = {"linear", "relu", "lrelu"}
-SELU_SCALE = 1.0507009873554804934193349852946
-SELU_ALPHA = 1.6732632423543772848170429916717
 
 _override: list = []
 
@@ -44,6 +46,54 @@ def _empty(like: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------- upfirdn2d
+SEP_MAX_TAPS = 16  # the tiled kernel's limit per axis (upfirdn2d_tiled.cu)
+_TAPS_CACHE = WeakTensorKeyDictionary()
+
+
+class _Filter:
+    """A filter as the kernels take it: ``dense`` [fh, fw] float32 on the input's device, and ``taps`` = (fx, fy)
+    float32 CPU tensors when it is separable (1-D filters, and 2-D ones that are an outer product)."""
+
+    def __init__(self, dense: torch.Tensor, taps: tuple[torch.Tensor, torch.Tensor] | None):
+        self.dense, self.taps = dense, taps
+
+
+def _separable_taps(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(fx, fy) on the CPU with outer(fy, fx) == f (to float32 rounding), or None. Remembered per filter tensor
+    (and its version), so a model's filter buffers are read back from the GPU once, not on every call."""
+    hit = _TAPS_CACHE.get(f)
+    if hit is not None and hit[0] == f._version:
+        return hit[1]
+    c = f.detach().to("cpu", torch.float32)
+    if c.ndim == 1:
+        taps = (c.contiguous(), c.contiguous())
+    else:
+        r, k = divmod(int(c.abs().argmax()), c.shape[1])
+        fx, fy = c[r].clone(), (c[:, k] / c[r, k]).contiguous()
+        err = (torch.outer(fy, fx) - c).abs().max() if c[r, k] != 0 else torch.tensor(float("inf"))
+        taps = (fx.contiguous(), fy) if err <= 1e-6 * c.abs().max() else None
+    _TAPS_CACHE[f] = (f._version, taps)
+    return taps
+
+
+def _tiled(filt: _Filter, cfg: tuple) -> bool:
+    """Whether the tiled separable kernel covers this call (up and down 1 or 2 on both axes, <= 16 taps);
+    ``STUDIO_OPS_TILED=0`` sends every call to the generic kernel (for comparisons)."""
+    if os.environ.get("STUDIO_OPS_TILED", "1") == "0":
+        return False
+    upx, upy, downx, downy = cfg[:4]
+    return (filt.taps is not None and upx == upy and downx == downy and upx in (1, 2) and downx in (1, 2)
+            and max(filt.taps[0].numel(), filt.taps[1].numel()) <= SEP_MAX_TAPS)
+
+
+def _run_upfirdn2d(x: torch.Tensor, filt: _Filter, cfg: tuple) -> torch.Tensor:
+    upx, upy, downx, downy, px0, px1, py0, py1, flip, gain = cfg
+    if _tiled(filt, cfg):
+        fx, fy = filt.taps  # type: ignore[misc]
+        return kernels().upfirdn2d_sep(x, fx, fy, upx, downx, px0, px1, py0, py1, flip, gain)
+    return kernels().upfirdn2d(x, filt.dense, upx, upy, downx, downy, px0, px1, py0, py1, flip, gain)
+
+
 def _backward_padding(in_size: int, out_size: int, f_size: int, up: int, down: int, p0: int) -> tuple[int, int]:
     """Padding (p0', p1') along one axis for the gradient of upfirdn2d (up/down swapped, filter flipped)."""
     q0 = f_size - 1 - p0
@@ -53,48 +103,51 @@ def _backward_padding(in_size: int, out_size: int, f_size: int, up: int, down: i
 
 class _Upfirdn2d(Function):
     @staticmethod
-    def forward(ctx, x, f, cfg):  # noqa: D102 - autograd
-        upx, upy, downx, downy, px0, px1, py0, py1, flip, gain = cfg
-        y = kernels().upfirdn2d(x, f, upx, upy, downx, downy, px0, px1, py0, py1, flip, gain)
-        ctx.save_for_backward(f)
-        ctx.cfg = cfg
+    def forward(ctx, x, filt, cfg):  # noqa: D102 - autograd
+        y = _run_upfirdn2d(x, filt, cfg)
+        ctx.filt, ctx.cfg = filt, cfg
         ctx.in_hw = (x.shape[2], x.shape[3])
         ctx.out_hw = (y.shape[2], y.shape[3])
         return y
 
     @staticmethod
     def backward(ctx, dy):  # noqa: D102 - autograd
-        (f,) = ctx.saved_tensors
         upx, upy, downx, downy, px0, px1, py0, py1, flip, gain = ctx.cfg
-        fh, fw = f.shape
+        fh, fw = ctx.filt.dense.shape
         qx0, qx1 = _backward_padding(ctx.in_hw[1], ctx.out_hw[1], fw, upx, downx, px0)
         qy0, qy1 = _backward_padding(ctx.in_hw[0], ctx.out_hw[0], fh, upy, downy, py0)
         dx = None
         if ctx.needs_input_grad[0]:
             cfg = (downx, downy, upx, upy, qx0, qx1, qy0, qy1, not flip, gain)
-            dx = _Upfirdn2d.apply(dy, f, cfg)
+            dx = _Upfirdn2d.apply(dy, ctx.filt, cfg)
         return dx, None, None
 
 
 def upfirdn2d_cuda(x: torch.Tensor, f: torch.Tensor | None, up=1, down=1, padding=0, flip_filter: bool = False,
                    gain: float = 1) -> torch.Tensor:
-    """Same contract as ``ganlib.ops.upfirdn2d.upfirdn2d_ref``, computed by the CUDA kernel (autograd-capable)."""
+    """Same contract as ``ganlib.ops.upfirdn2d.upfirdn2d_ref``, computed by the CUDA kernels (autograd-capable):
+    the tiled separable kernel where it applies, else the generic one. Raises ValueError for an empty filter."""
     from ganlib.ops.upfirdn2d import upfirdn2d_ref
     if f is not None and f.requires_grad:
         return upfirdn2d_ref(x, f, up=up, down=down, padding=padding, flip_filter=flip_filter, gain=gain)
-    if f is None:
-        f2 = torch.ones([1, 1], dtype=torch.float32, device=x.device)
-    elif f.ndim == 1:
-        f1 = f.to(device=x.device, dtype=torch.float32)
-        f2 = torch.outer(f1, f1)
+    if f is not None and (f.numel() == 0 or f.ndim not in (1, 2)):
+        raise ValueError(f"upfirdn2d: the filter must be 1-D or 2-D with at least one tap, got shape {list(f.shape)}")
+    if f is None:  # identity: nothing to read back from the GPU
+        f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
+        taps = (torch.ones(1), torch.ones(1))
     else:
-        f2 = f.to(device=x.device, dtype=torch.float32)
-    f2 = f2.contiguous()
+        taps = _separable_taps(f)
+    if f.ndim == 1:
+        f1 = f.to(device=x.device, dtype=torch.float32)
+        dense = torch.outer(f1, f1)
+    else:
+        dense = f.to(device=x.device, dtype=torch.float32)
+    filt = _Filter(dense.contiguous(), taps)
     upx, upy = _pair(up)
     downx, downy = _pair(down)
     px0, px1, py0, py1 = parse_padding(padding)
     cfg = (upx, upy, downx, downy, px0, px1, py0, py1, bool(flip_filter), float(gain))
-    return _Upfirdn2d.apply(x, f2, cfg)
+    return _Upfirdn2d.apply(x, filt, cfg)
 
 
 # -------------------------------------------------------------------------------------------------- bias_act
@@ -173,70 +226,13 @@ def bias_act_cuda(x: torch.Tensor, b: torch.Tensor | None = None, dim: int = 1, 
     if b is None:
         b = _empty(x)
     else:
+        if not 0 <= dim < x.ndim:
+            raise ValueError(f"bias_act: dim={dim} is out of range for a {x.ndim}-D x")
         if b.ndim != 1 or b.shape[0] != x.shape[dim]:
             raise ValueError(f"bias must have shape [{x.shape[dim]}], got {list(b.shape)}")
         b = b.to(dtype=x.dtype).contiguous()
     cfg = (int(dim), act, int(spec.cuda_idx), float(alpha), float(gain), float(clamp))
     return _BiasAct.apply(x, b, cfg)
-
-
-# ---------------------------------------------------------------------------------------- CPU emulation (tests)
-class EmulatedKernels:
-    """Plain-PyTorch implementation of the two kernel entry points with the kernels' exact contract
-    (see ``ganlib_ops.cpp``); used to test the autograd functions and derivative formulas without a GPU."""
-
-    @staticmethod
-    def upfirdn2d(x, f, upx, upy, downx, downy, px0, px1, py0, py1, flip, gain):
-        """Kernel contract of ``upfirdn2d`` (2-D float32 filter)."""
-        from ganlib.ops.upfirdn2d import upfirdn2d_ref
-        return upfirdn2d_ref(x, f, up=(upx, upy), down=(downx, downy), padding=(px0, px1, py0, py1),
-                             flip_filter=flip, gain=gain)
-
-    @staticmethod
-    def bias_act(x, b, xref, yref, dim, code, mode, alpha, gain, clamp):
-        """Kernel contract of ``bias_act`` (modes 0, 1, 2)."""
-        act = {spec.cuda_idx: name for name, spec in ACTIVATIONS.items()}[code]
-        shape = [-1 if i == dim else 1 for i in range(x.ndim)]
-        bias = b.reshape(shape) if b.numel() > 0 else 0
-        if mode == 0:
-            v = ACTIVATIONS[act].func(x + bias, alpha) * gain
-            return v.clamp(-clamp, clamp) if clamp >= 0 else v
-        y = yref if yref.numel() > 0 else torch.zeros_like(x)
-        s = xref + bias if xref.numel() > 0 else torch.zeros_like(x)
-        a = y / gain if gain != 0 else torch.zeros_like(y)
-        d = _deriv(act, mode, s, a, alpha)
-        out = x * gain * d
-        if clamp >= 0:
-            out = torch.where(y.abs() < clamp, out, torch.zeros_like(out))
-        return out
-
-
-def _deriv(act: str, order: int, s: torch.Tensor, a: torch.Tensor, alpha: float) -> torch.Tensor:
-    one = torch.ones_like(a)
-    zero = torch.zeros_like(a)
-    if act == "linear":
-        return one if order == 1 else zero
-    if act == "relu":
-        return torch.where(a > 0, one, zero) if order == 1 else zero
-    if act == "lrelu":
-        return torch.where(a > 0, one, one * alpha) if order == 1 else zero
-    if act == "tanh":
-        d = 1 - a * a
-        return d if order == 1 else -2 * a * d
-    if act == "sigmoid":
-        d = a * (1 - a)
-        return d if order == 1 else d * (1 - 2 * a)
-    if act == "elu":
-        return torch.where(a > 0, one if order == 1 else zero, a + 1)
-    if act == "selu":
-        return torch.where(a > 0, one * SELU_SCALE if order == 1 else zero, a + SELU_SCALE * SELU_ALPHA)
-    if act == "softplus":
-        e = torch.exp(-a)
-        return 1 - e if order == 1 else (1 - e) * e
-    if act == "swish":
-        sg = torch.sigmoid(s)
-        return sg * (1 + s * (1 - sg)) if order == 1 else sg * (1 - sg) * (2 + s * (1 - 2 * sg))
-    raise ValueError(act)
 
 
 def use_kernels(obj):

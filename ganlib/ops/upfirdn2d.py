@@ -66,8 +66,10 @@ def upfirdn2d_ref(x: torch.Tensor, f: torch.Tensor | None, up: int | Sequence[in
                   padding: int | Sequence[int] = 0, flip_filter: bool = False, gain: float = 1) -> torch.Tensor:
     """Upsample ``x`` [N,C,H,W] by zero insertion, pad, convolve with ``f``, then keep every ``down``-th pixel.
 
-    Pure PyTorch reference; returns the filtered tensor.
+    Pure PyTorch reference; returns the filtered tensor. Raises ValueError for an empty filter (as NVlabs asserts).
     """
+    if f is not None and (f.numel() == 0 or f.ndim not in (1, 2)):
+        raise ValueError(f"upfirdn2d: the filter must be 1-D or 2-D with at least one tap, got shape {list(f.shape)}")
     if f is None:
         f = torch.ones([1, 1], dtype=torch.float32, device=x.device)
     upx, upy = _pair(up)

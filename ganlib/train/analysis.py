@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
+from scipy.cluster.vq import kmeans2
 
 from ganlib.io_utils import atomic_path
 
@@ -30,7 +33,6 @@ def pca(x: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def kmeans(x: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Return (cluster index per row [N], centroids [k, D]) from k-means++ (``scipy.cluster.vq.kmeans2``) with a
     fixed ``seed``; ``k`` is capped at the number of distinct rows."""
-    from scipy.cluster.vq import kmeans2
     x = np.asarray(x, dtype=np.float64)
     k = max(1, min(int(k), len(np.unique(x, axis=0))))
     centroids, labels = kmeans2(x, k, minit="++", seed=np.random.default_rng(seed), missing="warn")
@@ -49,9 +51,7 @@ def plot_codes(proj: np.ndarray, clusters: np.ndarray, path: str | Path, labels:
                class_names: list[str] | None = None, explained: np.ndarray | None = None) -> Path:
     """Scatter the first two PCA coordinates: one panel coloured by true label (when ``labels`` are given) and one
     by k-means cluster; writes a PNG at ``path`` (matplotlib Agg) and returns the path."""
-    import matplotlib
     matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
     panels = ([("true label", labels, class_names)] if labels is not None else []) + \
         [("k-means cluster", clusters, None)]
     fig = Figure(figsize=(5.2 * len(panels), 4.6), dpi=100)

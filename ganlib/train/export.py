@@ -3,7 +3,6 @@ the state dict as tensors and ``{"format": 1, "arch", "kwargs", "provenance"}`` 
 ``ganlib.checkpoints.save_generator`` writes for generators."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganlib.checkpoints.native import load_state_strict, read_native_tensors, save_module
 from ganlib.errors import CheckpointError
-from ganlib.io_utils import atomic_path
-
-METADATA_KEY = "latent_studio"
+from ganlib.networks.classifier import CNNClassifier
 
 
 def _builders() -> dict[str, type[nn.Module]]:
-    from ganlib.networks.classifier import CNNClassifier
     return {"classifier": CNNClassifier}
 
 
@@ -36,31 +33,15 @@ class LoadedModule:
 def save_model(path: str | Path, model: nn.Module, arch: str, kwargs: dict[str, Any],
                provenance: dict[str, Any] | None = None) -> Path:
     """Write ``model``'s state dict and config to ``path`` (.safetensors) atomically; returns the path."""
-    from safetensors.torch import save_file
-    path = Path(path)
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    meta = {METADATA_KEY: json.dumps({"format": 1, "arch": arch, "kwargs": kwargs, "provenance": provenance or {}})}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=meta)
-    return path
+    return save_module(path, model, arch, kwargs, provenance)
 
 
 def load_model(path: str | Path, arch: str | None = None, device: str | torch.device = "cpu") -> LoadedModule:
     """Load a model saved by ``save_model`` (eval mode, on ``device``). ``arch`` (e.g. "classifier") is what the
     caller expects; CheckpointError for a missing/corrupt file or another architecture."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    p = Path(path)
-    if not p.is_file():
+    if not Path(path).is_file():
         raise CheckpointError("model file not found", file=path)
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
-        header = json.loads(meta[METADATA_KEY])
-        state = load_file(str(p), device="cpu")
-    except Exception as exc:  # noqa: BLE001
-        raise CheckpointError(f"not a Latent Studio model file ({type(exc).__name__}: {exc})".splitlines()[0],
-                              file=path) from exc
+    header, state = read_native_tensors(path)
     got = header.get("arch")
     if arch is not None and got != arch:
         raise CheckpointError(f"this file holds a {got!r} model, expected a {arch!r} "
@@ -69,11 +50,7 @@ def load_model(path: str | Path, arch: str | None = None, device: str | torch.de
     if got not in builders:
         raise CheckpointError(f"unknown model architecture {got!r}", file=path)
     model = builders[got](**header.get("kwargs", {}))
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"weights do not match the architecture: {str(exc).splitlines()[0]}",
-                              file=path) from exc
+    load_state_strict(model, state, path)
     model.eval().requires_grad_(False).to(device)
     return LoadedModule(model=model, arch=got, kwargs=header.get("kwargs", {}),
                         provenance=header.get("provenance", {}), source=str(path))

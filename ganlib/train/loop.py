@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ganlib.errors import UserError
 from ganlib.train.checkpointing import capture_rng, restore_rng, save_state
@@ -181,7 +182,6 @@ class TrainLoop:
             self.write_grid()
         bar = None
         if self.progress:
-            from tqdm import tqdm
             bar = tqdm(total=self.max_steps, initial=min(self.step, self.max_steps), desc=task.kind, unit="step",
                        dynamic_ncols=True, mininterval=0.5)
         old_handler = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from ganlib.networks.mlp_encoder import MLPEncoder, MLPFeatureAutoencoder
 
@@ -22,7 +23,6 @@ def pretrain_encoder(features: np.ndarray, enc_cfg, seed: int, progress: bool = 
     bs = min(enc_cfg.batch_size, len(x))
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=enc_cfg.steps, desc="encoder", unit="step", dynamic_ncols=True, leave=False)
     loss = torch.tensor(0.0)
     for _ in range(enc_cfg.steps):

@@ -10,54 +10,34 @@ Outputs in ``out_dir``: ``config.yaml`` (resolved settings), ``losses.csv``, ``m
 """
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
 from typing import Callable
 
-import torch
 import yaml
+from tqdm import tqdm
 
+from ganlib.data.datasets import open_dataset
+from ganlib.devices import resolve_device
 from ganlib.errors import ConfigError, UserError
 from ganlib.io_utils import atomic_path
+from ganlib.train import other_tasks, stylegan2_loop
+from ganlib.train.checkpointing import load_state, seed_everything
 from ganlib.train.config import RESUME_MUTABLE, apply_overrides, check_kind, config_diff, load_config, validate_config
+from ganlib.train.gan_tasks import GANTask
+from ganlib.train.loop import STATE_FILE, TrainLoop
 from ganlib.train.result import TrainResult
 
-__all__ = ["train", "TrainResult", "resolve_device", "TASKS"]
+__all__ = ["train", "TrainResult", "TASKS"]
 
 TASKS = {"dcgan": "gan", "dcgan-mod": "gan", "wgan": "gan", "wgan-gp": "gan", "cgan": "gan",
          "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier"}
 
 
-def resolve_device(device: str) -> torch.device:
-    """Return the torch device for ``device`` ("cpu", "cuda", "cuda:1", "mps" or "auto"); UserError when it is
-    malformed or not available here."""
-    name = (device or "cpu").strip()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError) as exc:
-        raise UserError(f"unknown device {name!r}; use cpu, cuda, cuda:N, mps or auto") from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"device {name!r}: CUDA is not available on this machine; use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise UserError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) present")
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise UserError(f"device {name!r}: MPS is not available on this machine; use --device cpu")
-    elif dev.type != "cpu":
-        raise UserError(f"unsupported device {name!r}; use cpu, cuda, cuda:N, mps or auto")
-    return dev
-
-
 def _make_task(kind: str, cfg, dataset, device):
     family = TASKS[kind]
     if family == "gan":
-        from ganlib.train.gan_tasks import GANTask
         return GANTask(kind, cfg, dataset, device)
-    from ganlib.train import other_tasks
     cls = {"mse": other_tasks.MSETask, "autoencoder": other_tasks.AutoencoderTask,
            "classifier": other_tasks.ClassifierTask}[family]
     return cls(kind, cfg, dataset, device)
@@ -65,12 +45,10 @@ def _make_task(kind: str, cfg, dataset, device):
 
 def _say(msg: str, progress: bool) -> None:
     if progress:
-        from tqdm import tqdm
         tqdm.write(msg, file=sys.stderr)
 
 
 def _open_data(data, cfg):
-    from ganlib.data.datasets import open_dataset
     d = cfg.data
     return open_dataset(data, cfg.resolution, cfg.channels, d.fit, d.cache, d.cache_limit_mb,
                         hdf5=dict(images_key=d.images_key, labels_key=d.labels_key, features_key=d.features_key,
@@ -95,13 +73,9 @@ def _get(d: dict, dotted: str):
 
 
 def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress):
-    try:
-        from ganlib.train.stylegan2_loop import train_stylegan2
-    except ImportError as exc:
-        raise UserError("KIND 'stylegan2' is not available in this build") from exc
     cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
-    return train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume, device=device,
-                           progress=progress)
+    return stylegan2_loop.train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume,
+                                          device=device, progress=progress)
 
 
 def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Path | None = None,
@@ -117,7 +91,7 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         overrides: {key: value} over both (dotted keys for nested settings, e.g. "data.flip").
         max_steps: total steps to reach (overrides the ``steps`` setting); a resumed run goes on up to it.
         resume: continue the run in ``out_dir`` bit for bit (on CPU) from its last checkpoint.
-        device: "cpu", "cuda", "cuda:N", "mps" or "auto".
+        device: "auto" (CUDA when present), "cpu", "cuda", "cuda:N" or "mps" (``ganlib.devices.resolve_device``).
         progress: show a progress bar with ETA (and notes) on stderr.
         metrics_hook: ``hook(step, G, device) -> dict[str, float]`` called at each evaluation (``eval_every`` steps
             and at the end); its values go to ``metrics.csv`` and ``final_metrics``.
@@ -130,10 +104,8 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     if max_steps is not None and int(max_steps) < 0:
         raise ConfigError(f"max_steps must be >= 0, got {max_steps}", field="max_steps")
     if kind == "stylegan2":
-        return _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress)
-    from ganlib.train.checkpointing import load_state, seed_everything
-    from ganlib.train.loop import STATE_FILE, TrainLoop
-
+        return _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, str(resolve_device(device)),
+                                progress)
     cfg = load_config(kind, config, overrides)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

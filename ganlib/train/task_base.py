@@ -11,9 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlib.checkpoints import save_generator
 from ganlib.data.base import ImageDataset
 from ganlib.data.sampling import DataStream
-from ganlib.errors import DataError
+from ganlib.errors import ConfigError, DataError
 
 
 class Task:
@@ -61,7 +62,6 @@ class Task:
         pool = self.pool()
         n = len(self.ds) if pool is None else len(pool)
         if n < self.cfg.batch_size:
-            from ganlib.errors import ConfigError
             raise ConfigError(f"batch_size {self.cfg.batch_size} is larger than the {n} training images; "
                               f"use --set batch_size={max(1, n)} or fewer", field="batch_size")
         return DataStream(self.ds, self.cfg.batch_size, self.cfg.seed, pool=pool, balanced=balanced,
@@ -156,7 +156,6 @@ class GeneratorTask(Task):
 
     def export(self, path: Path, provenance: dict[str, Any]) -> Path:
         """Save G with ``save_generator`` (its arch and constructor kwargs) so timelines can use it."""
-        from ganlib.checkpoints import save_generator
         if self.encoder_mse is not None:
             provenance = dict(provenance, encoder_mse=self.encoder_mse)
         return save_generator(path, self.G, self.g_arch, self.g_kwargs, provenance)

@@ -6,32 +6,33 @@ import csv
 from pathlib import Path
 
 import click
+import numpy as np
+import torch
+
+from ganlib.checkpoints import load_generator
+from ganlib.data.datasets import open_dataset
+from ganlib.errors import CheckpointError
+from ganlib.io_utils import atomic_path
+from ganlib.train.analysis import cluster_purity, kmeans, pca, plot_codes
+from ganlib.train.apply import encode_dataset, item_names
+from ganlib.train.samples import save_grid
+from studio.commands.train import warnings_as_lines
+from studio.options import device_option, model_option, out_option
 
 
 @click.command("autoencode")
-@click.option("--model", required=True, help="An autoencoder checkpoint from 'studio train autoencoder'.")
+@model_option("An autoencoder checkpoint from 'studio train autoencoder'.", default=None, required=True)
 @click.option("--data", required=True, help="Image folder, .zip or HDF5 file to encode.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
+@out_option("Output folder.", folder=True)
 @click.option("--clusters", type=click.IntRange(min=1), default=None,
               help="k for k-means (default: the number of classes, else 8).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means.")
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True)
 def command(model: str, data: str, out: Path, clusters: int | None, seed: int, device: str, batch: int) -> None:
     """Write codes.npy (+ labels.npy), codes.csv (file, label, cluster, PC1, PC2), pca.png, reconstructions.png and,
     for a label-conditioned decoder, reclass.png (each image re-rendered as every class)."""
-    import numpy as np
-    import torch
-    from ganlib.checkpoints import load_generator
-    from ganlib.data.datasets import open_dataset
-    from ganlib.errors import CheckpointError
-    from ganlib.io_utils import atomic_path
-    from ganlib.train.analysis import cluster_purity, kmeans, pca, plot_codes
-    from ganlib.train.apply import encode_dataset, item_names
-    from ganlib.train.run import resolve_device
-    from ganlib.train.samples import save_grid
-    from studio.commands.train import warnings_as_lines
-    dev = resolve_device(device)
+    dev = torch.device(device)
     loaded = load_generator(model, dev)
     if loaded.arch != "autoencoder":
         raise CheckpointError(f"this checkpoint holds a {loaded.arch!r} model, not an autoencoder "

@@ -5,35 +5,34 @@ import csv
 from pathlib import Path
 
 import click
+import numpy as np
+
+from ganlib.data.datasets import open_dataset
+from ganlib.io_utils import atomic_path
+from ganlib.train.apply import classify_dataset, item_names
+from ganlib.train.export import load_model
+from studio.commands.train import warnings_as_lines
+from studio.options import device_option, model_option
 
 
 @click.command("classify")
-@click.option("--model", required=True, type=click.Path(path_type=Path),
-              help="A classifier checkpoint from 'studio train classifier'.")
+@model_option("A classifier checkpoint from 'studio train classifier'.", default=None, required=True, path=True)
 @click.option("--images", required=True, help="Folder of images (e.g. rendered frames), a .zip or an HDF5 file.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="CSV to write (labels.csv).")
-@click.option("--device", default="cpu", show_default=True)
+@device_option
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True)
 def command(model: Path, images: str, out: Path, device: str, batch: int) -> None:
     """Write one row per image: file, predicted label, confidence and the probability of every class.
 
     When the images sit in sub-folders named like the classes, the accuracy is printed too.
     """
-    import numpy as np
-    from ganlib.data.datasets import open_dataset
-    from ganlib.io_utils import atomic_path
-    from ganlib.train.apply import classify_dataset, item_names
-    from ganlib.train.export import load_model
-    from ganlib.train.run import resolve_device
-    from studio.commands.train import warnings_as_lines
-    dev = resolve_device(device)
-    loaded = load_model(model, "classifier", dev)
+    loaded = load_model(model, "classifier", device)
     prov = loaded.provenance
     names = list(prov.get("class_names") or [str(i) for i in range(loaded.kwargs["num_classes"])])
     with warnings_as_lines():
         ds = open_dataset(images, loaded.kwargs["img_resolution"], loaded.kwargs["img_channels"],
                           prov.get("fit", "crop"))
-    probs = classify_dataset(loaded.model, ds, batch, dev)
+    probs = classify_dataset(loaded.model, ds, batch, device)
     pred = probs.argmax(1)
     files = item_names(ds)
     with atomic_path(out) as tmp:

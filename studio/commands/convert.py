@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from ganlib.checkpoints import load_generator, resolve_spec, save_generator
+from ganlib.checkpoints.formats import file_sha256
+from ganlib.errors import UserError
 
 def convert_checkpoint(src: str, dst: Path, overwrite: bool = False) -> dict:
     """Load ``src`` (any supported format, read safely) and write it to ``dst`` (.safetensors) atomically.
@@ -14,9 +17,6 @@ def convert_checkpoint(src: str, dst: Path, overwrite: bool = False) -> dict:
     Returns the provenance written: the source's own provenance plus ``converted_from`` (file name),
     ``source_format`` and ``source_sha256``. Raises UserError for a bad destination or source.
     """
-    from ganlib.checkpoints import load_generator, resolve_spec, save_generator
-    from ganlib.checkpoints.formats import file_sha256
-    from ganlib.errors import UserError
     dst = Path(dst)
     if dst.suffix.lower() != ".safetensors":
         raise UserError("the destination must be a .safetensors file", field="DST")

@@ -4,37 +4,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from PIL import Image
 
-from studio.options import batch_option, device_option, model_option, truncation_option
+from ganlib.errors import UserError
+from ganlib.io_utils import atomic_path
+from studio.batch import contact_sheet, seed_images
+from studio.options import batch_option, device_option, model_option, out_option, truncation_option
+from studio.render import get_model
+from studio.seeds import parse_seeds
 
 
 @click.command("grid")
-@model_option
+@model_option()
 @click.option("--seeds", default="0-15", show_default=True, help="Seeds: integers and ranges, e.g. 0-15.")
-@truncation_option
+@truncation_option()
 @click.option("--class", "class_idx", type=click.IntRange(min=0), default=None)
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Columns (default: square).")
 @click.option("--scale", type=click.IntRange(min=1, max=16), default=None,
               help="Enlarge each image (default: to at least 128 px).")
 @device_option
 @batch_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG file.")
+@out_option("PNG file.", folder=False, file_only=True)
 def command(model: str, seeds: str, truncation: float, class_idx: int | None, cols: int | None, scale: int | None,
             device: str, batch: int, out: Path) -> None:
     """Write a contact sheet of the given seeds, each captioned with its seed."""
-    from PIL import Image
-    from ganlib.errors import UserError
-    from ganlib.io_utils import atomic_path
-    from studio.batch import contact_sheet, seed_images
-    from ganlib.devices import resolve_device
-    from studio.render import get_model
-    from studio.seeds import parse_seeds
     if out.suffix.lower() != ".png":
         raise UserError("the contact sheet is written as PNG: give a .png path", field="--out")
     seed_list = parse_seeds(seeds)
     if len(seed_list) > 1024:
         raise UserError(f"{len(seed_list)} seeds is too many for one sheet (at most 1024)", field="--seeds")
-    loaded = get_model(model, resolve_device(device))
+    loaded = get_model(model, device)
     pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch))
     res = pairs[0][1].shape[0]
     scale = scale or max(1, -(-128 // res))

@@ -5,11 +5,14 @@ import json
 
 import click
 
+from ganlib.checkpoints import load_generator
+from ganlib.errors import UserError
+from ganlib.ops.backend import format_report, ops_report
+from ganlib.synth import cond_kind
+
 
 def describe_model(spec: str) -> dict:
     """Return a dict describing the model named by ``spec`` (resolution, dims, labels, parameters, provenance)."""
-    from ganlib.checkpoints import load_generator
-    from ganlib.synth import cond_kind
     m = load_generator(spec, device="cpu")
     G = m.G
     return {
@@ -29,10 +32,20 @@ def describe_model(spec: str) -> dict:
 
 
 @click.command("info")
-@click.argument("model")
+@click.argument("model", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def command(model: str, as_json: bool) -> None:
-    """Describe MODEL (builtin:NAME or a checkpoint path)."""
+@click.option("--ops", "ops", is_flag=True,
+              help="Report which implementation the custom ops (upfirdn2d, bias_act) use here and why, with the "
+                   "compiler's errors if their build failed (builds them first when a GPU is visible).")
+def command(model: str | None, as_json: bool, ops: bool) -> None:
+    """Describe MODEL (builtin:NAME or a checkpoint path), or with --ops the custom CUDA ops' status."""
+    if ops:
+        report = ops_report()
+        click.echo(json.dumps(report, indent=2) if as_json else "\n".join(format_report(report)))
+        if model is None:
+            return
+    if model is None:
+        raise UserError("studio info: give MODEL (builtin:NAME or a checkpoint path), or --ops")
     info = describe_model(model)
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))

@@ -18,8 +18,12 @@ import json
 
 import click
 
+from ganlib.checkpoints import load_generator
 from ganlib.errors import UserError
 from ganlib.metrics.fid import METRIC_KINDS, MIFID_EPSILON, compute_metrics
+from ganlib.metrics.inception import load_inception
+from ganlib.metrics.stats import features_from_generator, features_from_source, source_kind
+from studio.options import device_option, model_option, truncation_option
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> list[str]:
@@ -55,15 +59,15 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 @click.argument("metric", nargs=-1)
 @click.option("--real", "real", required=True, type=click.Path(), help="Real images: folder, .zip, .h5 or features .npz.")
 @click.option("--fake", "fake", type=click.Path(), default=None, help="Generated images: folder, .zip, .h5 or .npz.")
-@click.option("--model", "model", default=None, help="Generator checkpoint (path or builtin:NAME) to sample instead of --fake.")
+@model_option("Generator checkpoint (path or builtin:NAME) to sample instead of --fake.", default=None)
 @click.option("--num", "num", type=int, default=1000, show_default=True, help="Images to generate with --model (seeds from --seed-start).")
 @click.option("--seed-start", type=int, default=0, show_default=True, help="First seed for --model samples.")
-@click.option("--truncation", type=float, default=1.0, show_default=True, help="Truncation psi for --model samples.")
+@truncation_option("Truncation psi for --model samples.")
 @click.option("--max-real", type=int, default=None, help="Use at most this many real images.")
 @click.option("--real-cache", type=click.Path(), default=None, help="Feature cache (.npz) for --real: reused when it matches, else written.")
 @click.option("--dataset", default="images", show_default=True, help="HDF5 dataset name of the images.")
 @click.option("--inception", type=click.Path(), default=None, help="TorchScript Inception file (default: $STUDIO_INCEPTION or the fid extra).")
-@click.option("--device", default="cpu", show_default=True, help="Device for the generator and Inception (cpu, cuda, cuda:1).")
+@device_option
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Images per Inception batch.")
 @click.option("--kid-subsets", type=int, default=100, show_default=True, help="KID: number of random subsets.")
 @click.option("--kid-subset-size", type=int, default=1000, show_default=True, help="KID: largest subset size.")
@@ -82,26 +86,13 @@ def command(metric, real, fake, model, num, seed_start, truncation, max_real, re
         raise UserError("--max-real must be at least 2", field="max-real")
     if batch_size < 1:
         raise UserError("--batch-size must be at least 1", field="batch-size")
-    import torch
-
-    from ganlib.metrics.inception import load_inception
-    from ganlib.metrics.stats import features_from_generator, features_from_source, source_kind
-
     source_kind(real)
     if fake is not None:
         source_kind(fake)
-    try:
-        torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise UserError(f"bad device {device!r}: {exc}", field="device") from exc
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-        raise UserError("CUDA is not available on this machine; use --device cpu", field="device")
     extractor = load_inception(inception, device=device)
     real_fs = features_from_source(real, extractor, limit=max_real, cache=real_cache, dataset=dataset,
                                    batch_size=batch_size, progress=progress and not as_json)
     if model is not None:
-        from ganlib.checkpoints import load_generator
-
         loaded = load_generator(model, device=device)
         fake_fs = features_from_generator(loaded.G, num, extractor, seed_start=seed_start, device=device,
                                           truncation_psi=truncation, progress=progress and not as_json)

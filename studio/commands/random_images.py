@@ -5,13 +5,18 @@ from pathlib import Path
 
 import click
 
-from studio.options import batch_option, device_option, dtype_option, model_option, truncation_option
+from ganlib.errors import UserError
+from studio.batch import write_seed_images
+from studio.options import batch_option, device_option, dtype_option, model_option, out_option, truncation_option
+from studio.render import get_model
+from studio.seeds import parse_seeds
+from studio.timeline import parse_layers
 
 
 @click.command("random")
-@model_option
+@model_option()
 @click.option("--seeds", required=True, help="Seeds: integers and ranges, e.g. 0-6999 or 0,3,10-20.")
-@truncation_option
+@truncation_option()
 @click.option("--truncation-cutoff", type=click.IntRange(min=0), default=None,
               help="Truncate only the first N layers of w.")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
@@ -23,27 +28,21 @@ from studio.options import batch_option, device_option, dtype_option, model_opti
 @device_option
 @batch_option
 @dtype_option
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="A folder or a .zip file.")
+@out_option("A folder or a .zip file.", folder=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | None, noise_mode: str,
             class_idx: int | None, mix_seed: int | None, mix_layers: str | None, device: str, batch: int, dtype: str,
             out: Path, quiet: bool) -> None:
     """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
-    from ganlib.errors import UserError
-    from studio.batch import write_seed_images
-    from ganlib.devices import resolve_device
-    from studio.render import get_model
-    from studio.seeds import parse_seeds
     seed_list = parse_seeds(seeds)
-    loaded = get_model(model, resolve_device(device))
+    loaded = get_model(model, device)
     layers = None
     if mix_layers is not None:
         if mix_seed is None:
             raise UserError("--mix-layers needs --mix-seed", field="--mix-layers")
-        from studio.timeline import parse_layers
         try:
             layers = parse_layers(mix_layers, loaded.G.num_ws)
-        except Exception as exc:
+        except ValueError as exc:
             raise UserError(f"{exc}", field="--mix-layers") from None
     path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
                              truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,

@@ -6,6 +6,8 @@ from pathlib import Path
 import click
 
 from studio.options import batch_option, device_option, dtype_option, ray_option, workers_option
+from studio.render import render_timeline
+from studio.timeline import load_timeline
 
 
 @click.command("render")
@@ -29,8 +31,6 @@ def command(timeline: Path, out: Path | None, frames_dir: Path | None, duration:
             batch: int, dtype: str, compile_: bool, resume: bool, workers: int, ray: str | None,
             quiet: bool) -> None:
     """Render TIMELINE (a .yaml file) to video or frames."""
-    from studio.render import render_timeline
-    from studio.timeline import load_timeline
     if out is not None and frames_dir is not None:
         raise click.UsageError("give either --out or --frames, not both")
     tl = load_timeline(timeline)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import click
 
+from ganlib.train.config import parse_set
+from ganlib.train.run import train
+from studio.options import device_option, out_option
 KIND_HELP = "dcgan, dcgan-mod, wgan, wgan-gp, mse, cgan, autoencoder, classifier or stylegan2"
 
 
@@ -24,14 +27,14 @@ def warnings_as_lines():
 @click.command("train")
 @click.argument("kind", metavar="KIND")
 @click.option("--data", required=True, help="Image folder (class sub-folders = labels), .zip of images or HDF5 file.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder (created).")
+@out_option("Run folder (created).", folder=True)
 @click.option("--config", type=click.Path(path_type=Path), default=None,
               help="YAML settings over presets/train/KIND.yaml.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override one setting (repeatable), e.g. --set batch_size=32 --set data.flip=false.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None, help="Total steps to reach.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N, mps or auto.")
+@device_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[str, ...], max_steps: int | None,
             resume: bool, device: str, quiet: bool) -> None:
@@ -40,8 +43,6 @@ def command(kind: str, data: str, out: Path, config: Path | None, sets: tuple[st
     Writes losses.csv, metrics.csv, sample grids every epoch, evolution.gif, loss_plot.png, train_state.pt and
     checkpoint.safetensors (use it as a timeline 'model:' or with 'studio random --model').
     """
-    from ganlib.train.config import parse_set
-    from ganlib.train.run import train
     overrides = parse_set(list(sets))
     with warnings_as_lines():
         result = train(kind, data, out, config=config, overrides=overrides, max_steps=max_steps, resume=resume,

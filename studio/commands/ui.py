@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ganlib.errors import UserError
+from studio.options import device_option
+from studio.ui import app as ui_app
 
 
 def parse_auth(text: str | None) -> tuple[str, str] | None:
@@ -38,20 +40,17 @@ def is_loopback(host: str) -> bool:
 @click.option("--auth", default=None, metavar="USER:PASS", help="Ask for this user name and password.")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("renders/ui"),
               show_default=True, help="Where renders, batches and saved timelines go; the only folder served.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@device_option  # resolved (a bad --device refused) before the server starts
 def command(host: str, port: int, models_dir: Path | None, auth: str | None, output_dir: Path,
             device: str) -> None:
     """Open the studio in a browser: explore seeds, keyframe a timeline, preview, render and download."""
     credentials = parse_auth(auth)
     if models_dir is not None and not models_dir.is_dir():
         raise UserError(f"models folder not found: {models_dir}", field="--models-dir")
-    from ganlib.devices import resolve_device
-    resolve_device(device)  # refuse a bad --device before the server starts
-    from studio.ui.app import build_app, launch
     if not is_loopback(host) and credentials is None:
         click.echo(f"warning: serving on {host} without --auth: anyone who can reach this port can use the "
                    f"studio", err=True)
-    app = build_app(models_dir, output_dir, device=device)
+    app = ui_app.build_app(models_dir, output_dir, device=device)
     click.echo(f"Latent Studio on http://{host if ':' not in host else f'[{host}]'}:{port}/  "
                f"(output: {Path(output_dir).resolve()}; Ctrl-C to stop)")
-    launch(app, host=host, port=port, auth=credentials, quiet=True)
+    ui_app.launch(app, host=host, port=port, auth=credentials, quiet=True)

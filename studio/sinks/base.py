@@ -53,16 +53,6 @@ def check_frame(frame: Any) -> np.ndarray:
     return np.array(frame, dtype=np.uint8, order="C", copy=True)
 
 
-def to_rgb(frame: np.ndarray) -> np.ndarray:
-    """Return an H×W×3 RGB view or copy of an H×W×C frame: grey is repeated into R, G, B; alpha is dropped."""
-    c = frame.shape[2]
-    if c == 3:
-        return frame
-    if c == 1:
-        return np.ascontiguousarray(np.repeat(frame, 3, axis=2))
-    return np.ascontiguousarray(frame[:, :, :3])
-
-
 def unlink_quietly(path: Path | None) -> None:
     """Delete ``path`` if it exists (None: nothing). Returns None."""
     if path is not None:

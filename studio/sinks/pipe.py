@@ -16,7 +16,8 @@ import imageio_ffmpeg
 import numpy as np
 
 from ganlib.errors import UserError
-from studio.sinks.base import EncoderError, TempFileSink, to_rgb
+from ganlib.pixels import to_rgb
+from studio.sinks.base import EncoderError, TempFileSink
 
 
 def ffmpeg_exe() -> str:

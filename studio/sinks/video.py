@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from ganlib.errors import UserError
-from studio.sinks.base import DEFAULT_QUEUE_SIZE, to_rgb
+from ganlib.pixels import to_rgb
+from studio.sinks.base import DEFAULT_QUEUE_SIZE
 from studio.sinks.formats import CRF_DEFAULT, PRESETS, FormatError, check_crf, output_format, parse_fps, resolve_codec
 from studio.sinks.pipe import FfmpegPipeSink, ffmpeg_exe, pad_even, rawvideo_input
 

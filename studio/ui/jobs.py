@@ -8,6 +8,7 @@ Gradio's own queue (``Blocks.queue`` with a shared ``concurrency_id``) limits th
 """
 from __future__ import annotations
 
+import io
 import secrets
 import threading
 import time
@@ -17,9 +18,13 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
+from studio.batch import contact_sheet, write_seed_images
+from studio.render import render_timeline
+from studio.timeline import timeline_to_yaml
 from studio.ui.models import safe_name
 
 RENDER_CONCURRENCY = 2
@@ -96,7 +101,6 @@ class JobManager:
     # ------------------------------------------------------------------------------------------- work
     def save_timeline(self, tl, name: str = "timeline") -> Path:
         """Write ``tl`` as YAML to ``<output>/<job-id>/<name>.yaml`` (atomically); return the path."""
-        from studio.timeline import timeline_to_yaml
         job = self.new_job("timeline", name)
         path = job.folder / f"{job.name}.yaml"
         with atomic_path(path) as tmp:
@@ -110,8 +114,6 @@ class JobManager:
         Uses :func:`studio.render.render_timeline` with the CLI's defaults (batch 8), so the frames equal those of
         ``studio render <name>.yaml``. Returns the finished Job (``output`` = the MP4); raises UserError on failure.
         """
-        from studio.render import render_timeline
-        from studio.timeline import timeline_to_yaml
         job = self.new_job("render", name)
         with atomic_path(job.folder / f"{job.name}.yaml") as tmp:
             tmp.write_text(timeline_to_yaml(tl), encoding="utf-8")
@@ -127,7 +129,6 @@ class JobManager:
               on_progress: ProgressFn | None = None) -> tuple[Job, np.ndarray | None]:
         """Write one PNG per seed into ``<output>/<job-id>/seeds_<first>-<last>.zip``; return (job, contact sheet of
         the first images or None)."""
-        from studio.batch import write_seed_images
         if not seeds:
             raise UserError("no seeds given", field="seeds")
         if len(seeds) > MAX_BATCH:
@@ -156,9 +157,6 @@ class JobManager:
 
 def _sheet_from_zip(path: Path) -> np.ndarray | None:
     """A captioned contact sheet of the first :data:`SHEET_IMAGES` PNGs in a zip written by the batch."""
-    import io
-    from PIL import Image
-    from studio.batch import contact_sheet
     images, captions = [], []
     with zipfile.ZipFile(path) as zf:
         for member in zf.namelist()[:SHEET_IMAGES]:

@@ -19,7 +19,9 @@ import threading
 from pathlib import Path
 
 from ganlib.checkpoints import LoadedModel, builtin_models_dir
+from ganlib.devices import resolve_device
 from ganlib.errors import CheckpointError, UserError
+from studio.render import get_model
 
 MODEL_EXTENSIONS = (".safetensors", ".pkl", ".pt", ".pth")
 BUILTIN = "builtin:"
@@ -105,8 +107,6 @@ class ModelCatalog:
 
     def load(self, spec: str | None, device: str = "cpu") -> LoadedModel:
         """Check ``spec`` and return the (cached) loaded model; CheckpointError / UserError otherwise."""
-        from ganlib.devices import resolve_device
-        from studio.render import get_model
         spec = self.check(spec)
         try:
             return get_model(spec, resolve_device(device))
@@ -122,8 +122,6 @@ class ModelCatalog:
         Returns its spec (the copy's path). Refuses (CheckpointError, copy deleted) a file with another
         extension, a huge file, or anything the loaders refuse: a pickle that would run code, a corrupt file.
         """
-        from ganlib.devices import resolve_device
-        from studio.render import get_model
         src = Path(tmp_path)
         name = safe_name(Path(original_name or src.name).name, default="model")
         if Path(name).suffix.lower() not in MODEL_EXTENSIONS:

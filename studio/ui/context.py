@@ -1,0 +1,92 @@
+"""What every tab of the studio shares: the model catalog, the job queue, the output folder, the session's Timeline.
+
+:class:`Studio` is made once by :func:`studio.ui.app.build_app` and handed to each tab's ``build`` function.
+:func:`user_errors` wraps an event handler so that bad input reaches the browser as one line (a ``gr.Error``), never
+as a traceback.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+
+from ganlib.checkpoints import LoadedModel
+from ganlib.errors import UserError
+from studio.errors import TimelineError
+from studio.timeline import Timeline
+from studio.ui import state
+from studio.ui.jobs import RENDER_CONCURRENCY, JobManager
+from studio.ui.models import ModelCatalog
+
+# Every event that changes the session's Timeline runs in this one queue, one at a time, in the order the browser
+# sent them: a settings change and a keyframe click that arrive together can never overwrite each other.
+EDIT = dict(concurrency_id="edit", concurrency_limit=1)
+# Renders and batches share the job queue's limit.
+HEAVY = dict(concurrency_id="heavy", concurrency_limit=RENDER_CONCURRENCY)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Wrap an event handler: a UserError it raises is shown as a ``gr.Error`` with its one-line message."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except UserError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+    return wrapper
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def check_timeline_files(tl: Timeline, allowed: list[Path]) -> None:
+    """Refuse a timeline whose latent/feature files lie outside the ``allowed`` folders (TimelineError)."""
+    for i, kf in enumerate(tl.keyframes):
+        for key in ("latent", "features"):
+            value = getattr(kf, key)
+            if not isinstance(value, str):
+                continue
+            p = Path(value)
+            if not (p.is_absolute() and any(_inside(p, a) for a in allowed)):
+                raise TimelineError(f"{key} file {value!r} is outside the studio's folders; add latents with "
+                                    f"'Add a latent file' in the Explore tab", field=f"keyframes[{i}].{key}")
+
+
+@dataclass
+class Studio:
+    """One studio: where its files go, which models it offers, its job queue and the session's Timeline state."""
+
+    catalog: ModelCatalog
+    jobs: JobManager
+    output_dir: Path
+    device: str = "auto"
+    timeline: Any = field(default=None)  # gr.State holding the session's studio.timeline.Timeline
+
+    @property
+    def latent_dir(self) -> Path:
+        """Where uploaded latent files are kept (inside the output folder, so timelines may name them)."""
+        return self.output_dir / "latents"
+
+    def load_model(self, spec: str | None) -> LoadedModel:
+        """Return the loaded model for ``spec`` if the studio offers it (CheckpointError otherwise)."""
+        return self.catalog.load(spec, self.device)
+
+    def admit(self, tl: Timeline) -> Timeline:
+        """Check that ``tl`` only names models and files this studio offers; return it (UserError otherwise)."""
+        self.catalog.check(tl.model)
+        check_timeline_files(tl, [self.output_dir])
+        return tl
+
+    def renderable(self, tl: Timeline) -> Timeline:
+        """Return ``tl`` validated whole (:func:`studio.ui.state.to_timeline`) after :meth:`admit`."""
+        return state.to_timeline(self.admit(tl))
