@@ -22,7 +22,8 @@ def test_plan_rounds_chunks_to_batches_and_resumes_inside_one():
 
 
 def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(tiny_models, tmp_path,
-                                                                               monkeypatch):
+                                                                               monkeypatch, one_torch_thread):
+    """(one_torch_thread: every process then runs one torch thread; see studio.chunks.backends on threads.)"""
     from studio.render import render_timeline
     _, tl = write_timeline(tmp_path, chunk=4)
     one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)
@@ -33,6 +34,16 @@ def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(t
     a, b = decoded(one.path), decoded(two.path)
     assert a.shape == (13, 32, 32, 3) and np.array_equal(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed-once", "one.mp4", "t.yaml", "two.mp4"]
+
+
+def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path, one_torch_thread):
+    from tests.conftest import run_cli
+    for name, extra in (("one.zip", []), ("two.zip", ["--workers", "2"])):
+        code, out, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "0-5,9,20-30", "--batch", "2",
+                                 "--out", str(tmp_path / name), "--quiet", *extra)
+        assert code == 0, err
+    one, two = _zip_members(tmp_path / "one.zip"), _zip_members(tmp_path / "two.zip")
+    assert len(one) == 18 and one == two
 
 
 def test_joins_drop_and_duplicate_no_frame(tiny_models, tmp_path):

@@ -20,7 +20,7 @@ def no_ray_left():
 
 
 def test_ray_local_gives_the_frames_of_one_process_and_retries_a_killed_worker(tiny_models, tmp_path, monkeypatch,
-                                                                              no_ray_left):
+                                                                              no_ray_left, one_torch_thread):
     from studio.render import render_timeline
     _, tl = write_timeline(tmp_path, chunk=4)
     one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)

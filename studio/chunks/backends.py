@@ -2,8 +2,11 @@
 (``--ray``, in ``ray_backend.py``). Every backend takes a picklable task ``task(job, chunk, progress=None) ->
 ChunkResult`` and yields results as chunks finish (in any order); the driver writes the outputs.
 
-Local processes are started with ``spawn`` (no forked torch state). On the CPU the torch threads are split between
-them (cores // N each); with ``--device cuda`` each process gets its own GPU (``cuda:0``, ``cuda:1``, ...). A
+Local processes are started with ``spawn`` (no forked torch state). On the CPU this process's torch threads are
+split between them (threads // N each); with ``--device cuda`` each process gets its own GPU (``cuda:0``, ...).
+Frames are bit-identical across backends when every process runs the same number of torch threads (always on a
+GPU); on the CPU a different thread count can change a pixel by 1 of 255 in a few frames (torch's reductions are
+split differently). A
 process that dies (killed, out of memory) breaks the pool: the pool is started again and the chunks in flight are
 retried, each at most ``retries`` times.
 """
@@ -91,7 +94,7 @@ class ProcessBackend:
         self._pool: ProcessPoolExecutor | None = None
 
     def _start(self) -> ProcessPoolExecutor:
-        threads = max(1, (os.cpu_count() or 1) // self.slots)
+        threads = max(1, torch.get_num_threads() // self.slots)
         devices = None
         if self.device.startswith("cuda") and torch.cuda.is_available():
             devices = self._ctx.Queue()
@@ -141,6 +144,18 @@ class ProcessBackend:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def in_order(results: Iterable[ChunkResult]) -> Iterator[ChunkResult]:
+    """Yield ``results`` (ChunkResults arriving in any order, indices 0, 1, 2, ...) in index order, holding back
+    those that come early."""
+    waiting: dict[int, ChunkResult] = {}
+    want = 0
+    for result in results:
+        waiting[result.index] = result
+        while want in waiting:
+            yield waiting.pop(want)
+            want += 1
 
 
 def open_backend(workers: int = 1, ray: str | None = None, device: str = "cpu"):

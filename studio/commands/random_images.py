@@ -6,8 +6,10 @@ from pathlib import Path
 import click
 
 from ganlib.errors import UserError
-from studio.batch import write_seed_images
-from studio.options import batch_option, device_option, dtype_option, model_option, out_option, truncation_option
+from studio.batch import distributed_seed_images, seed_images, write_seed_images
+from studio.chunks import open_backend
+from studio.options import (batch_option, device_option, dtype_option, model_option, out_option, ray_option,
+                            truncation_option, workers_option)
 from studio.render import get_model
 from studio.seeds import parse_seeds
 from studio.timeline import parse_layers
@@ -29,10 +31,12 @@ from studio.timeline import parse_layers
 @batch_option
 @dtype_option
 @out_option("A folder or a .zip file.", folder=True)
+@workers_option
+@ray_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | None, noise_mode: str,
             class_idx: int | None, mix_seed: int | None, mix_layers: str | None, device: str, batch: int, dtype: str,
-            out: Path, quiet: bool) -> None:
+            out: Path, workers: int, ray: str | None, quiet: bool) -> None:
     """Generate seedNNNN.png for each seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     seed_list = parse_seeds(seeds)
     loaded = get_model(model, device)
@@ -44,7 +48,16 @@ def command(model: str, seeds: str, truncation: float, truncation_cutoff: int | 
             layers = parse_layers(mix_layers, loaded.G.num_ws)
         except ValueError as exc:
             raise UserError(f"{exc}", field="--mix-layers") from None
-    path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
-                             truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
-                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype)
+    kwargs = dict(truncation=truncation, truncation_cutoff=truncation_cutoff, noise_mode=noise_mode,
+                  class_idx=class_idx, batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype)
+    if workers == 1 and ray is None:
+        path = write_seed_images(loaded, seed_list, out, progress=not quiet, **kwargs)
+    else:
+        list(seed_images(loaded, [], **kwargs))  # check the options here, before any worker starts
+        backend = open_backend(workers, ray, device)
+        try:
+            images = distributed_seed_images(backend, model, seed_list, device, **kwargs)
+            path = write_seed_images(None, seed_list, out, progress=not quiet, images=images)
+        finally:
+            backend.close()
     click.echo(f"wrote {len(seed_list)} images to {path}")
