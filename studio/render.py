@@ -18,11 +18,12 @@ import numpy as np
 import torch
 
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
+from ganlib.checkpoints.formats import file_sha256
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
-                           file_sha256, open_backend, render_chunks, render_key, worker_device)
+                           open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.resolve import resolve_keyframes

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from studio.chunks.backends import InlineBackend, ProcessBackend, in_order, open_backend, worker_device
 from studio.chunks.driver import ChunkedRender, render_chunks
-from studio.chunks.manifest import file_sha256, render_key, timeline_sha256, work_dir
+from studio.chunks.manifest import render_key, timeline_sha256, work_dir
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, plan_chunks
 from studio.chunks.segments import encode_chunk, join_segments
 
 __all__ = ["Chunk", "ChunkJob", "ChunkResult", "EncodeSpec", "ChunkedRender", "InlineBackend", "ProcessBackend",
-           "default_chunk_frames", "encode_chunk", "in_order", "file_sha256", "join_segments", "open_backend", "plan_chunks",
+           "default_chunk_frames", "encode_chunk", "in_order", "join_segments", "open_backend", "plan_chunks",
            "render_chunks", "render_key", "timeline_sha256", "work_dir", "worker_device"]

@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ganlib.checkpoints.formats import file_sha256
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 
@@ -25,15 +26,6 @@ KEY_LABELS = {"timeline_sha": "timeline", "model_sha": "model file", "n_frames":
               "chunk_frames": "output.chunk_frames", "batch": "--batch", "size": "size", "format": "output format",
               "codec": "codec", "crf": "crf", "preset": "preset", "fps": "fps", "dtype": "--dtype",
               "device": "device type", "version": "manifest version"}
-
-
-def file_sha256(path: str | Path) -> str:
-    """Return the hex SHA-256 of the file at ``path`` (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def timeline_sha256(tl) -> str:

@@ -123,7 +123,7 @@ def remove_frames_from(folder: Path, n_frames: int) -> None:
 
 
 def read_png(path: Path) -> np.ndarray:
-    """Read a PNG written by the PNG sink back as uint8 H×W×C (grey C=1, RGB, RGBA). Raises UserError if unreadable."""
+    """Read a PNG written by the PNG sink back as uint8 H×W×C (grey C=1, RGB, RGBA); UserError if unreadable."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise UserError("cannot read a cached frame", file=path)
