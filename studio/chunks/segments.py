@@ -22,7 +22,7 @@ from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from studio.chunks.plan import Chunk, ChunkResult, EncodeSpec
 from studio.sinks import PNG_PATTERN, EncoderError, open_sink
-from studio.sinks.formats import output_format
+from studio.sinks.formats import CODECS, audio_codec_args, output_format
 from studio.sinks.images import encode_image, existing_png_frames
 from studio.sinks.pipe import ffmpeg_exe
 
@@ -78,11 +78,13 @@ def chunk_on_disk(folder: Path, chunk: Chunk, file: str, spec: EncodeSpec) -> bo
     return bool(file) and (folder / file).is_file() and (folder / file).stat().st_size > 0
 
 
-def join_segments(segments: list[Path], target: Path, *, audio_path: str | Path | None = None,
+def join_segments(segments: list[Path], target: Path, *, codec: str | None = None,
+                  audio_path: str | Path | None = None, audio_offset: float = 0.0,
                   seconds: float | None = None) -> Path:
-    """Join video ``segments`` (same codec and settings, in order) into ``target`` with ffmpeg's concat demuxer
-    and stream copy, written under a temporary name and renamed into place; with ``audio_path`` the audio is
-    encoded with the format's audio codec and cut to ``seconds``. Returns ``target``."""
+    """Join video ``segments`` (same ``codec`` and settings, in order) into ``target`` with ffmpeg's concat demuxer
+    and stream copy, written under a temporary name and renamed into place. With ``audio_path`` the audio from
+    ``audio_offset`` seconds on is encoded with the format table's audio codec and lasts exactly ``seconds`` (cut,
+    or padded with silence), as the video sink muxes it. Returns ``target``."""
     fmt = output_format(target)
     target = Path(target)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix=".concat-", dir=segments[0].parent,
@@ -92,11 +94,14 @@ def join_segments(segments: list[Path], target: Path, *, audio_path: str | Path 
     try:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
                "-i", lst.name]
-        if audio_path is not None:
-            cmd += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-                    "-c:a", *fmt.audio_codec]
+        audio_codec = audio_codec_args(fmt, CODECS.get(codec or ""))
+        if audio_path is not None and audio_codec is not None:
+            if audio_offset > 0:
+                cmd += ["-ss", f"{audio_offset:.6f}"]
+            cmd += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]
             if seconds is not None:
-                cmd += ["-t", f"{seconds:.6f}"]
+                cmd += ["-af", f"apad=whole_dur={seconds:.6f},atrim=end={seconds:.6f}"]
+            cmd += ["-c:a", *audio_codec]
         else:
             cmd += ["-map", "0:v:0", "-c", "copy", "-an"]
         if fmt.faststart:

@@ -43,6 +43,7 @@ def sink_kind(path: str | Path) -> str:
 
 def open_sink(path: str | Path, *, fps: Any, codec: str | None = None, crf: int = CRF_DEFAULT,
               size: tuple[int, int] | None = None, audio_path: str | Path | None = None, start_index: int = 0,
+              audio_offset: float = 0.0, audio_duration: float | None = None,
               overwrite: bool = True, pad_to_even: bool = False, preset: str = "medium",
               queue_size: int = DEFAULT_QUEUE_SIZE) -> FrameSink:
     """Open the sink that suits ``path`` (see :func:`sink_kind`) and return it (a context manager).
@@ -50,7 +51,8 @@ def open_sink(path: str | Path, *, fps: Any, codec: str | None = None, crf: int 
     Takes: ``fps`` (int, float, Fraction or "30000/1001"; used by video and GIF, checked against the format's
     limit); ``codec`` (h264, h265, vp9, prores or an alias; None = the format's default; ignored by non-video
     sinks); ``crf`` (constant quality, lower is better); ``size`` (width, height) of the frames to come, checked at
-    once instead of at the first frame (video only); ``audio_path`` (video only: muxed, cut to the shorter stream);
+    once instead of at the first frame (video only); ``audio_path`` (video only: muxed from ``audio_offset``
+    seconds, lasting exactly ``audio_duration`` seconds when given, else cut to the shorter stream);
     ``start_index`` (PNG sequence resume); ``overwrite`` (False: an existing output is a ``UserError``);
     ``pad_to_even`` (video: pad odd sizes by one pixel instead of refusing them); ``preset`` (x264/x265 speed);
     ``queue_size`` (frames buffered between the caller and the encoder thread).
@@ -61,6 +63,7 @@ def open_sink(path: str | Path, *, fps: Any, codec: str | None = None, crf: int 
         raise UserError(f"audio can only be added to a video file ({videos}), not {path}", field="audio")
     if fmt.kind == "video":
         return VideoSink(path, fps=fps, codec=codec, crf=crf, size=size, audio_path=audio_path,
+                         audio_offset=audio_offset, audio_duration=audio_duration,
                          overwrite=overwrite, pad_to_even=pad_to_even, preset=preset, queue_size=queue_size)
     if fmt.kind == "gif":
         return GifSink(path, fps=fps, overwrite=overwrite, queue_size=queue_size)

@@ -57,6 +57,7 @@ class Codec:
     even_width: bool = True
     even_height: bool = True
     has_preset: bool = False
+    audio_codec: tuple[str, ...] | None = None  # overrides the container's audio codec (ProRes: PCM, as editors expect)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ CODECS: dict[str, Codec] = {c.name: c for c in (
     Codec("vp9", "VP9", "libvpx-vp9", 63, "yuv420p", ("-b:v", "0", "-row-mt", "1", "-deadline", "good",
                                                        "-cpu-used", "2"), aliases=("libvpx-vp9", "vp09")),
     Codec("prores", "ProRes", "prores_ks", None, "yuv422p10le", ("-profile:v", "3", "-vendor", "apl0"),
-          aliases=("prores_ks",), even_height=False),
+          aliases=("prores_ks",), even_height=False, audio_codec=("pcm_s16le",)),
 )}
 
 _AAC = ("aac", "-b:a", "192k")
@@ -131,6 +132,14 @@ def output_format(path: str | PurePath | None, *, is_dir: bool = False) -> Outpu
         return SUFFIXES[suffix]
     hint = " (for PNG frames give a folder such as 'renders/frames/')" if suffix in (".png", ".jpg") else ""
     raise FormatError(f"unsupported output type {suffix!r}{hint}; use {allowed_outputs()}", field="path")
+
+
+def audio_codec_args(fmt: OutputFormat, codec: Codec | None) -> tuple[str, ...] | None:
+    """Return the ffmpeg audio encoder and its arguments for video ``codec`` in format ``fmt``: the codec's own
+    (ProRes: PCM) else the container's (AAC; Opus in WebM); None when the format holds no audio."""
+    if fmt.audio_codec is None:
+        return None
+    return codec.audio_codec if codec is not None and codec.audio_codec is not None else fmt.audio_codec
 
 
 def resolve_codec(fmt: OutputFormat, codec: str | None) -> Codec | None:

@@ -13,7 +13,8 @@ import numpy as np
 from ganlib.errors import UserError
 from ganlib.pixels import to_rgb
 from studio.sinks.base import DEFAULT_QUEUE_SIZE
-from studio.sinks.formats import CRF_DEFAULT, PRESETS, FormatError, check_crf, output_format, parse_fps, resolve_codec
+from studio.sinks.formats import (CRF_DEFAULT, PRESETS, FormatError, audio_codec_args, check_crf, output_format,
+                                  parse_fps, resolve_codec)
 from studio.sinks.pipe import FfmpegPipeSink, ffmpeg_exe, pad_even, rawvideo_input
 
 # RGB → YUV with the BT.709 matrix, limited range, and say so in the stream (players then agree).
@@ -28,12 +29,14 @@ class VideoSink(FfmpegPipeSink):
     ``yuv420p`` (``yuv422p10le`` for ProRes) tagged BT.709, ``+faststart`` for MP4/MOV, no resizing. Grey frames
     are repeated into RGB and an alpha channel is dropped. H.264/H.265/VP9 need even sizes (ProRes an even
     width): an odd size raises ``UserError`` unless ``pad_to_even`` (one pixel, edge copy, right/bottom). With
-    ``audio_path`` the audio is muxed (the format's audio codec: AAC; Opus in WebM) and the output is cut to the
-    shorter of the two streams (``-shortest``).
+    ``audio_path`` the audio is muxed (the format table's audio codec: AAC; Opus in WebM; PCM with ProRes) from
+    ``audio_offset`` seconds into the file; with ``audio_duration`` it lasts exactly that long (cut, or padded with
+    silence), else the output is cut to the shorter of the two streams (``-shortest``).
     """
 
     def __init__(self, path: str | Path, *, fps: Any, codec: str | None = None, crf: int = CRF_DEFAULT,
                  size: tuple[int, int] | None = None, audio_path: str | Path | None = None,
+                 audio_offset: float = 0.0, audio_duration: float | None = None,
                  overwrite: bool = True, pad_to_even: bool = False, preset: str = "medium",
                  queue_size: int = DEFAULT_QUEUE_SIZE):
         self.format = output_format(path)
@@ -50,6 +53,8 @@ class VideoSink(FfmpegPipeSink):
         self.audio_path = Path(audio_path) if audio_path is not None else None
         if self.audio_path is not None and not self.audio_path.is_file():
             raise UserError(f"audio file not found: {self.audio_path}", file=self.audio_path, field="audio")
+        self.audio_offset = float(audio_offset)
+        self.audio_duration = None if audio_duration is None else float(audio_duration)
         super().__init__(path, overwrite=overwrite, queue_size=queue_size)
         if size is not None:
             w, h = (int(v) for v in size)
@@ -82,6 +87,8 @@ class VideoSink(FfmpegPipeSink):
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y",
                *rawvideo_input(out_w, out_h, f"{self.fps.numerator}/{self.fps.denominator}")]
         if self.audio_path is not None:
+            if self.audio_offset > 0:
+                cmd += ["-ss", f"{self.audio_offset:.6f}"]
             cmd += ["-i", str(self.audio_path)]
         cmd += ["-map", "0:v:0"]
         if self.audio_path is not None:
@@ -94,8 +101,12 @@ class VideoSink(FfmpegPipeSink):
         cmd += [*spec.args, "-vf", _BT709, "-pix_fmt", spec.pix_fmt, "-fps_mode", "passthrough"]
         if spec.tag and fmt.faststart:
             cmd += ["-tag:v", spec.tag]
-        if self.audio_path is not None and fmt.audio_codec is not None:
-            cmd += ["-c:a", *fmt.audio_codec, "-shortest"]
+        audio_codec = audio_codec_args(fmt, spec)
+        if self.audio_path is not None and audio_codec is not None and self.audio_duration is not None:
+            d = f"{self.audio_duration:.6f}"
+            cmd += ["-af", f"apad=whole_dur={d},atrim=end={d}", "-c:a", *audio_codec]
+        elif self.audio_path is not None and audio_codec is not None:
+            cmd += ["-c:a", *audio_codec, "-shortest"]
         else:
             cmd += ["-an"]
         if fmt.faststart:

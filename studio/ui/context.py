@@ -60,6 +60,14 @@ def check_timeline_files(tl: Timeline, allowed: list[Path]) -> None:
             if not (p.is_absolute() and any(_inside(p, a) for a in allowed)):
                 raise TimelineError(f"{key} file {value!r} is outside the studio's folders; add latents with "
                                     f"'Add a latent file' in the Explore tab", field=f"keyframes[{i}].{key}")
+    files = [("audio", tl.audio.path)] if tl.audio is not None else []
+    files += [(f"react[{i}].{key}", getattr(rule, key)) for i, rule in enumerate(tl.react)
+              for key in ("latent", "direction") if str(getattr(rule, key) or "").endswith((".npy", ".npz"))]
+    for where, value in files:
+        p = Path(value)
+        if not (p.is_absolute() and any(_inside(p, a) for a in allowed)):
+            raise TimelineError(f"file {value!r} is outside the studio's folders; upload music with 'Upload a "
+                                f"track' in the Timeline tab's Music panel", field=where)
 
 
 @dataclass

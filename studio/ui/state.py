@@ -26,7 +26,7 @@ import numpy as np
 from studio.directions import direction_names
 from studio.engine import frame_time
 from studio.errors import UserError
-from studio.timeline import Keyframe, Timeline, parse_timeline, timeline_from_dict, timeline_to_yaml
+from studio.timeline import Keyframe, Timeline, parse_timeline, timeline_from_dict, timeline_to_yaml, with_audio
 
 DEFAULT_SPACING = 2.0   # seconds between a new keyframe and the last one
 DIRECTION_COUNT = 8     # SeFa sliders per keyframe (sefa0 .. sefa7)
@@ -110,7 +110,7 @@ def to_timeline(tl: Timeline | None) -> Timeline:
     if tl is None or not tl.keyframes:
         raise StateError("the timeline has no keyframes yet: click images in the Explore tab to add some",
                          field="keyframes")
-    full = timeline_from_dict(fields_of(tl), source=UI_SOURCE)
+    full = with_audio(timeline_from_dict(fields_of(tl), source=UI_SOURCE))  # music: its length and beats
     if full.n_frames > MAX_UI_FRAMES:
         raise StateError(f"this timeline has {full.n_frames} frames; the studio renders at most {MAX_UI_FRAMES} "
                          f"(lower fps or shorten it, or use 'studio render')", field="fps")

@@ -21,6 +21,7 @@ from ganlib.errors import UserError
 from studio.directions import direction_names
 from studio.timeline import Keyframe, Timeline
 from studio.ui import imaging, state
+from studio.ui.tabs import music
 from studio.ui.context import EDIT, Studio, user_errors
 from studio.ui.models import safe_name
 from studio.ui.settings import EASES, INTERPOLATIONS, NOISES, SETTINGS, SIZE_CHOICES, SPACES, \
@@ -266,6 +267,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     save_btn.click(save_timeline, [ctx.timeline, save_name], [save_file, yaml_code, status], api_name="save_timeline")
     load_file.upload(load_timeline, load_file, outputs + settings, api_name="load_timeline", **EDIT).then(**kf_preview)
     yaml_btn.click(load_yaml, yaml_code, outputs + settings, api_name="load_yaml", **EDIT).then(**kf_preview)
+    music.build(ctx, yaml_code)
     return TimelineView(outputs=outputs, preview=kf_preview)
 
 
