@@ -46,6 +46,30 @@ def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path, one_t
     assert len(one) == 18 and one == two
 
 
+def test_music_is_the_same_across_joins_as_in_one_stream(tiny_models, tmp_path, monkeypatch):
+    """Audio is muxed once at the join: the same samples, as long as the video, as a single-stream render's."""
+    from studio.audio.decode import decode_audio
+    from studio.render import get_model, iter_frames, render_timeline
+    from studio.sinks import open_sink
+    from studio.timeline import load_timeline
+    from tests.audio_support import tone, write_wav
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    write_wav(tmp_path / "song.wav", tone([440, 660], 0.1, 1.3, 1.4))  # 1.2 s after the offset
+    path, _ = write_timeline(tmp_path, chunk=4)
+    path.write_text(path.read_text() + "audio: {path: song.wav, offset: 0.2}\n")
+    tl = load_timeline(path)
+    chunked = render_timeline(tl, out=tmp_path / "chunked.mp4", progress=False, batch=4)
+    seconds = tl.n_frames / tl.fps
+    with open_sink(tmp_path / "one.mp4", fps=tl.fps, preset="ultrafast", audio_path=tmp_path / "song.wav",
+                   audio_offset=0.2, audio_duration=seconds) as sink:
+        for _, frame in iter_frames(tl, get_model(tl.model), batch=4):
+            sink.write(frame)
+    joined, single = decode_audio(chunked.path, rate=48000), decode_audio(tmp_path / "one.mp4", rate=48000)
+    assert chunked.chunks >= 3 and len(decoded(chunked.path)) == tl.n_frames
+    assert abs(joined.size / 48000 - seconds) <= 1024 / 48000  # one AAC frame
+    assert joined.shape == single.shape and np.array_equal(joined, single)
+
+
 def test_joins_drop_and_duplicate_no_frame(tiny_models, tmp_path):
     """A loop cut into 2-frame segments: every decoded frame is closest to its own source frame."""
     from studio.render import get_model, iter_frames, render_timeline
