@@ -21,6 +21,15 @@ def test_plan_rounds_chunks_to_batches_and_resumes_inside_one():
     assert sum(c.n_frames for c in plan_chunks(1000, 7, batch=3)) == 1000
 
 
+@pytest.mark.parametrize("value,message", [("0", "must be at least 1, got 0"), ("1.5", "must be a whole number")])
+def test_chunk_frames_is_validated_with_its_line(tmp_path, value, message):
+    from studio.timeline import load_timeline
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"model: builtin:tiny\noutput: {{chunk_frames: {value}}}\nkeyframes: [{{time: 0, seed: 1}}]\n")
+    with pytest.raises(UserError, match=rf"bad.yaml:2: 'output.chunk_frames': {message}"):
+        load_timeline(path)
+
+
 def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(tiny_models, tmp_path,
                                                                                monkeypatch, one_torch_thread):
     """(one_torch_thread: every process then runs one torch thread; see studio.chunks.backends on threads.)"""
