@@ -1,7 +1,10 @@
-"""Training overhead: DCGAN-64 on CPU through ``studio train`` (``ganlib.train.run.train``) and through a plain,
-minimal PyTorch loop of the same model, batch and data, interleaved in one run.
+"""Training overhead: DCGAN-64 (or StyleGAN2) on CPU through ``studio train`` (``ganlib.train.run.train``) and
+through a plain, minimal PyTorch loop of the same model, batch and data, interleaved in one run.
 
 Usage: python benchmarks/train.py [--steps 32] [--images 1024] [--batch 64] [--repeats 3] [--ngf 64]
+       python benchmarks/train.py --kind stylegan2 [--steps 16] [--batch 8] [--resolution 32] [--ranks]
+(StyleGAN2: the plain loop is in ``benchmarks/train_stylegan2.py``; ``--ranks`` also times ``--nproc 2`` against
+one process at the same global batch.)
 The ``train()`` side is timed as a whole call: opening the image folder, building the models, the sample grid at the
 start and every epoch, CSV logging, the final evaluation, state checkpoint, generator export, loss plot and GIF.
 The plain side is timed from reading the same PNG files to its last optimizer step. Both do the same maths per
@@ -90,16 +93,25 @@ def studio_train(folder: Path, out: Path, steps: int, batch: int, ngf: int) -> t
 def main() -> None:
     """Run both paths ``--repeats`` times, alternating which goes first, and print the throughput ratio."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=32)
+    ap.add_argument("--kind", choices=["dcgan", "stylegan2"], default="dcgan")
+    ap.add_argument("--steps", type=int, default=None, help="steps per run (default 32 for dcgan, 16 stylegan2)")
     ap.add_argument("--images", type=int, default=1024)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=None, help="batch (default 64 for dcgan, 8 for stylegan2)")
     ap.add_argument("--ngf", type=int, default=64)
+    ap.add_argument("--resolution", type=int, default=32, help="stylegan2 only")
+    ap.add_argument("--ranks", action="store_true", help="stylegan2: also time --nproc 2 against 1 process")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu", help="which time the final ratio uses")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.kind == "stylegan2":
+        from train_stylegan2 import run_benchmark
+        run_benchmark(args)
+        return
+    args.steps = args.steps or 32
+    args.batch = args.batch or 64
     from ganlib.data.procedural import write_image_folder
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -131,6 +143,7 @@ def main() -> None:
         rounds = [p[idx] / t[idx] for t, p in zip(times["train"], times["plain"])]
         print(f"per-round ratios ({args.clock}): {', '.join(f'{r:.3f}' for r in rounds)}")
         print(f"train/plain ratio: {statistics.median(rounds):.2f}")
+
 
 if __name__ == "__main__":
     main()

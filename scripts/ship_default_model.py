@@ -5,7 +5,6 @@ Usage: python scripts/ship_default_model.py RUN_DIR
 """
 from __future__ import annotations
 
-import csv
 import json
 import sys
 import time
@@ -18,14 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(run_dir: str) -> None:
-    """Export RUN_DIR/network-final.safetensors as the default model with its card and preview images."""
+    """Export RUN_DIR/checkpoint.safetensors (a 'studio train stylegan2' run) as the default model with its card and
+    preview images."""
     from ganlib.checkpoints import load_generator, save_generator
     from studio.batch import contact_sheet, seed_images
     run = Path(run_dir)
-    m = load_generator(run / "network-final.safetensors")
+    m = load_generator(run / "checkpoint.safetensors")
     prov = dict(m.provenance)
-    rows = list(csv.DictReader(open(run / "log.csv")))
-    secs = sum(float(r["sec_per_step"]) for r in rows)
+    grids = sorted((run / "samples").glob("grid_*.png"), key=lambda p: p.stat().st_mtime)
+    secs = grids[-1].stat().st_mtime - grids[0].stat().st_mtime if grids else 0.0  # first to last sample grid
     prov.update({"name": "default", "training_wall_clock_hours": round(secs / 3600, 2),
                  "data_generator": "ganlib.data.landscapes (procedural impressionist landscapes, 64 px)"})
     dst = ROOT / "presets" / "models" / "default.safetensors"
@@ -64,13 +64,13 @@ def main(run_dir: str) -> None:
 | --- | --- |
 | architecture | StyleGAN2 generator, "skip" synthesis, {G.img_resolution}×{G.img_resolution} RGB; z_dim {G.z_dim}, w_dim {G.w_dim}, {G.num_ws} ws; mapping {cfg.get('mapping_layers')} layers (lr multiplier 0.01); channel_base {cfg.get('channel_base')}, channel_max {cfg.get('channel_max')}; {n_params:,} parameters; fp32 |
 | file | `presets/models/default.safetensors` ({dst.stat().st_size / 1e6:.1f} MB), Latent Studio format (safetensors + JSON config) |
-| data | {cfg.get('procedural_images')} procedural "impressionist landscapes" rendered by `ganlib.data.landscapes` (sky gradients in dawn/day/dusk/night palettes, sun or moon with glow, layered hills with atmospheric perspective, water with rippled reflections, clouds, trees, brush-stroke texture), x-flipped at random |
-| training | `ganlib.train.stylegan2_loop`: non-saturating logistic loss, lazy R1 (every {cfg.get('r1_interval')} steps, gamma = 0.0002·res²/batch), generator EMA, style mixing p={cfg.get('style_mixing_prob')}, Adam lr {cfg.get('g_lr')} betas (0, 0.99), batch {cfg.get('batch_size')} |
+| data | {prov.get('data')} procedural "impressionist landscapes" rendered by `ganlib.data.landscapes` (sky gradients in dawn/day/dusk/night palettes, sun or moon with glow, layered hills with atmospheric perspective, water with rippled reflections, clouds, trees, brush-stroke texture), x-flipped at random |
+| training | `ganlib.train.stylegan2_task` (the shared TrainLoop): non-saturating logistic loss, lazy R1 (every {cfg.get('r1_interval')} steps, gamma = 0.0002·res²/batch), generator EMA, style mixing p={cfg.get('style_mixing_prob')}, Adam lr {cfg.get('lr_g')} betas (0, 0.99), batch {cfg.get('batch_size')} |
 | steps | {prov.get('steps')} steps, {prov.get('images_seen'):,} images shown to D, {prov['training_wall_clock_hours']} h wall clock |
 | hardware | {prov.get('hardware')} (2 CPU cores shared with other work; no GPU) |
 | date | {prov.get('date')} |
 | speed | {fps:.0f} images/s at 64 px, batch 8, on the machine that exported it (2 CPU cores) |
-| recipe | `studio train stylegan2 --data procedural --config presets/train/default-model.yaml --out runs/default` |
+| recipe | `studio train stylegan2 --data procedural:12000 --config presets/train/default-model.yaml --out runs/default` |
 | licence | weights and data made entirely by this project's code |
 
 Seeds 0–15 at truncation 1:

@@ -164,10 +164,12 @@ def _easy(value):
 
 
 def write_nvlabs_pickle(path: str | Path, nv_kwargs: dict, state: dict[str, torch.Tensor], flavor: str = "ada",
-                        with_g: bool = True, ganlib_kwargs: dict | None = None) -> Path:
+                        with_g: bool = True, ganlib_kwargs: dict | None = None,
+                        D: tuple[torch.nn.Module, dict] | None = None) -> Path:
     """Write an NVlabs snapshot pickle ``{'G', 'D', 'G_ema', 'augment_pipe', 'training_set_kwargs'}`` whose G_ema
     holds ``state``; ``nv_kwargs`` are the Generator's NVlabs init kwargs (nested for 'ada', flat for 'sg3').
-    'G' (if ``with_g``) gets different weights, so that picking G_ema is tested. Returns the path."""
+    'G' (if ``with_g``) gets different weights, so that picking G_ema is tested. ``D``: (a ganlib Discriminator,
+    its init kwargs) stored as 'D' (else None). Returns the path."""
     from ganlib.networks.stylegan2 import Generator
     ganlib_kwargs = ganlib_kwargs or nv_kwargs
     source = "# stand-in for NVlabs training/networks.py (test fixture)\n"
@@ -179,6 +181,9 @@ def write_nvlabs_pickle(path: str | Path, nv_kwargs: dict, state: dict[str, torc
                 "training_set_kwargs": {"class_name": "training.dataset.ImageFolderDataset", "path": "data.zip",
                                         "use_labels": True, "max_size": 100, "xflip": False, "resolution": 32}}
     top = {id(G_ema): _easy(nv_kwargs)}
+    if D is not None:
+        snapshot["D"] = D[0]
+        top[id(D[0])] = _easy(D[1])
     if with_g:
         G = Generator(**ganlib_kwargs).eval().requires_grad_(False)
         G.load_state_dict({k: v * 0.5 for k, v in state.items()})

@@ -130,7 +130,7 @@ def test_training_settings_are_checked_before_any_run(tmp_path, text, field, nee
 
 
 def test_stylegan2_grids_are_checked_too(tmp_path):
-    path = _write(tmp_path, "kind: stylegan2\ndata: procedural\nbase: {g_lr: 1e-3}\ngrid:\n  batch_sise: [4, 8]\n")
+    path = _write(tmp_path, "kind: stylegan2\ndata: procedural\nbase: {lr_g: 1e-3}\ngrid:\n  batch_sise: [4, 8]\n")
     with pytest.raises(ConfigError) as err:
         ex.load_experiment(path)
     assert err.value.field == "grid.batch_sise" and err.value.line == 5

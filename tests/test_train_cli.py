@@ -111,18 +111,3 @@ def test_trained_generators_render_a_timeline(train_data, tmp_path):
     code, out, err = run_cli("render", "cond.yaml", "--quiet", cwd=tmp_path)
     assert code == 0, err
     assert (tmp_path / "cond.gif").stat().st_size > 0
-
-
-def test_stylegan2_kind_dispatches(monkeypatch, tmp_path):
-    import ganlib.train.stylegan2_loop as sg
-    from ganlib.train.result import TrainResult
-    from ganlib.train.run import train
-    seen = {}
-
-    def fake(data, out_dir, config, *, max_steps, resume, device, progress):
-        seen.update(data=data, config=config, max_steps=max_steps, resume=resume)
-        return TrainResult(out_dir=tmp_path, steps=0)
-
-    monkeypatch.setattr(sg, "train_stylegan2", fake)
-    res = train("stylegan2", "procedural", tmp_path, overrides={"batch_size": 8}, max_steps=5, progress=False)
-    assert res.steps == 0 and seen["config"]["batch_size"] == 8 and seen["max_steps"] == 5

@@ -10,7 +10,6 @@ from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANModGe
 from ganlib.train import losses
 from ganlib.train.config import (KIND_DEFAULTS, SCHEMAS, load_config, merge, parse_set, preset_path, read_yaml,
                                  validate_config)
-from ganlib.train.stylegan2_loop import train_stylegan2
 from studio.cli import main
 
 
@@ -138,17 +137,23 @@ def test_yaml12_floats_in_training_configs(tmp_path):
     cfg = load_config("dcgan", f)
     assert cfg.lr_g == 1e-4 and cfg.data.cache_limit_mb == 30.0
     sg = tmp_path / "sg.yaml"
-    sg.write_text("g_lr: 1e-4\ntime_limit_minutes: 3e1\n")
-    assert read_yaml(sg)["time_limit_minutes"] == 30.0
+    sg.write_text("lr_g: 1e-4\nada_kimg: 3e1\n")
+    assert read_yaml(sg)["ada_kimg"] == 30.0
     cfg = load_config("stylegan2", sg)
-    assert cfg.g_lr == 1e-4 and cfg.time_limit_minutes == 30.0
-    assert parse_set(["g_lr=3e1", "seed=1_000"]) == {"g_lr": 30.0, "seed": 1000}
+    assert cfg.lr_g == 1e-4 and cfg.ada_kimg == 30.0
+    assert parse_set(["lr_g=3e1", "seed=1_000"]) == {"lr_g": 30.0, "seed": 1000}
 
 
 def test_stylegan2_trainer_validates_through_the_schema(tmp_path):
+    from ganlib.train.run import train
     with pytest.raises(ConfigError) as err:
-        train_stylegan2("procedural", tmp_path / "run", {"mapping_layers": 9})
+        train("stylegan2", "procedural", tmp_path / "run", overrides={"mapping_layers": 9}, progress=False)
     assert str(err.value) == "'mapping_layers': must be at most 8, got 9"
+    with pytest.raises(ConfigError, match="'augment': must be one of 'ada', 'diffaugment', 'none'"):
+        load_config("stylegan2", overrides={"augment": "adaptive"})
+    with pytest.raises(ConfigError, match="unknown DiffAugment policy 'blur'"):
+        load_config("stylegan2", overrides={"diffaugment": "color,blur"})
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])

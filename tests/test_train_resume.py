@@ -30,7 +30,8 @@ def _csv(d):
     ("dcgan", "folder", {"eval_every": 2}),
     ("wgan-gp", "hdf5", {}),                      # gradient-penalty noise, 2 critic batches per step
     ("classifier", "zip", {"dropout": 0.5}),     # dropout draws from the global torch RNG
-])
+    ("stylegan2", "folder", {"ada_p": 0.3, "ada_interval": 1, "ada_kimg": 0.05}),  # ADA p moving, lazy regs,
+])                                                                                # style mixing, EMA, noise
 def test_resume_equals_uninterrupted(kind, data, extra, train_data, tmp_path):
     settings = tiny(kind, **extra)
     straight, halves = tmp_path / "straight", tmp_path / "halves"
@@ -76,8 +77,9 @@ def test_metrics_hook_logged_and_harmless(train_data, tmp_path):
     assert _csv(tmp_path / "hooked") == _csv(tmp_path / "plain")
 
 
-def test_ctrl_c_checkpoints_and_resumes_without_loss(train_data, tmp_path):
-    settings = tiny("dcgan", eval_every=1)
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_ctrl_c_checkpoints_and_resumes_without_loss(kind, train_data, tmp_path):
+    settings = tiny(kind, eval_every=1)
 
     def interrupt_at_2(step, G, device):
         if step == 2:
@@ -85,13 +87,13 @@ def test_ctrl_c_checkpoints_and_resumes_without_loss(train_data, tmp_path):
         return {}
 
     with pytest.raises(KeyboardInterrupt):
-        train("dcgan", train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, progress=False,
+        train(kind, train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, progress=False,
               metrics_hook=interrupt_at_2)
     state = torch.load(tmp_path / "cut" / "train_state.pt", weights_only=True)
     assert 2 <= state["step"] < N
-    train("dcgan", train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, resume=True,
+    train(kind, train_data["folder"], tmp_path / "cut", overrides=settings, max_steps=N, resume=True,
           progress=False)
-    train("dcgan", train_data["folder"], tmp_path / "whole", overrides=settings, max_steps=N, progress=False)
+    train(kind, train_data["folder"], tmp_path / "whole", overrides=settings, max_steps=N, progress=False)
     assert _csv(tmp_path / "cut") == _csv(tmp_path / "whole")
     assert _same_weights(tmp_path / "cut", tmp_path / "whole")
 
@@ -109,13 +111,15 @@ def test_existing_run_needs_resume(train_data, tmp_path):
     assert res.steps == 1
 
 
-def test_out_of_memory_becomes_advice(train_data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("kind,hint", [("dcgan", "ngf=32"), ("stylegan2", "channel_max=64")])
+def test_out_of_memory_becomes_advice(kind, hint, train_data, tmp_path, monkeypatch):
     from ganlib.train.gan_tasks import GANTask
+    from ganlib.train.stylegan2_task import StyleGAN2Task
     oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
 
     def boom(self, stream):
         raise oom("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(GANTask, "step", boom)
-    with pytest.raises(UserError, match=r"out of memory .* --set batch_size=2"):
-        train("dcgan", train_data["folder"], tmp_path / "oom", overrides=tiny("dcgan"), max_steps=2, progress=False)
+    monkeypatch.setattr(StyleGAN2Task if kind == "stylegan2" else GANTask, "step", boom)
+    with pytest.raises(UserError, match=rf"out of memory .* --set batch_size=2 .*--set {hint}"):
+        train(kind, train_data["folder"], tmp_path / "oom", overrides=tiny(kind), max_steps=2, progress=False)

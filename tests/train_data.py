@@ -12,6 +12,8 @@ TINY_KIND = {
     "mse": {"ngf": 4, "embed_dim": 8},
     "autoencoder": {"width": 4, "code_dim": 8},
     "classifier": {"width": 4},
+    "stylegan2": {"channel_base": 128, "channel_max": 8, "z_dim": 8, "w_dim": 8, "mapping_layers": 1,
+                  "r1_interval": 2, "pl_interval": 2},
 }
 
 

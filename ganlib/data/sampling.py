@@ -45,10 +45,13 @@ def epoch_order(pool: np.ndarray, seed: int, epoch: int, *, weights: torch.Tenso
 
 
 class EpochBatches(Sampler):
-    """Sampler yielding the ``BatchKeys`` of batches ``start``.. of one epoch (drops the last partial batch)."""
+    """Sampler yielding the ``BatchKeys`` of batches ``start``.. of one epoch (drops the last partial batch); with
+    ``shard=(rank, world)`` only the rank's contiguous part of each batch."""
 
-    def __init__(self, indices: np.ndarray, flips: np.ndarray, batch_size: int, start: int = 0):
+    def __init__(self, indices: np.ndarray, flips: np.ndarray, batch_size: int, start: int = 0,
+                 shard: tuple[int, int] = (0, 1)):
         self.indices, self.flips, self.batch_size, self.start = indices, flips, batch_size, start
+        self.shard = shard
 
     def __len__(self) -> int:
         """Return the number of batches still to come in this epoch."""
@@ -57,8 +60,10 @@ class EpochBatches(Sampler):
     def __iter__(self):
         """Yield BatchKeys for each remaining batch."""
         bs = self.batch_size
+        rank, world = self.shard
+        part = bs // world
         for b in range(self.start, len(self.indices) // bs):
-            sl = slice(b * bs, (b + 1) * bs)
+            sl = slice(b * bs + rank * part, b * bs + (rank + 1) * part)
             yield BatchKeys(tuple(int(i) for i in self.indices[sl]), tuple(bool(f) for f in self.flips[sl]))
 
 
@@ -66,14 +71,17 @@ class DataStream:
     """Endless, deterministic stream of batches over ``dataset`` (or the subset ``pool`` of its indices).
 
     Args: ``batch_size``; ``seed``; ``balanced`` class-balanced sampling (needs labels); ``flip`` random
-    horizontal flips; ``num_workers`` DataLoader worker processes (0 = in process); ``device`` where batches go.
+    horizontal flips; ``num_workers`` DataLoader worker processes (0 = in process); ``device`` where batches go;
+    ``shard=(rank, world)``: deliver only the rank's part of each (global) batch, for data-parallel training.
     ``epoch`` and ``position`` (batches consumed in the epoch) say where it stands; ``state_dict`` /
     ``load_state_dict`` save and restore that.
     """
 
     def __init__(self, dataset: ImageDataset, batch_size: int, seed: int, *, pool: np.ndarray | None = None,
-                 balanced: bool = False, flip: bool = False, num_workers: int = 0, device: str | torch.device = "cpu"):
+                 balanced: bool = False, flip: bool = False, num_workers: int = 0, device: str | torch.device = "cpu",
+                 shard: tuple[int, int] = (0, 1)):
         self.dataset, self.batch_size, self.seed = dataset, int(batch_size), int(seed)
+        self.shard = (int(shard[0]), int(shard[1]))
         self.pool = np.arange(len(dataset), dtype=np.int64) if pool is None else np.asarray(pool, dtype=np.int64)
         self.flip, self.num_workers, self.device = flip, int(num_workers), torch.device(device)
         self.weights = None
@@ -90,7 +98,7 @@ class DataStream:
 
     def _open(self) -> None:
         idx, flips = epoch_order(self.pool, self.seed, self.epoch, weights=self.weights, flip=self.flip)
-        sampler = EpochBatches(idx, flips, self.batch_size, self.position)
+        sampler = EpochBatches(idx, flips, self.batch_size, self.position, self.shard)
         loader = DataLoader(self.dataset, sampler=sampler, batch_size=None, num_workers=self.num_workers,
                             generator=torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch)),
                             pin_memory=self.device.type == "cuda",

@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ganlib.errors import ConfigError
 from ganlib.schema import did_you_mean, line_of, parse_scalar, read_yaml_file, translate
+from ganlib.train.diffaugment import POLICIES
 
 KINDS = ("dcgan", "dcgan-mod", "wgan", "wgan-gp", "mse", "cgan", "autoencoder", "classifier", "stylegan2")
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "train"
 
 # Settings that may change when a run is resumed (everything else is taken from the saved run).
-RESUME_MUTABLE = {"steps", "log_every", "checkpoint_every", "eval_every", "sample_every_epochs", "data.num_workers"}
+RESUME_MUTABLE = {"steps", "log_every", "checkpoint_every", "eval_every", "sample_every_epochs", "data.num_workers",
+                  "metrics_every", "metrics_num"}
 
 
 class _Strict(BaseModel):
@@ -67,6 +69,8 @@ class CommonConfig(_Strict):
     sample_every_epochs: int = Field(1, ge=0)
     sample_count: int = Field(64, ge=1, le=1024)
     plot_window: int = Field(50, ge=1)
+    metrics_every: int = Field(0, ge=0)
+    metrics_num: int = Field(500, ge=2)
     data: DataConfig = Field(default_factory=DataConfig)
 
     @field_validator("resolution")
@@ -144,34 +148,51 @@ class ClassifierConfig(CommonConfig):
     val_fraction: float = Field(0.1, ge=0, lt=1)
 
 
-class StyleGAN2Config(BaseModel):
-    """Settings of a StyleGAN2 training run (``ganlib.train.stylegan2_loop``; defaults suit a small 64 px model on
-    CPU)."""
+class StyleGAN2Config(CommonConfig):
+    """StyleGAN2 (Karras et al. 2020) under the shared loop: non-saturating logistic loss, lazy R1, path-length
+    regularisation, style mixing, generator EMA with ramp-up, minibatch std; ADA, DiffAugment or no augmentation;
+    transfer learning from ``init`` with FreezeD. Defaults suit a small 64 px model on CPU."""
 
-    model_config = ConfigDict(extra="forbid")
-    resolution: int = 64
-    z_dim: int = 128
-    w_dim: int = 128
-    mapping_layers: int = Field(4, ge=1, le=8)
-    channel_base: int = 4096
-    channel_max: int = 128
     batch_size: int = Field(16, ge=2)
-    g_lr: float = 0.0025
-    d_lr: float = 0.0025
-    r1_gamma: float | None = None        # None: 0.0002 * resolution**2 / batch_size (NVlabs' heuristic)
-    r1_interval: int = 16
-    ema_kimg: float | None = None        # None: batch_size * 10 / 32
-    ema_rampup: float | None = 0.05
-    style_mixing_prob: float = 0.9
-    mbstd_group: int = 4
-    diffaugment: str = ""
-    seed: int = 0
-    max_steps: int = 2000
-    checkpoint_every: int = 200
-    sample_every: int = 200
-    procedural_images: int = 20000       # size of the in-memory landscape set when data is 'procedural'
-    threads: int | None = None
-    time_limit_minutes: float | None = None  # stop (and save) after this long
+    steps: int = Field(2000, ge=1)
+    checkpoint_every: int = Field(200, ge=0)
+    eval_every: int = Field(200, ge=0)
+    sample_count: int = Field(16, ge=1, le=1024)
+    z_dim: int = Field(128, ge=1)
+    w_dim: int = Field(128, ge=1)
+    mapping_layers: int = Field(4, ge=1, le=8)
+    channel_base: int = Field(4096, ge=1)
+    channel_max: int = Field(128, ge=1)
+    conditional: bool | Literal["auto"] = "auto"
+    lr_g: float = Field(0.0025, gt=0)
+    lr_d: float = Field(0.0025, gt=0)
+    betas: tuple[float, float] = (0.0, 0.99)
+    r1_gamma: float | None = Field(None, ge=0)
+    r1_interval: int = Field(16, ge=1)
+    pl_weight: float = Field(2.0, ge=0)
+    pl_interval: int = Field(4, ge=1)
+    pl_batch_shrink: int = Field(2, ge=1)
+    pl_decay: float = Field(0.01, gt=0, le=1)
+    ema_kimg: float | None = Field(None, gt=0)
+    ema_rampup: float | None = Field(0.05, gt=0)
+    style_mixing_prob: float = Field(0.9, ge=0, le=1)
+    mbstd_group: int = Field(4, ge=1)
+    augment: Literal["ada", "diffaugment", "none"] = "ada"
+    ada_target: float = Field(0.6, gt=0, lt=1)
+    ada_interval: int = Field(4, ge=1)
+    ada_kimg: float = Field(500, gt=0)
+    ada_p: float = Field(0.0, ge=0, le=1)
+    diffaugment: str = "color,translation,cutout"
+    init: str | None = None
+    freeze_d: int = Field(0, ge=0)
+
+    @field_validator("diffaugment")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        bad = [p for p in (x.strip() for x in v.split(",")) if p and p not in POLICIES]
+        if bad:
+            raise ValueError(f"unknown DiffAugment policy {bad[0]!r}; allowed: {', '.join(POLICIES)}")
+        return v
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {

@@ -86,6 +86,23 @@ class CSVLog:
             self._fh = None
 
 
+class MemoryLog:
+    """A CSVLog that only keeps its rows in memory (the ranks other than 0 of a data-parallel run write nothing)."""
+
+    def __init__(self, path: str | Path, columns: list[str] | None = None, resume_step: int | None = None):
+        self.path, self.columns, self.rows = Path(path), columns, []
+
+    def append(self, step: int, values: dict[str, float]) -> None:
+        """Keep one row for ``step``."""
+        self.rows.append({"step": step, **values})
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
 def _fmt(v) -> str:
     if v is None:
         return ""

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ganlib.errors import UserError
 from ganlib.train.checkpointing import capture_rng, restore_rng, save_state
-from ganlib.train.logging import CSVLog
+from ganlib.train.logging import CSVLog, MemoryLog
 from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid
 from ganlib.train.task_base import Task
 
@@ -58,8 +58,10 @@ class TrainLoop:
     """Runs ``task`` until ``max_steps`` total steps, writing everything into ``out_dir``.
 
     Args: ``task`` (built), ``stream`` (its DataStream), ``out_dir``, ``data`` (the data spec, for provenance),
-    ``max_steps``; ``progress`` shows a tqdm bar; ``metrics_hook(step, G, device) -> dict`` adds metrics at every
-    evaluation. Call ``restore(state)`` before ``run`` to resume.
+    ``max_steps``; ``progress`` shows a tqdm bar; ``metrics_hook(step, G, device) -> dict`` adds metrics: at exactly
+    the steps that are multiples of ``metrics_every`` (the setting, else the hook's own ``every`` attribute), or at
+    every evaluation when neither is set. With ``task.ddp`` (several processes) only rank 0 writes files and runs
+    the hook. Call ``restore(state)`` before ``run`` to resume.
     """
 
     def __init__(self, task: Task, stream, out_dir: Path, data: str, *, max_steps: int, progress: bool = True,
@@ -67,12 +69,15 @@ class TrainLoop:
         self.task, self.stream, self.out, self.data = task, stream, Path(out_dir), str(data)
         self.cfg = task.cfg
         self.max_steps, self.progress, self.metrics_hook = int(max_steps), progress, metrics_hook
+        self.metrics_every = int(getattr(self.cfg, "metrics_every", 0) or getattr(metrics_hook, "every", 0) or 0)
+        self.writer = task.ddp is None or task.ddp.is_writer
         self.step = 0
         self.sampled_epoch = -1
         self.resumed = False
         self.last_metrics: dict[str, float] = {}
         self._stop = False
-        (self.out / "samples").mkdir(parents=True, exist_ok=True)
+        if self.writer:
+            (self.out / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- state --------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -83,7 +88,8 @@ class TrainLoop:
                 "modules": {k: m.state_dict() for k, m in t.modules.items()},
                 "optimizers": {k: o.state_dict() for k, o in t.optimizers.items()},
                 "rng": capture_rng(), "gen": t.gen.get_state(),
-                "encoder_mse": getattr(t, "encoder_mse", None), "last_metrics": dict(self.last_metrics)}
+                "encoder_mse": getattr(t, "encoder_mse", None), "last_metrics": dict(self.last_metrics),
+                "task": t.extra_state()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a state saved by ``state_dict`` (RNGs restored last, after everything was built)."""
@@ -98,6 +104,7 @@ class TrainLoop:
         if state.get("encoder_mse") is not None:
             t.encoder_mse = state["encoder_mse"]
         self.last_metrics = dict(state.get("last_metrics") or {})
+        t.load_extra_state(state.get("task") or {})
         t.gen.set_state(state["gen"])
         restore_rng(state["rng"])
         self.resumed = True
@@ -108,6 +115,9 @@ class TrainLoop:
 
     def write_grid(self) -> Path | None:
         """Write the fixed-latent sample grid for the current step; returns its path (None for KINDs without)."""
+        if not self.writer:
+            self.sampled_epoch = self.stream.epoch
+            return None
         self.task.set_train(False)
         try:
             with torch.no_grad(), preserved_rng(self.task.gen):
@@ -120,40 +130,49 @@ class TrainLoop:
         images, nrow = got
         return save_grid(images, self._grid_path(), nrow)
 
-    def evaluate(self) -> dict[str, float]:
-        """Run the task's evaluation and the metrics hook; log and return the metrics."""
+    def evaluate(self, task_eval: bool = True, hook: bool | None = None) -> dict[str, float]:
+        """Run the task's evaluation (``task_eval``) and the metrics hook (``hook``; None: only when metrics have
+        no schedule of their own); log one metrics.csv row and return the metrics."""
         t = self.task
+        run_hook = (not self.metrics_every) if hook is None else hook
         t.set_train(False)
         try:
             with preserved_rng(t.gen):
-                with torch.no_grad():
-                    metrics = dict(t.evaluate())
+                metrics = {}
+                if task_eval:
+                    with torch.no_grad():
+                        metrics = dict(t.evaluate())
                 G = t.generator()
-                if self.metrics_hook is not None and G is not None:
+                if run_hook and self.writer and self.metrics_hook is not None and G is not None:
                     extra = self.metrics_hook(self.step, G, t.device) or {}
                     metrics.update({str(k): float(v) for k, v in extra.items()})
         finally:
             t.set_train(True)
-        self.last_metrics = metrics
+        self.last_metrics.update(metrics)
         if metrics:
             self.metrics_log.append(self.step, {"epoch": self.stream.epoch, **metrics})
         return metrics
 
     def checkpoint(self) -> Path:
         """Flush logs, write the training state and export the model (both atomically); returns the export."""
+        if not self.writer:
+            return self.out / CHECKPOINT_FILE
         self.losses_log.flush()
         self.metrics_log.flush()
         save_state(self.out / STATE_FILE, self.state_dict())
         return self.task.export(self.out / CHECKPOINT_FILE, self.task.provenance(self.step, self.data))
 
     def write_plot(self) -> None:
-        """Write ``loss_plot.png`` (losses with rolling means)."""
-        plot_losses(self.losses_log.rows, self.task.loss_names, self.out / "loss_plot.png",
-                    window=self.cfg.plot_window, title=f"{self.task.kind}: {self.step} steps")
+        """Write ``loss_plot.png`` (losses with rolling means, and a panel per metric when there are any)."""
+        if self.writer:
+            plot_losses(self.losses_log.rows, self.task.loss_names, self.out / "loss_plot.png",
+                        window=self.cfg.plot_window, title=f"{self.task.kind}: {self.step} steps",
+                        metrics=self.metrics_log.rows)
 
     def write_gif(self) -> None:
         """Write ``evolution.gif`` from the saved sample grids."""
-        save_evolution_gif(sorted((self.out / "samples").glob("grid_*.png")), self.out / "evolution.gif")
+        if self.writer:
+            save_evolution_gif(sorted((self.out / "samples").glob("grid_*.png")), self.out / "evolution.gif")
 
     def final_metrics(self) -> dict[str, float]:
         """Return the mean of each loss over the last ``plot_window`` logged rows plus the last evaluation."""
@@ -167,6 +186,12 @@ class TrainLoop:
         return out
 
     # -- the loop -----------------------------------------------------------------------------------------------
+    def _stopping(self) -> bool:
+        """Whether to stop now: after a Ctrl-C here (or, with several processes, on any rank)."""
+        if self.task.ddp is not None:
+            self._stop = self.task.ddp.any(self._stop)
+        return self._stop
+
     def _on_sigint(self, signum, frame) -> None:
         if self._stop:
             raise KeyboardInterrupt
@@ -176,8 +201,9 @@ class TrainLoop:
         """Train up to ``max_steps``; returns (steps done, final metrics, exported checkpoint path)."""
         cfg, task = self.cfg, self.task
         resume_step = self.step if self.resumed else None
-        self.losses_log = CSVLog(self.out / "losses.csv", ["epoch"] + task.loss_names, resume_step=resume_step)
-        self.metrics_log = CSVLog(self.out / "metrics.csv", None, resume_step=resume_step)
+        log = CSVLog if self.writer else MemoryLog
+        self.losses_log = log(self.out / "losses.csv", ["epoch"] + task.loss_names, resume_step=resume_step)
+        self.metrics_log = log(self.out / "metrics.csv", None, resume_step=resume_step)
         if not self.resumed:
             self.write_grid()
         bar = None
@@ -190,7 +216,7 @@ class TrainLoop:
         last_ckpt = last_eval = last_grid_step = None
         checkpoint_path = self.out / CHECKPOINT_FILE
         try:
-            while self.step < self.max_steps and not self._stop:
+            while self.step < self.max_steps and not self._stopping():
                 epoch = self.stream.epoch
                 try:
                     values = task.step(self.stream)
@@ -210,8 +236,10 @@ class TrainLoop:
                         and self.stream.epoch % cfg.sample_every_epochs == 0):
                     self.write_grid()
                     last_grid_step = step
-                if cfg.eval_every and step % cfg.eval_every == 0:
-                    self.evaluate()
+                due_eval = bool(cfg.eval_every) and step % cfg.eval_every == 0
+                due_metrics = bool(self.metrics_every) and step % self.metrics_every == 0
+                if due_eval or due_metrics:
+                    self.evaluate(hook=due_metrics or None)
                     last_eval = step
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     checkpoint_path = self.checkpoint()
@@ -226,17 +254,18 @@ class TrainLoop:
         if last_grid_step != self.step and self.step > 0:
             self.write_grid()
         if last_eval != self.step:
-            self.evaluate()
+            self.evaluate(hook=None if not self.metrics_every else False)
         if last_ckpt != self.step:
             checkpoint_path = self.checkpoint()
         self.losses_log.close()
         self.metrics_log.close()
         self.write_gif()
         self.write_plot()
-        task.set_train(False)
-        with torch.no_grad(), preserved_rng(task.gen):
-            task.extra_outputs(self.out)
-        task.set_train(True)
+        if self.writer:
+            task.set_train(False)
+            with torch.no_grad(), preserved_rng(task.gen):
+                task.extra_outputs(self.out)
+            task.set_train(True)
         if interrupted:
             raise KeyboardInterrupt(f"stopped at step {self.step}; the checkpoint is saved, continue with --resume")
         return self.step, self.final_metrics(), checkpoint_path
@@ -249,4 +278,5 @@ class TrainLoop:
         smaller = max(1, bs // 2)
         return UserError(f"out of memory on {dev} at batch_size={bs} and resolution={self.cfg.resolution}: "
                          f"try a smaller batch with --set batch_size={smaller} (or a smaller model, e.g. "
-                         f"--set ngf=32); progress up to the last checkpoint is kept, continue with --resume")
+                         f"--set {self.task.smaller_model_hint}); progress up to the last checkpoint is kept, "
+                         f"continue with --resume")

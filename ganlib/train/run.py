@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+import torch
 import yaml
 from tqdm import tqdm
 
@@ -21,23 +22,29 @@ from ganlib.data.datasets import open_dataset
 from ganlib.devices import resolve_device
 from ganlib.errors import ConfigError, UserError
 from ganlib.io_utils import atomic_path
-from ganlib.train import other_tasks, stylegan2_loop
+from ganlib.metrics.hook import training_hook
+from ganlib.train import distributed, other_tasks
 from ganlib.train.checkpointing import load_state, seed_everything
 from ganlib.train.config import RESUME_MUTABLE, apply_overrides, check_kind, config_diff, load_config, validate_config
 from ganlib.train.gan_tasks import GANTask
 from ganlib.train.loop import STATE_FILE, TrainLoop
 from ganlib.train.result import TrainResult
+from ganlib.train.stylegan2_task import StyleGAN2Task
 
 __all__ = ["train", "TrainResult", "TASKS"]
 
+DISTRIBUTED_KINDS = ("stylegan2",)
+
 TASKS = {"dcgan": "gan", "dcgan-mod": "gan", "wgan": "gan", "wgan-gp": "gan", "cgan": "gan",
-         "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier"}
+         "mse": "mse", "autoencoder": "autoencoder", "classifier": "classifier", "stylegan2": "stylegan2"}
 
 
-def _make_task(kind: str, cfg, dataset, device):
+def _make_task(kind: str, cfg, dataset, device, ddp=None):
     family = TASKS[kind]
     if family == "gan":
         return GANTask(kind, cfg, dataset, device)
+    if family == "stylegan2":
+        return StyleGAN2Task(kind, cfg, dataset, device, ddp=ddp)
     cls = {"mse": other_tasks.MSETask, "autoencoder": other_tasks.AutoencoderTask,
            "classifier": other_tasks.ClassifierTask}[family]
     return cls(kind, cfg, dataset, device)
@@ -72,15 +79,9 @@ def _get(d: dict, dotted: str):
     return d
 
 
-def _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, device, progress):
-    cfg = load_config("stylegan2", config, overrides)  # file:line errors before any work starts
-    return stylegan2_loop.train_stylegan2(data, out_dir, cfg.model_dump(), max_steps=max_steps, resume=resume,
-                                          device=device, progress=progress)
-
-
 def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Path | None = None,
           overrides: dict | None = None, max_steps: int | None = None, resume: bool = False, device: str = "cpu",
-          progress: bool = True, metrics_hook: Callable | None = None) -> TrainResult:
+          progress: bool = True, metrics_hook: Callable | None = None, nproc: int = 1) -> TrainResult:
     """Train a model of ``kind`` on ``data`` into ``out_dir`` and return a TrainResult.
 
     Args:
@@ -93,8 +94,12 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         resume: continue the run in ``out_dir`` bit for bit (on CPU) from its last checkpoint.
         device: "auto" (CUDA when present), "cpu", "cuda", "cuda:N" or "mps" (``ganlib.devices.resolve_device``).
         progress: show a progress bar with ETA (and notes) on stderr.
-        metrics_hook: ``hook(step, G, device) -> dict[str, float]`` called at each evaluation (``eval_every`` steps
-            and at the end); its values go to ``metrics.csv`` and ``final_metrics``.
+        metrics_hook: ``hook(step, G, device) -> dict[str, float]``, called at the steps that are multiples of the
+            ``metrics_every`` setting (else of the hook's ``every`` attribute, else at each evaluation); its values go
+            to ``metrics.csv`` and ``final_metrics``. Without a hook, ``metrics_every: N`` computes FID of the
+            generator against ``data`` on ``metrics_num`` samples (needs the offline Inception network).
+        nproc: data-parallel processes on this machine (stylegan2; the global batch is split across them). Under
+            ``torchrun`` (``WORLD_SIZE`` in the environment) each process joins that group instead.
 
     Returns: TrainResult(out_dir, steps, final_metrics, checkpoint). Raises UserError (ConfigError, DataError,
     CheckpointError) for bad input, out-of-memory (with advice) and a device that is not available;
@@ -103,10 +108,19 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     check_kind(kind)
     if max_steps is not None and int(max_steps) < 0:
         raise ConfigError(f"max_steps must be >= 0, got {max_steps}", field="max_steps")
-    if kind == "stylegan2":
-        return _train_stylegan2(data, out_dir, config, overrides, max_steps, resume, str(resolve_device(device)),
-                                progress)
     cfg = load_config(kind, config, overrides)
+    if int(nproc) < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {nproc}", field="nproc")
+    if (int(nproc) > 1 or distributed.in_group()) and kind not in DISTRIBUTED_KINDS:
+        raise ConfigError(f"several processes (--nproc, torchrun) train {', '.join(DISTRIBUTED_KINDS)} only, "
+                          f"not {kind!r}", field="nproc")
+    if int(nproc) > 1 and not distributed.in_group():
+        distributed.Group(0, int(nproc), 0).check_batch(cfg.batch_size)  # before any process starts
+        res = distributed.launch(int(nproc), _rank_main, kind, str(data), str(out_dir), config=config,
+                                 overrides=overrides, max_steps=max_steps, resume=resume, device=device,
+                                 progress=progress, metrics_hook=metrics_hook)
+        return TrainResult(out_dir=Path(res["out_dir"]), steps=res["steps"], final_metrics=res["final_metrics"],
+                           checkpoint=Path(res["checkpoint"]))
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError("the output path exists and is not a folder", file=out)
@@ -126,24 +140,42 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         cfg = cfg.model_copy(update={"steps": max(1, int(max_steps))})
     total = int(max_steps) if max_steps is not None else cfg.steps
     dev = resolve_device(device)
+    group = distributed.from_env(dev.type)
+    if group is not None:
+        group.check_batch(cfg.batch_size)
+        if dev.type == "cuda":
+            dev = torch.device("cuda", group.local_rank)
+    writer = group is None or group.is_writer
+    progress = progress and writer
+    if metrics_hook is None and cfg.metrics_every and writer and TASKS[kind] != "classifier":
+        metrics_hook = training_hook(data, num=cfg.metrics_num, every=cfg.metrics_every)
 
     dataset = _open_data(data, cfg)
     _say(dataset.describe(), progress)
-    out.mkdir(parents=True, exist_ok=True)
+    if writer:
+        out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
-    task = _make_task(kind, cfg, dataset, dev)
+    task = _make_task(kind, cfg, dataset, dev, group)
     stream = task.make_stream()  # checks batch size against the data before any model is built
     task.build(fresh=state is None, progress=progress)
     loop = TrainLoop(task, stream, out, str(data), max_steps=total, progress=progress, metrics_hook=metrics_hook)
     if state is not None:
         loop.restore(state)
         del state
-    _write_config(out / "config.yaml", kind, cfg)
+    if writer:
+        _write_config(out / "config.yaml", kind, cfg)
     try:
         steps, metrics, ckpt = loop.run()
     finally:
         stream.close()
     return TrainResult(out_dir=out, steps=steps, final_metrics=metrics, checkpoint=Path(ckpt))
+
+
+def _rank_main(kind: str, data: str, out_dir: str, **kwargs) -> dict:
+    """One process of ``train(..., nproc=N)``: train and return the result as plain data."""
+    res = train(kind, data, out_dir, **kwargs)
+    return {"out_dir": str(res.out_dir), "steps": res.steps, "final_metrics": res.final_metrics,
+            "checkpoint": str(res.checkpoint)}
 
 
 def _write_config(path: Path, kind: str, cfg) -> None:

@@ -83,16 +83,18 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: int = 50,
-                title: str = "") -> Path | None:
-    """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows) into a PNG
-    at ``path`` (a bare matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is
-    nothing to plot."""
+                title: str = "", metrics: list[dict] | None = None) -> Path | None:
+    """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows), then one
+    panel per metric found in the ``metrics`` rows (metrics.csv: FID, sample_std, ...), into a PNG at ``path`` (a
+    bare matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is nothing to
+    plot."""
     if not rows or not columns:
         return None
+    metric_names = [k for k in dict.fromkeys(k for r in (metrics or []) for k in r) if k not in ("step", "epoch")]
     steps = np.array([r["step"] for r in rows], dtype=np.float64)
-    height = 1.9 * len(columns) + 0.7
+    height = 1.9 * (len(columns) + len(metric_names)) + 0.7
     fig = Figure(figsize=(8, height), dpi=90)
-    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)[:, 0]
+    axes = fig.subplots(len(columns) + len(metric_names), 1, sharex=True, squeeze=False)[:, 0]
     # Fixed margins instead of tight_layout (which costs more than drawing the plot).
     fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.35 / height, bottom=0.45 / height, hspace=0.12)
     for ax, col in zip(axes, columns):
@@ -101,6 +103,13 @@ def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: 
         ax.plot(steps, rolling_mean(vals, window), color="tab:blue", linewidth=1.6,
                 label=f"rolling mean ({window})")
         ax.set_ylabel(col)
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
+    for ax, name in zip(axes[len(columns):], metric_names):  # the metrics panel(s): one point per evaluation
+        pts = [(r["step"], r[name]) for r in metrics if r.get(name) is not None]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="tab:orange", markersize=3, label=name)
+        ax.set_ylabel(name)
         ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)

@@ -27,6 +27,9 @@ class Task:
     needs_labels = False
     needs_features = False
     loss_names: list[str] = []
+    smaller_model_hint = "ngf=32"  # the --set of the out-of-memory advice
+
+    ddp = None  # a ganlib.train.distributed.Group when several processes train together (KINDs that support it)
 
     def __init__(self, kind: str, cfg, dataset: ImageDataset, device: torch.device):
         self.kind, self.cfg, self.ds, self.device = kind, cfg, dataset, device
@@ -64,8 +67,10 @@ class Task:
         if n < self.cfg.batch_size:
             raise ConfigError(f"batch_size {self.cfg.batch_size} is larger than the {n} training images; "
                               f"use --set batch_size={max(1, n)} or fewer", field="batch_size")
+        shard = (self.ddp.rank, self.ddp.world) if self.ddp is not None else (0, 1)
         return DataStream(self.ds, self.cfg.batch_size, self.cfg.seed, pool=pool, balanced=balanced,
-                          flip=self.cfg.data.flip, num_workers=self.cfg.data.num_workers, device=self.device)
+                          flip=self.cfg.data.flip, num_workers=self.cfg.data.num_workers, device=self.device,
+                          shard=shard)
 
     # -- randomness -----------------------------------------------------------------------------------------------
     def noise(self, *shape: int) -> torch.Tensor:
@@ -110,6 +115,13 @@ class Task:
 
     def extra_outputs(self, out_dir: Path) -> None:
         """Write KIND-specific pictures at the end of a run (default: nothing)."""
+
+    def extra_state(self) -> dict[str, Any]:
+        """Return training state beyond modules, optimizers and RNGs (tensors and plain values) to checkpoint."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``extra_state`` returned."""
 
     # -- helpers ----------------------------------------------------------------------------------------------------
     def provenance(self, step: int, data: str) -> dict[str, Any]:

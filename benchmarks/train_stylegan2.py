@@ -1,0 +1,137 @@
+"""StyleGAN2 half of ``benchmarks/train.py --kind stylegan2``: ``studio train stylegan2`` against a plain PyTorch
+loop of the same networks and losses (non-saturating logistic loss, path length every 4 steps with weight 2 on half
+the batch, lazy R1 every 16 steps with NVlabs' gamma, style mixing 0.9, EMA with ramp-up, the lazy-regularisation
+learning-rate and beta scaling; no augmentation on either side), interleaved; optionally 2 ranks against 1.
+
+The ``train()`` side is timed as a whole call (data, models, sample grids every epoch, CSV, checkpoint, export, plot,
+GIF); the plain side from reading the PNG files to its last step. Ratios use process CPU time by default (stable on
+a shared machine); the rank comparison uses wall time (its work runs in child processes).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from train import Clock
+
+ARCH = dict(z_dim=64, w_dim=64, mapping_layers=4, channel_base=1024, channel_max=64)  # small: CPU
+
+
+def plain_loop(folder: Path, steps: int, batch: int, res: int, seed: int = 0) -> tuple[float, float]:
+    """Train StyleGAN2 for ``steps`` steps with a minimal loop; returns (wall, CPU) seconds."""
+    from PIL import Image
+    from ganlib.networks.stylegan2 import Discriminator, Generator
+    clock = Clock()
+    files = sorted(folder.rglob("*.png"))
+    data = torch.from_numpy(np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files]))
+    data = data.permute(0, 3, 1, 2).contiguous()
+    torch.manual_seed(seed)
+    G = Generator(z_dim=ARCH["z_dim"], w_dim=ARCH["w_dim"], img_resolution=res, img_channels=3,
+                  mapping_kwargs=dict(num_layers=ARCH["mapping_layers"]),
+                  synthesis_kwargs=dict(channel_base=ARCH["channel_base"], channel_max=ARCH["channel_max"]))
+    D = Discriminator(img_resolution=res, img_channels=3, channel_base=ARCH["channel_base"],
+                      channel_max=ARCH["channel_max"], epilogue_kwargs=dict(mbstd_group_size=4))
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    opt_g = torch.optim.Adam(G.parameters(), lr=0.0025 * 4 / 5, betas=(0.0, 0.99 ** (4 / 5)), eps=1e-8)
+    opt_d = torch.optim.Adam(D.parameters(), lr=0.0025 * 16 / 17, betas=(0.0, 0.99 ** (16 / 17)), eps=1e-8)
+    gamma, pl_mean = 0.0002 * res ** 2 / batch, torch.zeros([])
+    g = torch.Generator().manual_seed(seed)
+    c = torch.zeros(batch, 0)
+
+    def run_G(z):
+        ws = G.mapping(z, c[:len(z)])
+        if torch.rand([], generator=g).item() < 0.9:
+            cut = int(torch.randint(1, ws.shape[1], [], generator=g).item())
+            ws2 = G.mapping(torch.randn(z.shape, generator=g), c[:len(z)], skip_w_avg_update=True)
+            ws = torch.cat([ws[:, :cut], ws2[:, cut:]], dim=1)
+        return G.synthesis(ws, noise_mode="random"), ws
+
+    def update(opt, loss):
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    perm, pos = torch.randperm(len(data), generator=g), 0
+    for it in range(steps):
+        if pos + batch > len(data):
+            perm, pos = torch.randperm(len(data), generator=g), 0
+        real = data[perm[pos:pos + batch]].float() / 127.5 - 1
+        pos += batch
+        G.requires_grad_(True)
+        D.requires_grad_(False)
+        fake, _ = run_G(torch.randn(batch, ARCH["z_dim"], generator=g))
+        update(opt_g, F.softplus(-D(fake)).mean())
+        if it % 4 == 0:
+            img, ws = run_G(torch.randn(batch // 2, ARCH["z_dim"], generator=g))
+            noise = torch.randn(img.shape, generator=g) / math.sqrt(res * res)
+            (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
+            lengths = grad.square().sum(2).mean(1).sqrt()
+            pl_mean = pl_mean.lerp(lengths.mean().detach(), 0.01)
+            update(opt_g, ((lengths - pl_mean).square() * 2).mean() * 4)
+        G.requires_grad_(False)
+        D.requires_grad_(True)
+        with torch.no_grad():
+            fake, _ = run_G(torch.randn(batch, ARCH["z_dim"], generator=g))
+        update(opt_d, F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean())
+        if it % 16 == 0:
+            x = real.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+            update(opt_d, (grad.square().sum([1, 2, 3]) * gamma / 2).mean() * 16)
+        ema_nimg = min(batch * 10 / 32 * 1000, (it + 1) * batch * 0.05)
+        beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
+        with torch.no_grad():
+            for pe, p in zip(G_ema.parameters(), G.parameters()):
+                pe.copy_(p.lerp(pe, beta))
+    return clock.stop()
+
+
+def studio_train(folder: Path, out: Path, steps: int, batch: int, res: int, nproc: int = 1) -> tuple[float, float]:
+    """Train the same model through ``ganlib.train.run.train`` (``studio train stylegan2``); (wall, CPU) s."""
+    from ganlib.train.run import train
+    clock = Clock()
+    res_ = train("stylegan2", folder, out, overrides=dict(ARCH, resolution=res, batch_size=batch, augment="none",
+                                                           conditional=False),
+                 max_steps=steps, progress=False, nproc=nproc)
+    assert res_.steps == steps
+    return clock.stop()
+
+
+def run_benchmark(args) -> None:
+    """Print the interleaved rounds, ``train/plain ratio: X.XX`` and, with ``--ranks``, ``2 ranks/1 rank``."""
+    from ganlib.data.procedural import write_image_folder
+    steps, batch, res = args.steps or 16, args.batch or 8, args.resolution
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = write_image_folder(tmp / "data", min(args.images, 256), size=res, seed=0)
+        print(f"StyleGAN2-{res} ({ARCH}), batch {batch}, {steps} steps per run, torch threads "
+              f"{torch.get_num_threads()}", flush=True)
+        plain_loop(folder, 2, batch, res)  # warm-up
+        studio_train(folder, tmp / "warm", 2, batch, res)
+        rounds = []
+        idx = 1 if args.clock == "cpu" else 0
+        for r in range(args.repeats):
+            got = {}
+            for which in (["train", "plain"] if r % 2 == 0 else ["plain", "train"]):
+                got[which] = (studio_train(folder, tmp / f"run{r}", steps, batch, res) if which == "train"
+                              else plain_loop(folder, steps, batch, res))
+            (tw, tc), (pw, pc) = got["train"], got["plain"]
+            rounds.append((pw, pc)[idx] / (tw, tc)[idx])
+            print(f"round {r + 1}: studio train {tw:.1f} s wall / {tc:.1f} s CPU, plain loop {pw:.1f} s wall / "
+                  f"{pc:.1f} s CPU; ratio wall {pw / tw:.3f}, CPU {pc / tc:.3f}", flush=True)
+        print(f"per-round ratios ({args.clock}): {', '.join(f'{x:.3f}' for x in rounds)}")
+        print(f"train/plain ratio: {statistics.median(rounds):.2f}")
+        if args.ranks:
+            ratios = []
+            for r in range(args.repeats):
+                one = studio_train(folder, tmp / f"one{r}", steps, batch, res, nproc=1)[0]
+                two = studio_train(folder, tmp / f"two{r}", steps, batch, res, nproc=2)[0]
+                ratios.append(one / two)
+                print(f"ranks round {r + 1}: 1 process {one:.1f} s, 2 processes {two:.1f} s wall", flush=True)
+            print(f"2 ranks/1 rank throughput (wall): {statistics.median(ratios):.2f}")
