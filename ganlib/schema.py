@@ -38,7 +38,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
+from ganlib import limits
 from ganlib.errors import UserError
+from ganlib.paths import input_file, os_error_text
 
 _AT = "_at_"  # key in a PydanticCustomError's ctx: extra path below the error's loc
 _KIND = "user_message"
@@ -157,11 +159,22 @@ def _line_map(root: yaml.Node, source: str, error: type[UserError], what: str) -
     """Map each field path to its 1-based line; reject duplicate keys and alias loops."""
     lines: dict[str, int] = {"": root.start_mark.line + 1}
     stack: set[int] = set()
+    unique: set[int] = set()
+    visits = [0]
+    alias_budget, depth_limit = limits.get("yaml_alias_nodes"), limits.get("yaml_depth")
 
     def walk(node: yaml.Node, loc: tuple) -> None:
         if id(node) in stack:
             raise error(f"a YAML alias refers to itself; a {what} cannot be recursive", file=source,
                         line=node.start_mark.line + 1, field=path_str(loc) or None)
+        visits[0] += 1
+        unique.add(id(node))
+        if visits[0] - len(unique) > alias_budget:  # nodes reached again through aliases ("billion laughs")
+            raise error(f"YAML aliases expand to more than {alias_budget:,} nodes; a {what} cannot repeat "
+                        f"anchors that much", file=source, line=node.start_mark.line + 1)
+        if len(loc) > depth_limit:
+            raise error(f"YAML is nested more than {depth_limit} levels deep", file=source,
+                        line=node.start_mark.line + 1)
         stack.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[str, int] = {}
@@ -215,9 +228,11 @@ def load_yaml(text: str | bytes, source: str = "<string>", error: type[UserError
     field paths to 1-based lines (``{}`` for an empty document, data None). Any problem (binary data, syntax,
     duplicate key, unsupported tag) raises ``error`` with the file and line; ``what`` names the document."""
     source = str(source)
+    limits.check("yaml_bytes", len(text), f"the {what}", error=error, file=source)
     text = _decode(text, source, error)
-    loader = YAMLLoader(text)
+    loader = None
     try:
+        loader = YAMLLoader(text)  # its reader already refuses control characters
         node = loader.get_single_node()
         if node is None:
             return None, {}
@@ -235,22 +250,20 @@ def load_yaml(text: str | bytes, source: str = "<string>", error: type[UserError
     except RecursionError:
         raise error("YAML is nested too deeply", file=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path, error: type[UserError] = UserError, what: str = "file"
                    ) -> tuple[Any, dict[str, int]]:
     """Read the YAML file ``path``; return ``(data, lines)`` as :func:`load_yaml`. A missing file, a folder or an
     unreadable file raises ``error`` naming the path."""
-    p = Path(path)
+    p = input_file(path, what, error)  # missing, a folder, a FIFO or a device: one line, never a blocking open
     try:
+        limits.check("yaml_bytes", p.stat().st_size, f"the {what}", error=error, file=str(path))
         raw = p.read_bytes()
-    except FileNotFoundError:
-        raise error(f"{what} not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise error(f"is a folder, not a {what}", file=str(path)) from None
     except OSError as exc:
-        raise error(f"cannot read the {what}: {exc.strerror or exc}", file=str(path)) from None
+        raise error(f"cannot read the {what}: {os_error_text(exc)}", file=str(path)) from None
     return load_yaml(raw, str(path), error, what)
 
 
@@ -260,8 +273,8 @@ def parse_scalar(text: str) -> Any:
     if not text.strip():
         return ""
     try:
-        return yaml.load(text, Loader=YAMLLoader)
-    except yaml.YAMLError:
+        return load_yaml(text)[0]  # the same budgets (aliases, nesting, size) as a file
+    except UserError:
         return text
 
 

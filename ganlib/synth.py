@@ -349,8 +349,14 @@ def seed_batch(G: Generator, seeds: Sequence[int], *, conds: np.ndarray | None =
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Return uint8 N×H×W×C pixels (C = the model's 1, 3 or 4 channels) from float NCHW images in about [-1, 1],
     as NVlabs converts them: ``clamp(img * 127.5 + 128, 0, 255)`` truncated to uint8. Computed with numpy in float32,
-    so a worker thread converting frames starts no second torch thread pool."""
+    so a worker thread converting frames starts no second torch thread pool. Non-finite values raise UserError
+    (they would become black frames)."""
     arr = images.detach().float().cpu().numpy()
+    bad = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+    if bad:
+        raise UserError(f"the model produced {bad:,} NaN or infinite pixel values ({100 * bad / arr.size:.3g}% of the "
+                        f"batch): its weights or the latents are broken (check the checkpoint's w_avg and weights, "
+                        f"latent files and direction strengths); no frame was written for them")
     arr = arr * np.float32(127.5) + np.float32(128)
     np.clip(arr, 0, 255, out=arr)
     return np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1))

@@ -15,7 +15,9 @@ import sys
 
 import click
 
+from ganlib import limits
 from ganlib.errors import UserError
+from ganlib.paths import OS_USER_ERRORS, escape_text, os_error_text
 
 # name → ("module:attribute" of the click command, the one-line help shown by ``studio --help``).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -82,8 +84,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="latent-studio", prog_name="studio")
-def cli() -> None:
+@click.option("--limit", "limit_values", multiple=True, metavar="NAME=VALUE", expose_value=True,
+              help="Raise a resource limit for this run, e.g. --limit keyframes=50000 (see docs/robustness.md).")
+def cli(limit_values: tuple[str, ...] = ()) -> None:
     """Latent Studio: keyframe a GAN's latent space and render it to video."""
+    for item in limit_values:
+        limits.set_from_text(item)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="studio", standalone_mode=False)
     except UserError as err:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {escape_text(str(err))}", err=True)
         return 2
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -104,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if err.exit_code in (1, 2) else err.exit_code
     except click.exceptions.Exit as err:
         return err.exit_code
+    except MemoryError:
+        click.echo("error: out of memory; use a smaller batch, resolution or input", err=True)
+        return 2
+    except OSError as err:
+        if err.errno not in OS_USER_ERRORS:
+            raise
+        where = f"{escape_text(str(err.filename))}: " if err.filename else ""
+        click.echo(f"error: {where}{os_error_text(err)}; partial outputs were removed", err=True)
+        return 2
     return 0
 
 

@@ -21,7 +21,14 @@ from typing import Literal
 
 import numpy as np
 
+from ganlib import limits
+from ganlib.errors import UserError
+from ganlib.paths import input_file
 from studio.errors import TimelineError
+
+# Latents are ~N(0, 1) and features are normalised measurements: values beyond these overflow the network's float32
+# maths (a latent of 1e300 renders black frames), so they are refused at the file.
+MAX_ABS = {"latent": 1e4, "feature": 1e6}
 
 Space = Literal["z", "w"]
 
@@ -41,11 +48,11 @@ def _shape(a: tuple[int, ...]) -> str:
 def _load_array(path: str | Path, line: int | None, source: str | None, field: str | None, what: str,
                 keys: tuple[str, ...]) -> tuple[np.ndarray, str | None]:
     """Load one numeric array from .npy/.npz; return (float64 array, the npz key used or None)."""
-    p = Path(path)
-    if p.is_dir():
-        raise _error("is a folder, not a .npy/.npz file", path, line, source, field, what)
-    if not p.is_file():
-        raise _error("not found", path, line, source, field, what)
+    try:
+        p = input_file(path, ".npy/.npz file")  # a folder, FIFO or device: refused without opening it
+    except UserError as exc:
+        raise _error("not found" if exc.message.endswith("not found") else exc.message, path, line, source, field,
+                     what) from None
     key: str | None = None
     try:
         with open(p, "rb") as fh:
@@ -55,6 +62,7 @@ def _load_array(path: str | Path, line: int | None, source: str | None, field: s
                 kind = "a Python pickle" if magic[:1] == b"\x80" else "not a .npy/.npz file"
                 raise _error(f"cannot be read as a .npy/.npz array ({kind}); save one with numpy.save",
                              path, line, source, field, what)
+            _check_declared(fh, magic, path, line, source, field, what)
             loaded = np.load(fh, allow_pickle=False)
             if isinstance(loaded, np.lib.npyio.NpzFile):
                 with loaded:
@@ -88,7 +96,41 @@ def _load_array(path: str | Path, line: int | None, source: str | None, field: s
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise _error("contains NaN or infinite values", path, line, source, field, what)
+    peak = float(np.abs(arr).max())
+    if peak > MAX_ABS[what]:
+        raise _error(f"holds the value {peak:.3g}; {what} values must lie within ±{MAX_ABS[what]:g} (larger ones "
+                     f"overflow the network and render flat frames)", path, line, source, field, what)
     return arr, key
+
+
+def _npy_declared(fh) -> int:
+    """Read a .npy header from ``fh`` (positioned at its start) and return the number of values it declares."""
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(fh, max_header_size=10000)
+    return int(np.prod(shape, dtype=object)) * max(1, dtype.itemsize // 8)
+
+
+def _check_declared(fh, magic: bytes, path, line, source, field, what: str) -> None:
+    """Refuse a .npy (or each array of a .npz) whose header declares more than the ``npy_values`` limit, before
+    numpy allocates it; leave ``fh`` at its start."""
+    limit = limits.get("npy_values")
+    try:
+        if magic == b"\x93NUMPY":
+            declared = _npy_declared(fh)
+        else:
+            declared = 0
+            with zipfile.ZipFile(fh) as zf:
+                for info in zf.infolist()[:1000]:
+                    if info.filename.endswith(".npy"):
+                        with zf.open(info) as member:
+                            declared = max(declared, _npy_declared(member))
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        declared = 0  # np.load reports the corrupt header in its own words below
+    finally:
+        fh.seek(0)
+    if declared > limit:
+        raise _error(limits.exceeded("npy_values", declared, "its header"), path, line, source, field, what)
 
 
 def read_latent(path: str | Path, line: int | None = None, source: str | None = None, *,

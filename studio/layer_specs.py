@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ganlib.limits import get as limit
+
 _LAYER_ITEM = re.compile(r"^\s*(\d+)?\s*(-)?\s*(\d+)?\s*$")
 
 
@@ -27,6 +29,9 @@ def layer_ranges(spec: str) -> list[tuple[int, int | None]]:
             raise ValueError(f"'{spec}' is not a layer list; write layers like '8-' (8 to the last), '0-3' or "
                              f"'4,5,6'")
         lo, dash, hi = m.group(1), m.group(2), m.group(3)
+        top = max(int(x) for x in (lo, hi) if x is not None)
+        if top > limit("layer_index"):
+            raise ValueError(f"layer {top} does not exist: models have at most {limit('layer_index') + 1} w layers")
         if dash is None:
             first = int(lo if lo is not None else hi)
             ranges.append((first, first))
@@ -49,11 +54,11 @@ def parse_layers(spec: str | list[int], num_ws: int) -> list[int]:
         idx: set[int] = set()
         for first, last in layer_ranges(spec):
             end = num_ws - 1 if last is None else last
-            if first > num_ws - 1:
-                raise ValueError(f"layer {first} does not exist: this model has {num_ws} w layers (0-{num_ws - 1})")
+            if first > num_ws - 1 or end > num_ws - 1:  # checked before the range is built
+                raise ValueError(f"layer {max(first, end)} does not exist: this model has {num_ws} w layers (0-{num_ws - 1})")
             idx.update(range(first, end + 1))
     else:
-        idx = set(int(i) for i in spec)
+        idx = set(int(i) for i in spec[:limit('layer_index') + 1])
     bad = sorted(i for i in idx if i >= num_ws)
     if bad:
         raise ValueError(f"layer {bad[0]} does not exist: this model has {num_ws} w layers (0-{num_ws - 1})")

@@ -11,6 +11,30 @@ import click
 
 from ganlib.devices import DEVICE_HELP, resolve_device
 
+SEED_RANGE = click.IntRange(0, 2 ** 32 - 1)  # one seed (NVlabs: np.random.RandomState takes 32-bit seeds)
+COUNT = click.IntRange(1, 10 ** 9)  # a count of images, subsets, steps ... (an absurd one is refused at once)
+
+
+class FiniteFloat(click.ParamType):
+    """A float option that refuses NaN, infinities and values outside [``lo``, ``hi``] (so ``1e308`` never
+    reaches the maths as an overflow), naming the allowed range."""
+
+    name = "float"
+
+    def __init__(self, lo: float = -1e6, hi: float = 1e6, lo_open: bool = False):
+        self.lo, self.hi, self.lo_open = lo, hi, lo_open
+
+    def convert(self, value, param, ctx):  # noqa: D102 - click hook
+        try:
+            x = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{str(value)[:40]!r} is not a number", param, ctx)
+        bad_lo = x <= self.lo if self.lo_open else x < self.lo
+        if x != x or bad_lo or x > self.hi:
+            low = f"above {self.lo:g}" if self.lo_open else f"from {self.lo:g}"
+            self.fail(f"{str(value)[:40]} is not a finite number {low} to {self.hi:g}", param, ctx)
+        return x
+
 
 def _check_device(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
     """Resolve ``--device`` through ``ganlib.devices.resolve_device`` (one message for a bad or absent device) and
@@ -29,7 +53,7 @@ dtype_option = click.option("--dtype", type=click.Choice(["auto", "float32", "fl
 
 def truncation_option(help: str = "Truncation psi: 1 = no truncation, 0 = the average image."):
     """Return the ``--truncation`` / ``--trunc`` option (a float, default 1.0) with ``help``."""
-    return click.option("--truncation", "--trunc", "truncation", type=float, default=1.0, show_default=True,
+    return click.option("--truncation", "--trunc", "truncation", type=FiniteFloat(-10, 10), default=1.0, show_default=True,
                         help=help)
 
 

@@ -28,6 +28,7 @@ from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
+from studio.output_checks import check_render_target
 from studio.sinks import sink_kind
 from studio.sinks.formats import output_format, parse_fps, resolve_codec
 from studio.timeline import with_audio
@@ -181,16 +182,19 @@ def encode_spec(tl, target: Path, kind: str, explicit_out: bool) -> EncodeSpec:
 def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path | None = None,
                     duration: float | None = None, device: str = "auto", batch: int = 8, resume: bool = False,
                     progress: bool = True, dtype: str = "auto", compile: bool = False,
-                    on_progress: Callable[[int, int], None] | None = None, workers: int = 1,
+                    on_progress: Callable[[int, int], None] | None = None, overwrite: bool = True, workers: int = 1,
                     ray: str | None = None) -> RenderResult:
     """Render timeline ``tl`` to ``out`` (default: the timeline's output path) or to a PNG sequence in
     ``frames_dir``, in chunks of ``output.chunk_frames``; returns a RenderResult. ``resume`` continues an
     interrupted render from its manifest; ``workers`` renders chunks in N local processes, ``ray`` ("local" or a
     cluster address) as Ray tasks. ``dtype``: synthesis precision (auto | float32 | float16 | bfloat16);
-    ``compile``: run the synthesis network through torch.compile."""
+    ``compile``: run the synthesis network through torch.compile; ``overwrite`` False refuses a ``frames_dir``
+    that already holds frames (unless resuming)."""
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
+    check_render_target(tl, frames_dir if frames_dir is not None else (out if out is not None else tl.output_path),
+                        frames=frames_dir is not None, overwrite=overwrite, resume=resume)
     tl = with_audio(tl)
     n = planned_frame_count(tl, duration)
     target, kind = output_target(tl, out, frames_dir)

@@ -1,37 +1,89 @@
-"""Seed lists as NVlabs' tools take them ("0,3,10-20"); the seed → z convention is ``ganlib.synth.seed_to_z``."""
+"""Seed lists as NVlabs' tools take them ("0,3,10-20"); the seed → z convention is ``ganlib.synth.seed_to_z``.
+
+A seed list is lazy: ``--seeds 0-999999999`` is two numbers in memory, not a billion-item list, so a huge run
+streams and a capped one (a grid, the UI's batch) is refused from its length before anything is built.
+"""
 from __future__ import annotations
 
+import bisect
 import re
+from typing import Iterator, Sequence
 
+from ganlib import limits
 from ganlib.errors import UserError
 from ganlib.synth import seed_to_z  # the NVlabs seed → z convention lives in the one generation module
 
 MAX_SEED = 2 ** 32 - 1
 
 
-def parse_seeds(text: str, option: str = "--seeds") -> list[int]:
-    """Return the seeds in ``text``: comma-separated integers and inclusive ranges ``a-b``; raise UserError if bad."""
-    seeds: list[int] = []
-    for part in str(text).split(","):
+class SeedList(Sequence[int]):
+    """The seeds of a spec as inclusive ranges; a read-only sequence (len, index, slice, iterate) that never
+    materialises the whole list."""
+
+    def __init__(self, ranges: list[tuple[int, int]]):
+        self._ranges = ranges
+        self._ends: list[int] = []  # cumulative counts: seeds before the end of range k
+        total = 0
+        for a, b in ranges:
+            total += b - a + 1
+            self._ends.append(total)
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _at(self, i: int) -> int:
+        k = bisect.bisect_right(self._ends, i)
+        before = self._ends[k - 1] if k else 0
+        return self._ranges[k][0] + (i - before)
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            return [self._at(i) for i in range(start, stop, step)]
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("seed index out of range")
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[int]:
+        for a, b in self._ranges:
+            yield from range(a, b + 1)
+
+    def __repr__(self) -> str:
+        return "SeedList(" + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in self._ranges[:8]) + ")"
+
+
+def parse_seeds(text: str, option: str = "--seeds") -> SeedList:
+    """Return the seeds in ``text`` (comma-separated integers and inclusive ranges ``a-b``) as a lazy
+    :class:`SeedList`; raise UserError (naming ``option``) for bad text, a seed above ``MAX_SEED`` or more seeds
+    than the ``seed_range`` limit."""
+    text = str(text)
+    if len(text) > limits.get("text_chars") * 16:
+        raise UserError(f"the seed list is {len(text):,} characters long; use ranges like 0-999", field=option)
+    ranges: list[tuple[int, int]] = []
+    for part in text.split(","):
         part = part.strip()
         if not part:
             continue
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if b < a:
-                raise UserError(f"range {part!r} runs backwards; write it low-high, e.g. {b}-{a}", field=option)
-            seeds.extend(range(a, b + 1))
-        elif re.fullmatch(r"\d+", part):
-            seeds.append(int(part))
-        else:
-            raise UserError(f"{part!r} is not a seed; use integers and ranges like 0,3,10-20", field=option)
-    if not seeds:
+        m = re.fullmatch(r"(\d{1,20})\s*-\s*(\d{1,20})", part) or re.fullmatch(r"(\d{1,20})", part)
+        if not m:
+            shown = part if len(part) <= 40 else part[:37] + "..."
+            raise UserError(f"{shown!r} is not a seed; use integers up to {MAX_SEED} and ranges like 0,3,10-20",
+                            field=option)
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.lastindex == 2 else a
+        if b < a:
+            raise UserError(f"range {part!r} runs backwards; write it low-high, e.g. {b}-{a}", field=option)
+        if b > MAX_SEED:
+            raise UserError(f"seed {b} is too large (at most {MAX_SEED})", field=option)
+        ranges.append((a, b))
+    seeds = SeedList(ranges)
+    if not len(seeds):
         raise UserError("no seeds given; use integers and ranges like 0,3,10-20", field=option)
-    too_big = [s for s in seeds if s > MAX_SEED]
-    if too_big:
-        raise UserError(f"seed {too_big[0]} is too large (at most {MAX_SEED})", field=option)
+    limits.check("seed_range", len(seeds), "the seed list", field=option)
     return seeds
 
 
-__all__ = ["MAX_SEED", "parse_seeds", "seed_to_z"]
+__all__ = ["MAX_SEED", "SeedList", "parse_seeds", "seed_to_z"]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
+from ganlib import limits
 from ganlib.schema import fail, line_of, resolve_path, show
 from studio.errors import TimelineError
 from studio.layer_specs import layer_ranges, parse_layers
@@ -22,6 +23,11 @@ from studio.sinks.formats import (CRF_DEFAULT, PRESETS, FormatError, OutputForma
                                   parse_fps, resolve_codec)
 
 SEED_MAX = 2**32 - 1
+MAX_SECONDS = 1e7  # times and durations (115 days): beyond it frame counts overflow and nothing renders
+MAX_FRAMES = 10**9
+MIN_GAP = 1e-3  # seconds between keyframes: closer ones make the spline's tangents explode (flat frames)
+MAX_STRENGTH = 1e4  # a direction's strength (SeFa sliders are ±10 or so)
+MAX_FEATURE = 1e6  # one value of a feature vector
 SIZE_MIN, SIZE_MAX = 16, 4096
 LATENT_EXTENSIONS = (".npy", ".npz")
 EASES = ("linear", "in", "out", "in-out")
@@ -75,10 +81,10 @@ class Keyframe(BaseModel):
     """One keyframe: when (``time`` in seconds or ``frame``) and what (``seed`` or ``latent`` file), plus options."""
 
     model_config = _STRICT
-    time: float | None = Field(None, ge=0)
-    frame: int | None = Field(None, ge=0)
-    beat: float | None = Field(None, ge=0)
-    bar: float | None = Field(None, ge=0)
+    time: float | None = Field(None, ge=0, le=MAX_SECONDS)
+    frame: int | None = Field(None, ge=0, le=MAX_FRAMES)
+    beat: float | None = Field(None, ge=0, le=MAX_SECONDS)
+    bar: float | None = Field(None, ge=0, le=MAX_SECONDS)
     seed: int | None = Field(None, ge=0, le=SEED_MAX)
     latent: str | None = None
     latent_space: Literal["z", "w"] | None = None
@@ -88,6 +94,15 @@ class Keyframe(BaseModel):
     features: list[float] | str | None = None
     mix: MixSpec | None = None
     directions: dict[str, float] | None = None
+
+    @field_validator("directions")
+    @classmethod
+    def _check_strengths(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for name, strength in (v or {}).items():
+            if abs(strength) > MAX_STRENGTH:
+                raise fail(f"strength {strength:g} is out of range: a direction's strength must lie within "
+                           f"±{MAX_STRENGTH:g} (larger ones overflow the network and render flat frames)", name)
+        return v
 
     @field_validator("latent")
     @classmethod
@@ -113,8 +128,8 @@ class Keyframe(BaseModel):
             if not v:
                 raise fail("must not be an empty list")
             for i, item in enumerate(v):
-                if not _is_number(item) or not math.isfinite(item):
-                    raise fail(f"must be a finite number (got {show(item)})", i)
+                if not _is_number(item) or not math.isfinite(item) or abs(item) > MAX_FEATURE:
+                    raise fail(f"must be a finite number within ±{MAX_FEATURE:g} (got {show(item)})", i)
             return [float(x) for x in v]
         raise fail(f"must be a list of numbers or a path to a .npy file (got {show(v)})")
 
@@ -219,9 +234,9 @@ class Timeline(BaseModel):
 
     model_config = _STRICT
     model: str = "builtin:default"
-    fps: float = Field(30.0, gt=0)
+    fps: float = Field(30.0, gt=0, le=1000)
     size: int | list[int] | None = None
-    duration: float | None = Field(None, gt=0)
+    duration: float | None = Field(None, gt=0, le=MAX_SECONDS)
     space: Literal["w", "z"] = "w"
     interpolation: Literal["linear", "slerp", "cubic"] = "cubic"
     truncation: float = Field(1.0, ge=0, le=2)
@@ -239,6 +254,13 @@ class Timeline(BaseModel):
     _source: str = PrivateAttr(default="<string>")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
     _track: Any = PrivateAttr(default=None)  # the analysed audio (studio.timeline_audio.AudioTrack), when attached
+
+    @field_validator("keyframes", mode="before")
+    @classmethod
+    def _check_count(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)) and len(v) > limits.get("keyframes"):
+            raise fail(limits.exceeded("keyframes", len(v), "the timeline"))
+        return v
 
     @field_validator("model")
     @classmethod
@@ -293,6 +315,13 @@ class Timeline(BaseModel):
             if times[i] <= times[i - 1]:
                 raise fail(f"keyframes[{i}] is at {self._when(i)} but keyframes[{i - 1}] is at {self._when(i - 1)}; "
                             f"keyframe times must strictly increase", "keyframes", i, self._time_field(i))
+            if times[i] - times[i - 1] < MIN_GAP:
+                raise fail(f"keyframes[{i}] is only {times[i] - times[i - 1]:.3g} s after keyframes[{i - 1}]; "
+                            f"keyframes must be at least {MIN_GAP:g} s apart", "keyframes", i, self._time_field(i))
+        if self.n_frames > limits.get("frames"):
+            raise fail(limits.exceeded("frames", self.n_frames, f"the timeline ({self.total_duration:g} s at "
+                                                                f"{self.fps:g} fps)"),
+                       "duration" if self.duration is not None else "keyframes")
         last = times[-1]
         if self.loop:
             if self.duration is None and len(times) == 1 and not self.audio_driven:

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ganlib import limits
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
+from ganlib.paths import os_error_text
 from ganlib.networks import build_generator
 
 METADATA_KEY = "latent_studio"
@@ -41,8 +43,13 @@ def save_module(path: str | Path, module: nn.Module, arch: str, kwargs: dict[str
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in module.state_dict().items()}
     meta = {METADATA_KEY: json.dumps({"format": FORMAT_VERSION, "arch": arch, "kwargs": kwargs,
                                       "provenance": provenance or {}})}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=meta)
+    try:
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp), metadata=meta)
+    except (OSError, SafetensorError) as exc:  # disk full, permission: one line; atomic_path removed the temp file
+        text = os_error_text(exc) if isinstance(exc, OSError) else (
+            "disk full (no space left on device)" if "No space left" in str(exc) else str(exc).splitlines()[0][:200])
+        raise CheckpointError(f"cannot write the checkpoint: {text}", file=path) from None
     return path
 
 
@@ -64,7 +71,14 @@ def read_native_tensors(path: str | Path) -> tuple[dict[str, Any], dict[str, tor
 
 
 def read_native_header(path: str | Path) -> dict[str, Any]:
-    """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError."""
+    """Return the parsed ``latent_studio`` metadata of a native checkpoint, or raise CheckpointError (also for a
+    header that declares more than the ``safetensors_header`` limit, checked before it is read)."""
+    try:
+        with open(path, "rb") as fh:
+            declared = int.from_bytes(fh.read(8), "little")
+    except OSError as exc:
+        raise CheckpointError(f"cannot read: {os_error_text(exc)}", file=path) from None
+    limits.check("safetensors_header", declared, "the safetensors header", error=CheckpointError, file=path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -109,4 +123,11 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], path: s
         if tuple(tensor.shape) != tuple(own[name].shape):
             raise CheckpointError(f"tensor {name} has shape {list(tensor.shape)}, the architecture expects "
                                   f"{list(own[name].shape)}", file=path)
+        if own[name].is_floating_point():
+            if not tensor.is_floating_point():
+                raise CheckpointError(f"tensor {name} holds {str(tensor.dtype).removeprefix('torch.')} values; "
+                                      f"weights must be floating point", file=path)
+            if not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"tensor {name} holds NaN or infinite values; the checkpoint is broken "
+                                      f"(a diverged training run?)", file=path)
     module.load_state_dict(state, strict=True)

@@ -10,6 +10,7 @@ import torch
 from ganlib.checkpoints import formats
 from ganlib.checkpoints.native import LoadedModel, load_native
 from ganlib.errors import CheckpointError
+from ganlib.paths import check_name, input_file
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -67,7 +68,9 @@ def detect_format(path: str | Path) -> str:
 
 def load_generator(spec: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """Load the generator named by ``spec`` onto ``device`` in eval mode; returns a LoadedModel."""
+    check_name(spec, "model", CheckpointError)
     path = resolve_spec(spec)
+    input_file(path, "model file", CheckpointError)  # a FIFO or device is refused before anything opens it
     fmt = detect_format(path)
     if fmt == "latent-studio":
         model = load_native(path, device=device)

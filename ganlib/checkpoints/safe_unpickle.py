@@ -3,11 +3,15 @@ stand-in written here (or to a constructor that only builds data). Nothing named
 carried by the file (NVlabs pickles embed Python source) is executed.
 
 ``safe_load(path, allowed)`` returns the unpickled data or raises ``CheckpointError`` naming the file and, for a
-refused global, the offending ``module.name``.
+refused global, the offending ``module.name``. The loaded data is then walked once, without recursion, within the
+limits of :mod:`ganlib.limits`: ``pickle_nodes`` (objects visited, a shared reference counted each time it is reached,
+so a 500-byte reference DAG that would make later walks exponential is refused), ``pickle_depth`` (nesting; a
+reference cycle is refused too) and ``tensor_bytes`` (arrays declared, checked before numpy allocates).
 """
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import re
 from collections import OrderedDict
@@ -17,7 +21,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
+from ganlib import limits
 from ganlib.errors import CheckpointError
+from ganlib.paths import input_file, os_error_text
 
 Allowed = Mapping[tuple[str, str], Any]
 
@@ -69,7 +75,14 @@ def _codecs_encode(text, encoding="utf-8", errors="strict"):
 def _numpy_reconstruct(subtype, shape, dtype):
     if subtype is not np.ndarray:
         raise RefusedUse("numpy array reconstruction is only allowed for numpy.ndarray")
-    return np.ndarray.__new__(np.ndarray, shape, np.dtype(dtype))
+    dt = np.dtype(dtype)
+    dims = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    if any(d < 0 for d in dims):
+        raise RefusedUse("numpy array with a negative dimension")
+    total = dt.itemsize * math.prod(dims)
+    if total > limits.get("tensor_bytes"):
+        raise RefusedUse(limits.exceeded("tensor_bytes", total, f"an array shaped {list(dims)[:6]}"))
+    return np.ndarray.__new__(np.ndarray, dims, dt)
 
 
 def _numpy_scalar(dtype, data=None):
@@ -188,10 +201,12 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
     Raises CheckpointError naming the file: for a refused global (``module.name`` in the message), and for truncated
     or corrupt files. ``what`` names the expected kind of file in messages.
     """
-    path = Path(path)
+    path = input_file(path, what, CheckpointError)  # a FIFO or device is refused without a blocking open
     try:
         with open(path, "rb") as f:
-            return _RestrictedUnpickler(f, allowed).load()
+            data = _RestrictedUnpickler(f, allowed).load()
+        check_structure(data, path)
+        return data
     except ForbiddenGlobal as exc:
         extra = describe(exc.module, exc.name) if describe else ""
         raise CheckpointError(
@@ -201,7 +216,7 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
         raise CheckpointError(f"refused to load: {exc}; nothing in the file was imported or run",
                               file=path) from None
     except OSError as exc:
-        raise CheckpointError(f"cannot read: {exc.strerror or exc}", file=path) from None
+        raise CheckpointError(f"cannot read: {os_error_text(exc)}", file=path) from None
     except CheckpointError:
         raise
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError, AttributeError,
@@ -210,3 +225,55 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
         if isinstance(exc, EOFError) or "truncated" in msg or "ran out of input" in msg.lower():
             msg = "the file ends early (truncated download?)"
         raise CheckpointError(f"truncated or corrupt {what}: {msg}", file=path) from None
+
+
+def _children(obj: Any):
+    """The objects directly inside ``obj`` that a later walk would visit (containers and stand-in states)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            yield v
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        yield from obj
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, torch.Tensor, np.ndarray)):
+        yield from vars(obj).values()
+
+
+def check_structure(data: Any, path: str | Path) -> None:
+    """Walk unpickled ``data`` once (iteratively, so no RecursionError) and raise CheckpointError naming ``path``
+    when it visits more than ``pickle_nodes`` objects (shared references counted each time they are reached),
+    nests deeper than ``pickle_depth``, contains a reference cycle, or its arrays total more than
+    ``tensor_bytes``. Returns None."""
+    budget, max_depth, max_bytes = limits.get("pickle_nodes"), limits.get("pickle_depth"), limits.get("tensor_bytes")
+    visits, total_bytes = 0, 0
+    seen_arrays: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(data, 0, False)]
+    while stack:
+        obj, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(obj))
+            continue
+        visits += 1
+        if visits > budget:
+            raise CheckpointError(limits.exceeded("pickle_nodes", visits, "the pickle's object graph") +
+                                  "; shared references form a graph that expands beyond it", file=path)
+        if depth > max_depth:
+            raise CheckpointError(f"the pickle nests objects more than {max_depth} levels deep; no checkpoint "
+                                  f"does that", file=path)
+        if isinstance(obj, (torch.Tensor, np.ndarray)):
+            if id(obj) not in seen_arrays:
+                seen_arrays.add(id(obj))
+                total_bytes += obj.nbytes if isinstance(obj, np.ndarray) else obj.numel() * obj.element_size()
+                if total_bytes > max_bytes:
+                    raise CheckpointError(limits.exceeded("tensor_bytes", total_bytes, "the checkpoint's arrays"),
+                                          file=path)
+            continue
+        if isinstance(obj, (str, bytes, bytearray, int, float, complex, bool, type(None))):
+            continue
+        if id(obj) in on_path:
+            raise CheckpointError("the pickle's objects contain a reference cycle (an object inside itself); "
+                                  "no checkpoint does that", file=path)
+        on_path.add(id(obj))
+        stack.append((obj, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(obj))

@@ -17,6 +17,7 @@ from PIL import Image
 from ganlib.data.base import DEFAULT_CACHE_LIMIT_MB, ImageDataset, labels_from_paths, should_cache, warn_data
 from ganlib.data.transforms import decode_image, fit_image, to_chw_uint8
 from ganlib.errors import DataError
+from ganlib.paths import input_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -110,7 +111,11 @@ class ImageFolderDataset(EncodedImageDataset):
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel = Path(dirpath).relative_to(self.root)
-            names += [(rel / f).as_posix() for f in sorted(filenames) if is_image_name(f)]
+            for f in sorted(filenames):
+                if is_image_name(f):
+                    # a FIFO, socket or device named x.png would block or stream forever: refused from stat
+                    input_file(Path(dirpath) / f, "image file", DataError)
+                    names.append((rel / f).as_posix())
         if not names:
             raise DataError("the folder holds no images (png, jpg, bmp, gif, webp, tif; class sub-folders allowed)",
                             file=root)

@@ -15,6 +15,7 @@ import torch
 from ganlib.data.base import DEFAULT_CACHE_LIMIT_MB, ImageDataset, should_cache
 from ganlib.data.folder import array_labels
 from ganlib.data.transforms import convert_channels, fit_image, to_chw_uint8
+from ganlib import limits
 from ganlib.errors import DataError
 
 LAYOUTS = ("auto", "NHWC", "NCHW")
@@ -83,12 +84,15 @@ class HDF5Dataset(ImageDataset):
         self._count = int(ds.shape[0])
         if self._count == 0:
             raise DataError(f"dataset {images_key!r} is empty", file=path)
+        check_declared_shape(ds, images_key, path)
         if labels_key and labels_key in h5:
-            self.labels = array_labels(h5[labels_key][()])
+            self.labels = array_labels(read_small(h5[labels_key], labels_key, self._count, path, numeric="iu"))
             names = h5[labels_key].attrs.get("class_names")
             if names is None:
                 names = h5.attrs.get("class_names")
             k = int(self.labels.max()) + 1 if self.labels.size else 0
+            limits.check("label_classes", max(k, len(names) if names is not None else 0), f"{labels_key!r}",
+                         error=DataError, file=path)
             self.class_names = [_attr_str(n) for n in names] if names is not None else [str(i) for i in range(k)]
             if len(self.class_names) < k:
                 self.class_names += [str(i) for i in range(len(self.class_names), k)]
@@ -96,7 +100,10 @@ class HDF5Dataset(ImageDataset):
                 raise DataError(f"{labels_key!r} has {len(self.labels)} rows but {images_key!r} has {self._count}",
                                 file=path)
         if features_key and features_key in h5:
-            feats = np.asarray(h5[features_key][()], dtype=np.float32)
+            feats = np.asarray(read_small(h5[features_key], features_key, self._count, path, numeric="iuf"),
+                               dtype=np.float32)
+            if not np.isfinite(feats).all():
+                raise DataError(f"{features_key!r} holds NaN or infinite values", file=path)
             self.features = feats.reshape(feats.shape[0], -1)
             if len(self.features) != self._count:
                 raise DataError(f"{features_key!r} has {len(self.features)} rows but {images_key!r} has "
@@ -154,3 +161,28 @@ def _attr_str(value) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def check_declared_shape(ds, key: str, path) -> None:
+    """Refuse an images dataset whose declared shape is absurd (more than ``dataset_images`` images, one image
+    above ``image_pixels``, or a zero-size image) before any pixel is read. Returns None."""
+    shape = [int(d) for d in ds.shape]
+    limits.check("dataset_images", shape[0], f"dataset {key!r}", error=DataError, file=path)
+    if any(d == 0 for d in shape[1:]):
+        raise DataError(f"dataset {key!r} holds zero-size images (shape {shape})", file=path)
+    limits.check("image_pixels", int(np.prod(shape[1:], dtype=np.int64)), f"one image of dataset {key!r}",
+                 error=DataError, file=path)
+
+
+def read_small(ds, key: str, count: int, path, numeric: str) -> np.ndarray:
+    """Read a per-image dataset (labels, features) after checking its declared size (at most 4096 values per image,
+    as many rows as images) and that its dtype kind is in ``numeric`` ("iu" integers, "iuf" numbers)."""
+    shape = [int(d) for d in ds.shape]
+    if ds.dtype.kind not in numeric:
+        kinds = "integers" if numeric == "iu" else "numbers"
+        raise DataError(f"{key!r} holds {ds.dtype} values; expected {kinds}", file=path)
+    rows = shape[0] if shape else 1
+    per_row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+    if rows > count or per_row > 4096:
+        raise DataError(f"{key!r} declares shape {shape}; expected {count} rows of at most 4096 values", file=path)
+    return ds[()]

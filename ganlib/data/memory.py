@@ -7,6 +7,7 @@ import re
 import numpy as np
 import torch
 
+from ganlib import limits
 from ganlib.data.base import ImageDataset
 from ganlib.data.landscapes import LANDSCAPE_CLASSES, MAX_SIZE, MIN_SIZE
 from ganlib.data.procedural import iter_landscapes, procedural_features
@@ -51,6 +52,9 @@ def procedural_dataset(spec: str, resolution: int, channels: int = 3, fit: str =
     seed = int(m.group(2) or 0)
     if n < 1:
         raise DataError("procedural data needs at least one image", file=spec)
+    limits.check("dataset_images", n, "procedural data", error=DataError, file=spec)
+    limits.check("memory_dataset_bytes", n * channels * resolution * resolution, "procedural data (held in memory)",
+                 error=DataError, file=spec)
     size = min(max(resolution, MIN_SIZE), MAX_SIZE)
     images, labels, feats = [], [], []
     for _, img, label, params in iter_landscapes(n, size, seed):

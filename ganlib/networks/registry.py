@@ -10,6 +10,7 @@ from typing import Callable
 from torch import nn
 
 from ganlib.errors import CheckpointError
+from ganlib.networks.config_check import build_checked
 
 _GENERATORS: dict[str, type[nn.Module]] = {}
 
@@ -36,9 +37,5 @@ def generator_class(arch: str) -> type[nn.Module]:
 
 def build_generator(arch: str, kwargs: dict) -> nn.Module:
     """Return a new generator of architecture ``arch`` built with constructor ``kwargs``; CheckpointError for an
-    unknown architecture or arguments its constructor refuses."""
-    cls = generator_class(arch)
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise CheckpointError(f"bad constructor arguments for architecture {arch!r}: {exc}") from exc
+    unknown architecture or arguments outside what the schema allows (``ganlib.networks.config_check``)."""
+    return build_checked(generator_class(arch), kwargs, arch)

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from PIL import Image
 
+from ganlib import limits
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from studio.batch import contact_sheet, seed_images
@@ -31,8 +32,8 @@ def command(model: str, seeds: str, truncation: float, class_idx: int | None, co
     if out.suffix.lower() != ".png":
         raise UserError("the contact sheet is written as PNG: give a .png path", field="--out")
     seed_list = parse_seeds(seeds)
-    if len(seed_list) > 1024:
-        raise UserError(f"{len(seed_list)} seeds is too many for one sheet (at most 1024)", field="--seeds")
+    limits.check("grid_images", len(seed_list), f"{len(seed_list)} seeds is too many for one sheet: the list",
+                 field="--seeds")
     loaded = get_model(model, device)
     pairs = list(seed_images(loaded, seed_list, truncation=truncation, class_idx=class_idx, batch=batch))
     res = pairs[0][1].shape[0]

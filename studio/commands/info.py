@@ -8,7 +8,28 @@ import click
 from ganlib.checkpoints import load_generator
 from ganlib.errors import UserError
 from ganlib.ops.backend import format_report, ops_report
+from ganlib.paths import escape_text
 from ganlib.synth import cond_kind
+
+
+def _bounded(value, depth: int = 0):
+    """``value`` (provenance read from a file) as plain JSON data, at most 8 levels and 200 items per level deep,
+    strings at most 500 characters: metadata nested 10,000 deep or megabytes long prints as a short summary."""
+    if depth >= 8:
+        return "..."
+    if isinstance(value, dict):
+        return {str(k)[:100]: _bounded(v, depth + 1) for k, v in list(value.items())[:200]}
+    if isinstance(value, (list, tuple)):
+        return [_bounded(v, depth + 1) for v in list(value)[:200]]
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _show(value) -> str:
+    """One line of text from a file, control characters escaped (a terminal escape in metadata stays visible)."""
+    return escape_text(str(_bounded(value)))
 
 
 def describe_model(spec: str) -> dict:
@@ -27,7 +48,7 @@ def describe_model(spec: str) -> dict:
         "conditioning": cond_kind(G),
         "c_dim": int(G.c_dim),
         "parameters": int(sum(p.numel() for p in G.parameters())),
-        "provenance": m.provenance,
+        "provenance": _bounded(m.provenance) if m.provenance else m.provenance,
     }
 
 
@@ -53,7 +74,7 @@ def command(model: str | None, as_json: bool, ops: bool) -> None:
     cond = info["conditioning"]
     labels = f"{info['c_dim']} classes" if cond == "label" else (
         f"{info['c_dim']}-value feature vector" if cond == "features" else "none")
-    click.echo(f"model:        {info['source']}  ({info['format']}, {info['architecture']})")
+    click.echo(f"model:        {_show(info['source'])}  ({info['format']}, {info['architecture']})")
     click.echo(f"resolution:   {info['resolution']}x{info['resolution']}, {info['channels']} channels")
     click.echo(f"latents:      z_dim {info['z_dim']}" + (f", w_dim {info['w_dim']}, {info['num_ws']} ws"
                                                           if info["num_ws"] else ", no w space"))
@@ -62,4 +83,4 @@ def command(model: str | None, as_json: bool, ops: bool) -> None:
     prov = info["provenance"] or {}
     for key in ("trained_by", "data", "steps", "images_seen", "hardware", "date", "converted_from"):
         if key in prov:
-            click.echo(f"{key + ':':<13} {prov[key]}")
+            click.echo(f"{key + ':':<13} {_show(prov[key])}")

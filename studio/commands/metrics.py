@@ -23,7 +23,7 @@ from ganlib.errors import UserError
 from ganlib.metrics.fid import METRIC_KINDS, MIFID_EPSILON, compute_metrics
 from ganlib.metrics.inception import load_inception
 from ganlib.metrics.stats import features_from_generator, features_from_source, source_kind
-from studio.options import device_option, model_option, truncation_option
+from studio.options import COUNT, SEED_RANGE, FiniteFloat, device_option, model_option, truncation_option
 
 
 def _check_kinds(kinds: tuple[str, ...]) -> list[str]:
@@ -60,18 +60,18 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 @click.option("--real", "real", required=True, type=click.Path(), help="Real images: folder, .zip, .h5 or features .npz.")
 @click.option("--fake", "fake", type=click.Path(), default=None, help="Generated images: folder, .zip, .h5 or .npz.")
 @model_option("Generator checkpoint (path or builtin:NAME) to sample instead of --fake.", default=None)
-@click.option("--num", "num", type=int, default=1000, show_default=True, help="Images to generate with --model (seeds from --seed-start).")
-@click.option("--seed-start", type=int, default=0, show_default=True, help="First seed for --model samples.")
+@click.option("--num", "num", type=COUNT, default=1000, show_default=True, help="Images to generate with --model (seeds from --seed-start).")
+@click.option("--seed-start", type=SEED_RANGE, default=0, show_default=True, help="First seed for --model samples.")
 @truncation_option("Truncation psi for --model samples.")
-@click.option("--max-real", type=int, default=None, help="Use at most this many real images.")
+@click.option("--max-real", type=COUNT, default=None, help="Use at most this many real images.")
 @click.option("--real-cache", type=click.Path(), default=None, help="Feature cache (.npz) for --real: reused when it matches, else written.")
 @click.option("--dataset", default="images", show_default=True, help="HDF5 dataset name of the images.")
 @click.option("--inception", type=click.Path(), default=None, help="TorchScript Inception file (default: $STUDIO_INCEPTION or the fid extra).")
 @device_option
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Images per Inception batch.")
-@click.option("--kid-subsets", type=int, default=100, show_default=True, help="KID: number of random subsets.")
-@click.option("--kid-subset-size", type=int, default=1000, show_default=True, help="KID: largest subset size.")
-@click.option("--mifid-epsilon", type=float, default=MIFID_EPSILON, show_default=True, help="MiFID: memorisation threshold.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True, help="Images per Inception batch.")
+@click.option("--kid-subsets", type=click.IntRange(1, 10000), default=100, show_default=True, help="KID: number of random subsets.")
+@click.option("--kid-subset-size", type=COUNT, default=1000, show_default=True, help="KID: largest subset size.")
+@click.option("--mifid-epsilon", type=FiniteFloat(0, 1e6), default=MIFID_EPSILON, show_default=True, help="MiFID: memorisation threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
 def command(metric, real, fake, model, num, seed_start, truncation, max_real, real_cache, dataset, inception, device,

@@ -8,8 +8,8 @@ import click
 from ganlib.errors import UserError
 from studio.batch import distributed_seed_images, seed_images, write_seed_images
 from studio.chunks import open_backend
-from studio.options import (batch_option, device_option, dtype_option, model_option, out_option, ray_option,
-                            truncation_option, workers_option)
+from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
+                            ray_option, truncation_option, workers_option)
 from studio.render import get_model
 from studio.seeds import parse_seeds
 from studio.timeline import parse_layers
@@ -24,7 +24,7 @@ from studio.timeline import parse_layers
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--class", "class_idx", type=click.IntRange(min=0), default=None,
               help="Class index for conditional models.")
-@click.option("--mix-seed", type=click.IntRange(min=0), default=None, help="Style-mix every image with this seed.")
+@click.option("--mix-seed", type=SEED_RANGE, default=None, help="Style-mix every image with this seed.")
 @click.option("--mix-layers", default=None, help="Layers taken from --mix-seed, e.g. '8-' or '0-3' (default: "
                                                  "the second half).")
 @device_option

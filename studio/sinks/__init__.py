@@ -28,8 +28,15 @@ from studio.sinks.video import VideoSink
 
 def sink_format(path: str | Path) -> OutputFormat:
     """Return the :class:`OutputFormat` that ``open_sink`` uses for ``path`` (an existing folder is a PNG
-    sequence). Raises :class:`FormatError` for an unsupported suffix."""
-    return output_format(path, is_dir=os.path.isdir(path))
+    sequence). Raises :class:`FormatError` for an unsupported suffix, and UserError for an existing folder whose
+    name asks for a file (``x.mp4/``): a folder is never taken for a file."""
+    is_dir = os.path.isdir(path)
+    if is_dir and not str(path).endswith(("/", os.sep)) and Path(path).suffix:
+        named = output_format(path, is_dir=False)
+        if named.kind != "png":
+            raise UserError(f"is an existing folder, but its name asks for a {named.kind} file; remove the folder "
+                            f"or choose another name", file=str(path))
+    return output_format(path, is_dir=is_dir)
 
 
 def sink_kind(path: str | Path) -> str:

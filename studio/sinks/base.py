@@ -27,6 +27,7 @@ import numpy as np
 
 from ganlib.errors import UserError
 from ganlib.io_utils import temp_path_for
+from ganlib.paths import os_error_text
 
 DEFAULT_QUEUE_SIZE = 8
 CHANNELS = (1, 3, 4)
@@ -206,7 +207,7 @@ class FrameSink:
     def _wrap_error(self, err: BaseException) -> BaseException:
         """Turn an error of the encoder thread into the exception the caller sees."""
         if isinstance(err, OSError) and not isinstance(err, UserError):
-            return EncoderError(f"cannot write {self.path}: {err}", file=self.path)
+            return EncoderError(f"cannot write: {os_error_text(err)}; the partial output was removed", file=self.path)
         return err
 
     # -- hooks --------------------------------------------------------------------------------------------------

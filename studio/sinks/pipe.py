@@ -4,17 +4,25 @@ The executable comes from ``imageio_ffmpeg.get_ffmpeg_exe()`` (no system ffmpeg 
 session, so a Ctrl-C reaches Python (which aborts or closes the sink), not ffmpeg. Its stderr goes to a temporary
 file, and the last lines of it are quoted in the :class:`EncoderError` when ffmpeg fails; the exit status is
 checked when the output is finished. ``abort()`` kills ffmpeg at once.
+
+The encoder is not trusted blindly: frames are written to a non-blocking pipe, so an ffmpeg that stops reading for
+longer than the ``encoder_stall_s`` limit (``ganlib.limits``) stops the render with a message instead of hanging it;
+and before the rename the finished file is probed (it must exist, be non-empty and hold the frames sent), so an
+encoder that exits 0 without writing never leaves a file under the final name.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import select
 import subprocess
 import tempfile
 
 import imageio_ffmpeg
 import numpy as np
 
+from ganlib import limits
 from ganlib.errors import UserError
 from ganlib.pixels import to_rgb
 from studio.sinks.base import EncoderError, TempFileSink
@@ -40,6 +48,7 @@ class FfmpegPipeSink(TempFileSink):
     _proc: subprocess.Popen | None = None
     _stderr = None  # a temporary file holding ffmpeg's stderr while it runs
     command: list[str] | None = None
+    _waited = 0.0  # seconds the encoder has accepted nothing (stall watchdog)
 
     def _first_frame(self, width: int, height: int) -> None:
         self._check_size(width, height)
@@ -70,12 +79,41 @@ class FfmpegPipeSink(TempFileSink):
         data = np.ascontiguousarray(self._prepare(frame))
         assert self._proc is not None and self._proc.stdin is not None
         try:
-            self._proc.stdin.write(memoryview(data).cast("B"))
+            self._write_all(memoryview(data).cast("B"))
         except (BrokenPipeError, ValueError, OSError) as err:
             if self._state == "aborted":
                 return
-            self._proc.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(timeout=limits.get("encoder_stall_s"))
             raise self._ffmpeg_error(f"the encoder stopped ({err.__class__.__name__})") from None
+
+    def _write_all(self, data: memoryview) -> None:
+        """Write ``data`` to ffmpeg's stdin; raise EncoderError when ffmpeg accepts nothing for ``encoder_stall_s``
+        seconds (a stalled encoder), OSError when the pipe breaks."""
+        fd = self._proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        stall = limits.get("encoder_stall_s")
+        while len(data):
+            if self._state == "aborted":
+                return
+            _, ready, _ = select.select([], [fd], [], min(stall, 1.0))
+            if not ready:
+                self._waited += min(stall, 1.0)
+                waited = self._waited
+                if self._proc.poll() is not None:
+                    raise BrokenPipeError("the encoder exited")
+                if waited >= stall:
+                    self._interrupt()
+                    raise EncoderError(f"the encoder stalled: ffmpeg accepted no data for {stall} s (raise the "
+                                       f"limit with --limit encoder_stall_s=N); the partial output was removed",
+                                       file=self.path)
+                continue
+            self._waited = 0.0
+            try:
+                n = os.write(fd, data[:1 << 20])
+            except BlockingIOError:
+                continue
+            data = data[n:]
 
     def _ffmpeg_error(self, what: str) -> EncoderError:
         tail = ""
@@ -95,9 +133,31 @@ class FfmpegPipeSink(TempFileSink):
             raise UserError(f"no frames were written to {self.path}", file=self.path)
         with contextlib.suppress(BrokenPipeError, OSError):
             self._proc.stdin.close()
-        if self._proc.wait() != 0:
+        try:
+            rc = self._proc.wait(timeout=limits.get("encoder_stall_s"))
+        except subprocess.TimeoutExpired:
+            self._interrupt()
+            raise EncoderError(f"the encoder did not finish within {limits.get('encoder_stall_s')} s after the last "
+                               f"frame; the partial output was removed", file=self.path) from None
+        if rc != 0:
             raise self._ffmpeg_error("while finishing")
         self._close_stderr()
+        self._probe()
+
+    def _probe(self) -> None:
+        """Check the finished temporary file before it is renamed: it must exist, be non-empty and (when ffmpeg
+        can count them) hold as many frames as were sent. Raises EncoderError otherwise."""
+        try:
+            size = os.path.getsize(self.temp_path)
+        except OSError:
+            size = 0
+        if size == 0:
+            raise EncoderError(f"the encoder exited without writing {self.path} (an empty file); nothing was "
+                               f"written under the final name", file=self.path)
+        found = probe_frames(self.temp_path)
+        if found is not None and found < self.frames_written:
+            raise EncoderError(f"the encoded file holds {found} frames but {self.frames_written} were sent; the "
+                               f"output was not kept", file=self.path)
 
     def _interrupt(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -127,6 +187,20 @@ class FfmpegPipeSink(TempFileSink):
         return self._proc
 
 
+def probe_frames(path, timeout: float = 60.0) -> int | None:
+    """Return the number of video frames in the file ``path``, counted by the bundled ffmpeg reading the stream
+    without decoding it (``-c copy -f null``); None when ffmpeg gives no count (an exotic container)."""
+    try:
+        out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c",
+                              "copy", "-f", "null", "-"], capture_output=True, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    counts = re.findall(rb"frame=\s*(\d+)", out.stderr)
+    if out.returncode != 0:
+        return 0
+    return int(counts[-1]) if counts else None
+
+
 def pad_even(frame: np.ndarray) -> np.ndarray:
     """Pad an H×W×C frame by one pixel (edge copy) on the right and/or bottom so both sides are even."""
     h, w = frame.shape[:2]
@@ -135,4 +209,4 @@ def pad_even(frame: np.ndarray) -> np.ndarray:
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-__all__ = ["FfmpegPipeSink", "ffmpeg_exe", "rawvideo_input", "pad_even"]
+__all__ = ["FfmpegPipeSink", "ffmpeg_exe", "rawvideo_input", "pad_even", "probe_frames"]

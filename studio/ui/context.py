@@ -14,7 +14,9 @@ from typing import Any, Callable
 import gradio as gr
 
 from ganlib.checkpoints import LoadedModel
+from ganlib import limits
 from ganlib.errors import UserError
+from ganlib.paths import OS_USER_ERRORS, escape_text, os_error_text
 from studio.errors import TimelineError
 from studio.timeline import Timeline
 from studio.ui import state
@@ -29,15 +31,30 @@ HEAVY = dict(concurrency_id="heavy", concurrency_limit=RENDER_CONCURRENCY)
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Wrap an event handler: a UserError it raises is shown as a ``gr.Error`` with its one-line message."""
+    """Wrap an event handler: text arguments over the ``ui_request_bytes`` limit are refused before it runs; a
+    UserError it raises is shown as a ``gr.Error`` with its one-line message (control characters escaped), and so
+    are running out of memory, a full disk and any other failure (with its text: never an empty ``AppError``)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, (str, bytes)) and len(value) > limits.get("ui_request_bytes"):
+                raise gr.Error(limits.exceeded("ui_request_bytes", len(value), "the request"),
+                               print_exception=False)
         try:
             return fn(*args, **kwargs)
         except gr.Error:
             raise
         except UserError as err:
-            raise gr.Error(str(err), print_exception=False) from None
+            raise gr.Error(escape_text(str(err)), print_exception=False) from None
+        except MemoryError:
+            raise gr.Error("out of memory; use a smaller batch, resolution or input", print_exception=False) from None
+        except OSError as err:
+            if err.errno not in OS_USER_ERRORS:
+                raise gr.Error(f"internal error: {escape_text(str(err))[:300]}") from None
+            raise gr.Error(f"{escape_text(str(err.filename or ''))}: {os_error_text(err)}",
+                           print_exception=False) from None
+        except Exception as err:  # noqa: BLE001 - a bug, but the browser still gets its text
+            raise gr.Error(f"internal error ({type(err).__name__}): {escape_text(str(err))[:300]}") from None
     return wrapper
 
 
