@@ -193,11 +193,10 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
-    check_render_target(tl, frames_dir if frames_dir is not None else (out if out is not None else tl.output_path),
-                        frames=frames_dir is not None, overwrite=overwrite, resume=resume)
+    target, kind = output_target(tl, out, frames_dir)
+    check_render_target(tl, target, frames=kind == "png", overwrite=overwrite, resume=resume)
     tl = with_audio(tl)
     n = planned_frame_count(tl, duration)
-    target, kind = output_target(tl, out, frames_dir)
     model_path = resolve_spec(tl.model)
     backend = open_backend(workers, ray, str(resolve_device(device)) if ray is None else "cpu")
     try:
