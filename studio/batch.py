@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from ganlib.checkpoints import LoadedModel
+from ganlib.checkpoints import LoadedModel, resolve_spec
+from ganlib.checkpoints.formats import file_sha256
 from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
+from studio.chunks import Chunk, ChunkJob, ChunkResult, in_order, plan_chunks, worker_device
+from studio.render import get_model
 from studio.sinks import open_sink
 from studio.sinks.images import encode_image
 
 IMAGE_FORMATS = ("png", "jpg")
+
+SEEDS_PER_CHUNK = 64  # seeds per chunk when --workers / --ray spread a batch
 
 
 def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float = 1.0,
@@ -103,23 +108,68 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str], cols: i
     return np.asarray(sheet)
 
 
-def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, progress: bool = True,
-                      on_progress: Callable[[int, int], None] | None = None, fmt: str = "png", **kwargs) -> Path:
+def seed_runs(seeds: Sequence[int]) -> list[tuple[int, int]]:
+    """Return ``seeds`` as runs of consecutive integers [(start, stop), ...] (0-99999 is one run), a compact form
+    that travels to workers."""
+    runs: list[list[int]] = []
+    for s in seeds:
+        if runs and runs[-1][1] == s:
+            runs[-1][1] = s + 1
+        else:
+            runs.append([s, s + 1])
+    return [(a, b) for a, b in runs]
+
+
+def seed_chunk(job: ChunkJob, chunk: Chunk, progress: Callable[[int], None] | None = None) -> ChunkResult:
+    """Render seeds ``chunk.start``..``chunk.stop``-1 of the job's seed list (``job.extra``: "runs" from
+    :func:`seed_runs` and the ``seed_images`` keyword arguments "kwargs") on a worker; returns a ChunkResult whose
+    data is a list of (seed, uint8 image)."""
+    seeds = [s for a, b in job.extra["runs"] for s in range(a, b)][chunk.start:chunk.stop]
+    model = get_model(job.model_path, worker_device(job.device))
+    images = list(seed_images(model, seeds, **job.extra["kwargs"]))
+    if progress is not None:
+        progress(len(images))
+    h, w = images[0][1].shape[:2] if images else (0, 0)
+    return ChunkResult(chunk.index, (w, h), images)
+
+
+def distributed_seed_images(backend, spec: str, seeds: Sequence[int], device: str,
+                            **kwargs) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (seed, image) for ``seeds`` in order, rendered in chunks (at most SEEDS_PER_CHUNK) through ``backend``
+    (``studio.chunks.open_backend``: local processes or Ray) with the model ``spec``; the same images as
+    :func:`seed_images`."""
+    path = resolve_spec(spec)
+    job = ChunkJob(timeline=None, model_path=str(path), model_sha=file_sha256(path),
+                   device=getattr(backend, "device", None) or device, batch=kwargs.get("batch", 8),
+                   dtype=kwargs.get("dtype", "auto"), n_frames=len(seeds),
+                   extra={"runs": seed_runs(seeds), "kwargs": kwargs})
+    per_chunk = min(SEEDS_PER_CHUNK, max(1, len(seeds) // (4 * backend.slots)))  # 4+ chunks per worker
+    chunks = plan_chunks(len(seeds), per_chunk, job.batch)
+    for result in in_order(backend.run(seed_chunk, job, chunks)):
+        yield from result.data
+
+
+def write_seed_images(model: LoadedModel | None, seeds: Sequence[int], out: Path, *, progress: bool = True,
+                      on_progress: Callable[[int, int], None] | None = None, fmt: str = "png",
+                      images: Iterable[tuple[int, np.ndarray]] | None = None, **kwargs) -> Path:
     """Write ``seedNNNN.png`` (``fmt`` "jpg": ``seedNNNN.jpg``, alpha dropped) per seed (grey, RGB or RGBA as the
-    model makes them) into folder ``out`` or a ``.zip``; returns the output path."""
+    model makes them) into folder ``out`` or a ``.zip``; ``images`` (seed, image) pairs made elsewhere (e.g.
+    :func:`distributed_seed_images`) replace generating them with ``model`` here. Returns the output path."""
     if fmt not in IMAGE_FORMATS:
         raise UserError(f"unknown image format {fmt!r}; allowed: {', '.join(IMAGE_FORMATS)}", field="--format")
     out = Path(out)
     is_zip = out.suffix.lower() == ".zip"
     if out.suffix and not is_zip:
         raise UserError("--out must be a folder or a .zip file", field="--out")
+    if images is None:
+        images = seed_images(model, seeds, **kwargs)
     bar = None
     if progress:
         bar = tqdm(total=len(seeds), desc=f"random {out.name}", unit="img", dynamic_ncols=True)
     try:
         if is_zip:
             with open_sink(out, fps=1) as sink:
-                for k, (seed, img) in enumerate(seed_images(model, seeds, **kwargs)):
+                for k, (seed, img) in enumerate(images):
                     sink.write(img, name=f"seed{seed:04d}.{fmt}")
                     if bar is not None:
                         bar.update(1)
@@ -127,7 +177,7 @@ def write_seed_images(model: LoadedModel, seeds: Sequence[int], out: Path, *, pr
                         on_progress(k + 1, len(seeds))
                 return sink.close()
         out.mkdir(parents=True, exist_ok=True)
-        for k, (seed, img) in enumerate(seed_images(model, seeds, **kwargs)):
+        for k, (seed, img) in enumerate(images):
             with atomic_path(out / f"seed{seed:04d}.{fmt}") as tmp:
                 tmp.write_bytes(encode_image(img, f".{fmt}"))
             if bar is not None:

@@ -100,3 +100,9 @@ translate_option = click.option("--translate", type=Vec2(), default=None,
                                      "gen_images.py).")
 rotate_option = click.option("--rotate", type=float, default=None, metavar="DEG",
                              help="StyleGAN3 camera: rotate by DEG degrees (as NVlabs' gen_images.py).")
+workers_option = click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+                              help="Render chunks in N local processes (CPU: the cores are split between them; "
+                                   "--device cuda: one GPU each).")
+ray_option = click.option("--ray", "ray", default=None, metavar="ADDRESS",
+                          help="Send chunks to the Ray cluster at ADDRESS (e.g. ray://head:10001, or 'auto'), or "
+                               "'local' to start Ray on this machine. Needs: pip install \"latent-studio[ray]\".")

@@ -1,6 +1,7 @@
 """Renders a timeline: resolves keyframes to latents with the model (``studio.resolve``), asks the pure engine for
 one latent per frame, generates them in batches through ``ganlib.synth`` on CPU or GPU and streams uint8 frames to
-a sink (MP4, GIF, PNG sequence).
+a sink (MP4, GIF, PNG sequence). ``render_timeline`` cuts the render into chunks (``studio.chunks``): resumable,
+and spread over ``--workers N`` processes or a Ray cluster.
 
 Generation, post-processing (uint8 conversion, resizing) and encoding overlap: the generator runs in the caller's
 thread while a worker thread post-processes the previous batch and the sink encodes in its own thread.
@@ -8,7 +9,6 @@ thread while a worker thread post-processes the previous batch and the sink enco
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,18 +16,21 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
+from ganlib.checkpoints.formats import file_sha256
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
+from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
+                           open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
 from studio.resample import resize_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
 from studio.output_checks import check_render_target
-from studio.sinks import existing_png_frames, open_sink, sink_format
+from studio.sinks import sink_kind
+from studio.sinks.formats import output_format, parse_fps, resolve_codec
 from studio.timeline import with_audio
 
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
@@ -72,7 +75,10 @@ class RenderResult:
     height: int
     fps: float
     seconds: float = 0.0
-    resumed_from: int = 0
+    resumed_from: int = 0  # the first frame this run rendered when it continued an earlier one, else 0
+    frames_done_before: int = 0  # frames an earlier, interrupted run had finished
+    chunks: int = 1  # chunks planned
+    chunks_rendered: int = 1  # chunks rendered by this run (fewer when resumed)
 
 
 def timeline_noise(tl, G: Generator) -> Noise:
@@ -162,60 +168,69 @@ def planned_frame_count(tl, duration: float | None = None) -> int:
     return n
 
 
+def render_chunk(job: ChunkJob, chunk: Chunk, progress: Callable[[int], None] | None = None) -> ChunkResult:
+    """Render frames ``chunk.start``..``chunk.stop``-1 of ``job.timeline`` and encode them as ``job.encode`` says
+    (a video segment or PNG bytes); the task every backend runs. ``progress(1)`` after each frame. Returns the
+    ChunkResult."""
+    model = get_model(job.model_path, worker_device(job.device))
+    frames = iter_frames(job.timeline, model, start=chunk.start, stop=chunk.stop, batch=job.batch, dtype=job.dtype,
+                         compile=job.compile)
+    return encode_chunk(chunk, (frame for _, frame in frames), job.encode, progress)
+
+
+def output_target(tl, out: str | Path | None, frames_dir: str | Path | None) -> tuple[Path, str]:
+    """Return (where a render goes, its kind: "video", "gif", "zip" or "png" for a folder) for ``--out`` /
+    ``--frames`` / the timeline's ``output.path``."""
+    if frames_dir is not None:
+        return Path(frames_dir), "png"
+    raw = out if out is not None else tl.output_path
+    return Path(raw), sink_kind(raw)
+
+
+def encode_spec(tl, target: Path, kind: str, explicit_out: bool) -> EncodeSpec:
+    """Return how chunks of a render to ``target`` are stored: video segments with the timeline's codec (the
+    format's default when ``--out`` names another file), CRF and preset; PNG frames for GIF, zip and folders."""
+    fps = parse_fps(tl.fps)
+    rate = f"{fps.numerator}/{fps.denominator}"
+    if kind != "video":
+        return EncodeSpec("png", rate)
+    codec = resolve_codec(output_format(target), None if explicit_out else tl.output.codec_name).name
+    return EncodeSpec("segment", rate, target.suffix.lower(), codec, tl.output.crf, tl.output.preset)
+
+
 def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path | None = None,
                     duration: float | None = None, device: str = "auto", batch: int = 8, resume: bool = False,
                     progress: bool = True, dtype: str = "auto", compile: bool = False,
-                    on_progress: Callable[[int, int], None] | None = None, overwrite: bool = True) -> RenderResult:
+                    on_progress: Callable[[int, int], None] | None = None, overwrite: bool = True, workers: int = 1,
+                    ray: str | None = None) -> RenderResult:
     """Render timeline ``tl`` to ``out`` (default: the timeline's output path) or to a PNG sequence in
-    ``frames_dir``; returns a RenderResult. ``resume`` continues a PNG sequence render. ``dtype``: synthesis
-    precision (auto | float32 | float16 | bfloat16); ``compile``: run the synthesis network through torch.compile;
-    ``overwrite`` False refuses a ``frames_dir`` that already holds frames (unless resuming)."""
+    ``frames_dir``, in chunks of ``output.chunk_frames``; returns a RenderResult. ``resume`` continues an
+    interrupted render from its manifest; ``workers`` renders chunks in N local processes, ``ray`` ("local" or a
+    cluster address) as Ray tasks. ``dtype``: synthesis precision (auto | float32 | float16 | bfloat16);
+    ``compile``: run the synthesis network through torch.compile; ``overwrite`` False refuses a ``frames_dir``
+    that already holds frames (unless resuming)."""
     if batch < 1:
         raise UserError("must be at least 1", field="--batch")
     dtype = precision_name(dtype)
-    check_render_target(tl, frames_dir if frames_dir is not None else (out if out is not None else tl.output_path),
-                        frames=frames_dir is not None, overwrite=overwrite, resume=resume)
+    target, kind = output_target(tl, out, frames_dir)
+    check_render_target(tl, target, frames=kind == "png", overwrite=overwrite, resume=resume)
     tl = with_audio(tl)
-    dev = resolve_device(device)
-    model = get_model(tl.model, dev)
     n = planned_frame_count(tl, duration)
-    if frames_dir is not None:
-        target = Path(frames_dir)
-        start = existing_png_frames(target) if resume and target.exists() else 0
-        start = min(start, n)
-        sink = open_sink(str(target) + "/", fps=tl.fps, start_index=start)
-    else:
-        if resume:
-            raise UserError("--resume continues a PNG-sequence render: use it with --frames DIR", field="--resume")
-        target = Path(out) if out is not None else tl.output_path
-        start = 0
-        codec = tl.output.codec_name if out is None else None
-        if str(target).endswith("/") or target.suffix == "":
-            sink = open_sink(str(target) + "/", fps=tl.fps)
-        else:
-            sound = {}
-            if tl.audio is not None and sink_format(target).audio_codec is not None:
-                # the music, from its offset, lasting exactly the frames rendered (also for --duration)
-                sound = dict(audio_path=tl.audio.path, audio_offset=tl.audio.offset, audio_duration=n / tl.fps)
-            sink = open_sink(target, fps=tl.fps, codec=codec, crf=tl.output.crf, preset=tl.output.preset, **sound)
-    bar = None
-    if progress:
-        bar = tqdm(total=n, initial=start, desc=f"render {target.name}", unit="frame", dynamic_ncols=True)
-    t0 = time.time()
-    width = height = 0
+    model_path = resolve_spec(tl.model)
+    backend = open_backend(workers, ray, str(resolve_device(device)) if ray is None else "cpu")
     try:
-        with sink:
-            for idx, frame in iter_frames(tl, model, start=start, stop=n, batch=batch, dtype=dtype,
-                                          compile=compile):
-                height, width = frame.shape[:2]
-                sink.write(frame)
-                if bar is not None:
-                    bar.update(1)
-                if on_progress is not None:
-                    on_progress(idx + 1, n)
-            final = sink.close()
+        dev = getattr(backend, "device", None) or str(resolve_device(device))
+        job = ChunkJob(timeline=tl, model_path=str(model_path), model_sha=file_sha256(model_path), device=dev,
+                       batch=batch, dtype=dtype, n_frames=n, encode=encode_spec(tl, target, kind, out is not None),
+                       compile=compile)
+        chunk_frames = tl.output.chunk_frames or default_chunk_frames(tl.fps, kind)
+        # the music, from its offset, lasting exactly the frames rendered (also for --duration): muxed at the join
+        audio = (tl.audio.path, tl.audio.offset) if tl.audio is not None and kind == "video" else None
+        done = render_chunks(job, render_chunk, target, kind, key=render_key(job, kind, chunk_frames, tl.frame_size),
+                             chunk_frames=chunk_frames, backend=backend, resume=resume, progress=progress,
+                             on_progress=on_progress, audio=audio)
     finally:
-        if bar is not None:
-            bar.close()
-    return RenderResult(path=Path(final), n_frames=n, width=width, height=height, fps=tl.fps,
-                        seconds=time.time() - t0, resumed_from=start)
+        backend.close()
+    return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,
+                        seconds=done.seconds, resumed_from=done.first_todo if done.done_before else 0,
+                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered)

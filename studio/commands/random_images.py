@@ -7,9 +7,10 @@ import click
 
 from ganlib.data.feature_files import read_features
 from ganlib.errors import UserError
-from studio.batch import write_seed_images
+from studio.batch import distributed_seed_images, seed_images, write_seed_images
+from studio.chunks import open_backend
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
-                            rotate_option, translate_option, truncation_option)
+                            ray_option, rotate_option, translate_option, truncation_option, workers_option)
 from studio.render import get_model
 from studio.seeds import parse_seeds
 from studio.timeline import parse_layers
@@ -41,12 +42,14 @@ from studio.timeline import parse_layers
               help="Resize every image to N×N (default: the model's resolution).")
 @click.option("--format", "fmt", type=click.Choice(["png", "jpg"]), default="png", show_default=True,
               help="Image files: png (keeps grey and alpha) or jpg (quality 95, alpha dropped).")
+@workers_option
+@ray_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(model: str, seeds: str | None, features_file: Path | None, truncation: float,
             truncation_cutoff: int | None, noise_mode: str, class_idx: int | None, mix_seed: int | None,
             mix_layers: str | None, translate: tuple[float, float] | None, rotate: float | None,
-            device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str,
-            quiet: bool) -> None:
+            device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str, workers: int,
+            ray: str | None, quiet: bool) -> None:
     """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     loaded = get_model(model, device)
     features = None if features_file is None else read_features(features_file, int(loaded.G.c_dim))
@@ -61,8 +64,19 @@ def command(model: str, seeds: str | None, features_file: Path | None, truncatio
             layers = parse_layers(mix_layers, loaded.G.num_ws)
         except ValueError as exc:
             raise UserError(f"{exc}", field="--mix-layers") from None
-    path = write_seed_images(loaded, seed_list, out, progress=not quiet, truncation=truncation,
-                             truncation_cutoff=truncation_cutoff, noise_mode=noise_mode, class_idx=class_idx,
-                             batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, size=size, fmt=fmt,
-                             features=features, translate=translate, rotate=rotate)
+    kwargs = dict(truncation=truncation, truncation_cutoff=truncation_cutoff, noise_mode=noise_mode,
+                  class_idx=class_idx, batch=batch, mix_seed=mix_seed, mix_layers=layers, dtype=dtype, size=size,
+                  translate=translate, rotate=rotate)
+    if workers == 1 and ray is None:
+        path = write_seed_images(loaded, seed_list, out, progress=not quiet, fmt=fmt, features=features, **kwargs)
+    else:
+        if features is not None:
+            raise UserError("--features renders in one process: leave out --workers and --ray", field="--features")
+        list(seed_images(loaded, [], **kwargs))  # check the options here, before any worker starts
+        backend = open_backend(workers, ray, device)
+        try:
+            images = distributed_seed_images(backend, model, seed_list, device, **kwargs)
+            path = write_seed_images(None, seed_list, out, progress=not quiet, fmt=fmt, images=images)
+        finally:
+            backend.close()
     click.echo(f"wrote {len(seed_list)} images to {path}")
