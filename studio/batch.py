@@ -9,10 +9,9 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from ganlib.checkpoints import LoadedModel, resolve_spec
-from ganlib.checkpoints.formats import file_sha256
 from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
-from ganlib.io_utils import atomic_path
+from ganlib.io_utils import atomic_path, file_sha256
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.chunks import Chunk, ChunkJob, ChunkResult, in_order, plan_chunks, worker_device
 from studio.render import get_model

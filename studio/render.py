@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
-from ganlib.checkpoints.formats import file_sha256
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
+from ganlib.io_utils import file_sha256
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
                            open_backend, render_chunks, render_key, worker_device)

@@ -187,7 +187,7 @@ def test_stylegan3_alias_free_refused(tmp_path):
 
 def test_convert_records_provenance(ckpts, tmp_path):
     from studio.cli import main
-    from ganlib.checkpoints.formats import file_sha256
+    from ganlib.io_utils import file_sha256
     dst = tmp_path / "ada.safetensors"
     assert main(["convert", str(ckpts["nv_ada"]), str(dst)]) == 0
     m = load_generator(dst)

@@ -6,7 +6,6 @@ Pickles are only ever read with the restricted unpickler of ``safe_unpickle`` (t
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickletools
 from pathlib import Path
@@ -80,15 +79,6 @@ def sniff_pickle(path: str | Path) -> str:
     if _is_legacy_torch(path):
         return rosinality.FORMAT
     return _classify(_load_pickle(path), path)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _build(kwargs: dict, state: dict[str, torch.Tensor], path: Path, arch: str = ARCH) -> torch.nn.Module:

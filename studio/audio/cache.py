@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlib.io_utils import atomic_path
+from ganlib.io_utils import atomic_path, file_sha256
 from studio.audio.analysis import AnalysisParams, AudioAnalysis, analyse
 from studio.audio.decode import decode_audio
 
@@ -24,15 +24,6 @@ def cache_dir() -> Path:
     """Return the folder of cached analyses: ``$STUDIO_CACHE_DIR/audio`` or ``~/.cache/latent-studio/audio``."""
     root = os.environ.get("STUDIO_CACHE_DIR") or Path.home() / ".cache" / "latent-studio"
     return Path(root) / "audio"
-
-
-def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Return the SHA-256 hex digest of the bytes of ``path``."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_key(digest: str, params: AnalysisParams) -> str:
@@ -49,7 +40,7 @@ def analyse_file(path: str | Path, params: AnalysisParams | None = None, *, use_
     path = Path(path)
     if not path.is_file():
         decode_audio(path, rate=params.rate, field=field)  # raises the UserError for a missing file or folder
-    entry = cache_dir() / f"{cache_key(file_digest(path), params)}.npz"
+    entry = cache_dir() / f"{cache_key(file_sha256(path), params)}.npz"
     if use_cache and entry.is_file():
         try:
             with np.load(entry, allow_pickle=False) as data:

@@ -15,7 +15,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ganlib.checkpoints.formats import file_sha256
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ganlib.checkpoints import load_generator, resolve_spec, save_generator
-from ganlib.checkpoints.formats import file_sha256
+from ganlib.io_utils import file_sha256
 from ganlib.errors import UserError
 
 def convert_checkpoint(src: str, dst: Path, overwrite: bool = False) -> dict:

@@ -12,7 +12,6 @@ run pickled code; any failure deletes the copy and is reported as a refusal.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from ganlib.checkpoints import LoadedModel, builtin_models_dir
 from ganlib.devices import resolve_device
 from ganlib.errors import CheckpointError, UserError
+from ganlib.io_utils import file_sha256
 from studio.render import get_model
 
 MODEL_EXTENSIONS = (".safetensors", ".pkl", ".pt", ".pth")
@@ -132,11 +132,7 @@ class ModelCatalog:
         if src.stat().st_size > MAX_UPLOAD_BYTES:
             raise CheckpointError(f"refused: {name} is larger than {MAX_UPLOAD_BYTES // 1024 ** 3} GB",
                                   field="upload")
-        digest = hashlib.sha256()
-        with open(src, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        folder = self.upload_dir / digest.hexdigest()[:16]
+        folder = self.upload_dir / file_sha256(src)[:16]
         dest = folder / name
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dest)
