@@ -18,13 +18,14 @@ import threading
 from pathlib import Path
 
 from ganlib.checkpoints import LoadedModel, builtin_models_dir
+from ganlib.checkpoints.registry import BUILTIN_PREFIX
 from ganlib.devices import resolve_device
 from ganlib.errors import CheckpointError, UserError
 from ganlib.io_utils import file_sha256
 from studio.render import get_model
 
 MODEL_EXTENSIONS = (".safetensors", ".pkl", ".pt", ".pth")
-BUILTIN = "builtin:"
+BUILTIN = BUILTIN_PREFIX
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
