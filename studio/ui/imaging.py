@@ -78,11 +78,21 @@ def format_features(vec) -> str:
 
 
 def condition_fields(model: LoadedModel, class_idx: int | None = None, features: str | None = None) -> dict:
-    """Keyframe fields (plain data) for the class picker's ``class_idx`` and the feature box's text: ``label`` for
-    a label model, ``features`` for a feature model, nothing for others. UserError for a bad class or vector."""
+    """Keyframe fields (plain data) for the class picker's ``class_idx`` (an index, or a class name) and the feature
+    box's text: ``label`` for a label model, ``features`` for a feature model, nothing for others. UserError for a bad class or vector."""
     kind = cond_kind(model.G)
     if kind == "label":
-        label = 0 if class_idx in (None, "") else int(class_idx)
+        names = class_names(model)
+        if class_idx in (None, ""):
+            label = 0
+        elif str(class_idx).strip() in names:
+            label = names.index(str(class_idx).strip())
+        else:
+            try:
+                label = int(float(class_idx))
+            except (TypeError, ValueError):
+                raise UserError(f"no class {str(class_idx)[:40]!r}; the classes are {', '.join(names)}",
+                                field="class") from None
         if not 0 <= label < int(model.G.c_dim):
             raise UserError(f"class {label} is out of range: the model has {model.G.c_dim} classes "
                             f"(0..{model.G.c_dim - 1})", field="class")

@@ -89,7 +89,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     model_info = gr.Markdown()
     problems = gr.Markdown(model_problems(ctx), elem_id="model-problems")
     with gr.Row(elem_classes="compact-row"):
-        class_dd = gr.Dropdown([("class 0", 0)], value=0, label="Class", visible=False, scale=2,
+        class_dd = gr.Dropdown([("class 0", 0)], value=0, label="Class", visible=False, allow_custom_value=True, scale=2,
                                elem_id="class-picker", info="the class the gallery and new keyframes show")
         features = gr.Textbox("", label="Features", visible=False, scale=4, elem_id="feature-input",
                               info="the feature vector the gallery and new keyframes show")
