@@ -32,7 +32,8 @@ from studio.render import get_model
 @device_option
 @batch_option
 @out_option("PNG file.", folder=False, file_only=True)
-def command(model: str, seeds: str | None, features_file: Path | None, truncation: float, class_idx: int | None, cols: int | None, scale: int | None,
+def command(model: str, seeds: str | None, features_file: Path | None, truncation: float, class_idx: int | None,
+            cols: int | None, scale: int | None,
             translate: tuple[float, float] | None, rotate: float | None, device: str, batch: int, out: Path) -> None:
     """Write a contact sheet of the given seeds (or one image per --features row), each captioned with its seed."""
     if out.suffix.lower() != ".png":

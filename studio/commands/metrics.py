@@ -95,7 +95,8 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 @click.option("--mifid-epsilon", type=FiniteFloat(0, 1e6), default=MIFID_EPSILON, show_default=True, help="MiFID: memorisation threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
-def command(metric, real, fake, model, features_file, num, seed_start, truncation, max_real, real_cache, dataset, inception, device,
+def command(metric, real, fake, model, features_file, num, seed_start, truncation, max_real, real_cache, dataset,
+            inception, device,
             batch_size, kid_subsets, kid_subset_size, mifid_epsilon, as_json, progress):
     """Compute FID, KID and/or MiFID (METRIC...: fid kid mifid) of --fake images or --model samples vs --real."""
     kinds = _check_kinds(metric)

@@ -79,7 +79,8 @@ def format_features(vec) -> str:
 
 def condition_fields(model: LoadedModel, class_idx: int | None = None, features: str | None = None) -> dict:
     """Keyframe fields (plain data) for the class picker's ``class_idx`` (an index, or a class name) and the feature
-    box's text: ``label`` for a label model, ``features`` for a feature model, nothing for others. UserError for a bad class or vector."""
+    box's text: ``label`` for a label model, ``features`` for a feature model, nothing for others. UserError for a
+    bad class or vector."""
     kind = cond_kind(model.G)
     if kind == "label":
         names = class_names(model)

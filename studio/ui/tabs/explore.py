@@ -82,6 +82,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     page_seeds, page_images = gr.State([]), gr.State([])
     with gr.Row(elem_classes="compact-row"):
         model_dd = gr.Dropdown(ctx.catalog.choices(), value=default_model, label="Model", scale=4,
+                               elem_id="model-picker",
                                info="built-in models, files in the models folder, or your upload")
         refresh_btn = gr.Button("↻ Refresh list", scale=1)
         upload = gr.UploadButton("Upload a checkpoint…", file_count="single", scale=2,
@@ -89,7 +90,8 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     model_info = gr.Markdown()
     problems = gr.Markdown(model_problems(ctx), elem_id="model-problems")
     with gr.Row(elem_classes="compact-row"):
-        class_dd = gr.Dropdown([("class 0", 0)], value=0, label="Class", visible=False, allow_custom_value=True, scale=2,
+        class_dd = gr.Dropdown([("class 0", 0)], value=0, label="Class", visible=False, allow_custom_value=True,
+                               scale=2,
                                elem_id="class-picker", info="the class the gallery and new keyframes show")
         features = gr.Textbox("", label="Features", visible=False, scale=4, elem_id="feature-input",
                               info="the feature vector the gallery and new keyframes show")
@@ -199,8 +201,8 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     gallery_io = dict(inputs=[model_dd, page, g_psi, *cond, ctx.timeline], outputs=[gallery, page_seeds, page_images])
     step_io = dict(inputs=[model_dd, page, g_psi, *cond, ctx.timeline],
                    outputs=[page, gallery, page_seeds, page_images])
-    inputs_io = dict(fn=model_inputs, inputs=model_dd, outputs=[class_dd, features, features_row, features_up, problems],
-                     api_name=False)
+    inputs_io = dict(fn=model_inputs, inputs=model_dd, api_name=False,
+                     outputs=[class_dd, features, features_row, features_up, problems])
     model_dd.change(select_model, model_dd, model_info, api_name="select_model").then(**inputs_io).then(
         show_gallery, **gallery_io, api_name=False)
     refresh_btn.click(refresh_models, model_dd, model_dd, api_name="refresh_models").then(
