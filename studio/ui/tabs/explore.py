@@ -1,7 +1,10 @@
 """The Explore tab: pick a model, page through its seeds, add seeds or latent files to the timeline as keyframes.
 
-:func:`build` lays out the tab and wires the model picker and the gallery; :func:`connect` wires the three ways of
-adding a keyframe, whose results the Timeline tab shows (it is built after this tab, so it is connected after).
+:func:`build` lays out the tab and wires the model picker (models that cannot be loaded are listed with the reason),
+the class picker / feature box of conditional models, the gallery (paging, jump to a seed, ★ on seeds already on the
+timeline, a larger view of the clicked seed); :func:`connect` wires the three ways of adding a keyframe, whose results
+the Timeline tab shows (it is built after this tab, so it is connected after), and keeps the marks and the Timeline
+tab's SeFa sliders (shown only where they work) in step with the session's timeline.
 """
 from __future__ import annotations
 
@@ -132,6 +135,16 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         return imaging.mark_seeds(images, seeds, timeline_seeds(tl)), seeds, images
 
     @user_errors
+    def first_page(spec, page_no, psi, class_idx=0, feature_text="", tl=None):
+        """The gallery after a model is picked: empty (no toast) when the model cannot be loaded, which the model's
+        summary and the list of unloadable models already say."""
+        try:
+            ctx.load_model(spec)
+        except UserError:
+            return [], [], []
+        return show_gallery(spec, page_no, psi, class_idx, feature_text, tl)
+
+    @user_errors
     def step_gallery(spec, page_no, psi, class_idx=0, feature_text="", tl=None, delta=0):
         p = max(0, int(page_no or 0) + delta)
         return (p, *show_gallery(spec, p, psi, class_idx, feature_text, tl))
@@ -204,7 +217,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     inputs_io = dict(fn=model_inputs, inputs=model_dd, api_name=False,
                      outputs=[class_dd, features, features_row, features_up, problems])
     model_dd.change(select_model, model_dd, model_info, api_name="select_model").then(**inputs_io).then(
-        show_gallery, **gallery_io, api_name=False)
+        first_page, **gallery_io, api_name=False)
     refresh_btn.click(refresh_models, model_dd, model_dd, api_name="refresh_models").then(
         lambda: model_problems(ctx), None, problems, api_name=False)
     upload.upload(upload_model, upload, [model_dd, model_info], api_name="upload_model")
@@ -221,7 +234,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     jump_btn.click(jump_to_seed, **jump_io, api_name="jump_to_seed")
     jump.submit(jump_to_seed, **jump_io, api_name=False)
     app.load(select_model, model_dd, model_info, api_name=False).then(**inputs_io).then(
-        show_gallery, **gallery_io, api_name=False)
+        first_page, **gallery_io, api_name=False)
     return ExploreTab(model=model_dd, psi=g_psi, gallery=gallery, page_seeds=page_seeds, page_images=page_images,
                       seed=add_seed, add_button=add_btn, latent_upload=latent_up, latent_space=latent_space,
                       status=status, class_pick=class_dd, features=features, click_adds=click_adds, large=large)
