@@ -19,6 +19,8 @@ from typing import Any
 import gradio as gr
 
 from ganlib.checkpoints import LoadedModel
+from ganlib.errors import UserError
+from ganlib.paths import escape_text
 from ganlib.synth import has_w_space
 from studio.timeline import Timeline
 from studio.ui import imaging, state
@@ -183,10 +185,14 @@ def build(ctx: Studio, model_picker: Any, view: TimelineView) -> None:
     def setup(tl, spec, key, values, page_no, seed_no, class_idx, feature_text):
         """Configure the sliders for the model and the timeline's space (offsets beyond the latent dropped); nothing
         changes while both stay what they were (``key``)."""
-        model, explorer = current(tl, spec)
+        n_out = len(setup_io["outputs"])
+        try:
+            model, explorer = current(tl, spec)
+        except UserError as err:  # the Explore tab lists the model with its reason; no toast on every edit
+            return (f"⚠️ cannot load this model: {escape_text(err.message)}",) + (gr.update(),) * (n_out - 2) + ("",)
         new_key = f"{spec or tl.model}|{explorer.space}|{explorer.size}"
         if new_key == key:
-            return (gr.update(),) * (len(setup_io["outputs"]) - 1) + (key,)
+            return (gr.update(),) * (n_out - 1) + (key,)
         values = clean_dims(values, explorer.size)
         p = explorer.clamp(page_no)
         where = "w (the timeline interpolates in w)" if explorer.space == "w" else "z"
