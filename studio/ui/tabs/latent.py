@@ -128,8 +128,7 @@ def build(ctx: Studio, model_picker: Any, view: TimelineView) -> None:
     with gr.Row(elem_classes="compact-row"):
         seed = gr.Number(DEFAULT_SEED, label="Seed", precision=0, minimum=0, scale=1, elem_id="latent-seed")
         class_dd = gr.Dropdown([("class 0", 0)], value=0, label="Class", visible=False, allow_custom_value=True,
-                               scale=2,
-                               elem_id="latent-class")
+                               scale=2, elem_id="latent-class")
         features = gr.Textbox("", label="Features", visible=False, scale=4, elem_id="latent-features")
     with gr.Row():
         with gr.Column(scale=3):
