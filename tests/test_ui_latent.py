@@ -120,9 +120,13 @@ def test_latent_reset_and_conditioned_models(server):
 def test_gallery_class_picker_feature_input_and_jump(server, tmp_path):
     c = server.client()
     letters = _spec(server, "letters")
-    a = c.predict(letters, 0, 1.0, 0, "", api_name="/gallery")
-    b = c.predict(letters, 0, 1.0, 1, "", api_name="/gallery")
-    assert [g["caption"] for g in a] == [f"seed {s}" for s in range(16)]
+    c.predict(model=letters, **SETTINGS, api_name="/apply_settings")
+    r = c.predict(seed=33, keyframe_truncation=1.0, class_idx=1, feature_text="", api_name="/add_keyframe")
+    assert parse_timeline(_yaml(r)).keyframes[-1].label == 1  # the class picker's class
+    a = c.predict(letters, 2, 1.0, 0, "", api_name="/gallery")
+    assert [g["caption"] for g in a][:3] == ["seed 32", "seed 33 ★", "seed 34"]  # ★: on the timeline
+    page, b, seed = c.predict(letters, 37, 1.0, 1, "", api_name="/jump_to_seed")
+    assert page == 2 and seed == 37 and [g["caption"] for g in b][0] == "seed 32"
     assert not np.array_equal(_pixels(a[0]["image"]), _pixels(b[0]["image"]))  # the class picker changes it
     feat = _spec(server, "feat")
     plain = c.predict(feat, 0, 1.0, 0, "", api_name="/gallery")
@@ -133,13 +137,6 @@ def test_gallery_class_picker_feature_input_and_jump(server, tmp_path):
     assert not np.array_equal(_pixels(plain[0]["image"]), _pixels(shifted[0]["image"]))
     with pytest.raises(AppError, match="row 5 does not exist"):
         c.predict(feat, handle_file(str(tmp_path / "rows.npy")), 5, api_name="/load_features")
-    c.predict(model=letters, **SETTINGS, api_name="/apply_settings")
-    r = c.predict(seed=33, keyframe_truncation=1.0, class_idx=1, feature_text="", api_name="/add_keyframe")
-    assert parse_timeline(_yaml(r)).keyframes[-1].label == 1
-    page, gallery, seed = c.predict(letters, 37, 1.0, 0, "", api_name="/jump_to_seed")
-    assert page == 2 and seed == 37
-    captions = [g["caption"] for g in gallery]
-    assert captions[0] == "seed 32" and captions[1] == "seed 33 ★"  # on the timeline
 
 
 def test_unloadable_models_are_listed_with_the_reason(server):
