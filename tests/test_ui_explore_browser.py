@@ -1,5 +1,5 @@
-"""The Explore tab in headless Chromium: the class picker changes the gallery of a labelled model, and the Timeline
-tab's SeFa sliders are hidden for a DCGAN (they cannot work without a w space). Skipped where Chromium or Playwright is
+"""The Explore tab in headless Chromium: the class picker changes the gallery of a labelled model, the Timeline tab's
+SeFa sliders are hidden for a DCGAN (they cannot work without a w space) and the Latent tab shows its z sliders. Skipped where Chromium or Playwright is
 missing (see tests/test_ui_browser.py)."""
 from __future__ import annotations
 
@@ -58,5 +58,9 @@ def test_class_picker_changes_the_gallery_and_sefa_hides(chromium, tmp_path, mon
             expect(page.locator("#class-picker")).to_be_hidden()
             page.get_by_role("tab", name="Timeline").click()
             expect(page.locator("#sefa-sliders")).to_be_hidden()
+            page.get_by_role("tab", name="Latent").click()  # the explorer follows the model: its 8 z dimensions
+            expect(page.get_by_text("z 0–7 of 8 (page 1 of 1)")).to_be_visible()
+            expect(page.locator("#latent-dim-7")).to_be_visible()
+            expect(page.locator("#latent-dim-8")).to_be_hidden()
         finally:
             browser.close()

@@ -246,7 +246,8 @@ def build(ctx: Studio, model_picker: Any, view: TimelineView) -> None:
     setup_io = dict(fn=setup, inputs=[ctx.timeline, model_picker, shown_for, offsets, page, seed, *cond],
                     outputs=[info, class_dd, features, offsets, page, page_info, *sliders, preview, caption, shown_for],
                     show_progress="hidden")
-    ctx.timeline.change(**setup_io, api_name="latent_setup")
+    ctx.timeline.change(**setup_io, api_name="latent_setup")  # a model or space change reaches the timeline
+    model_picker.change(**setup_io, api_name=False)
     gr.on([seed.submit, class_dd.input, features.submit, preview_btn.click], show_preview,
           [ctx.timeline, model_picker, offsets, seed, *cond], [preview, caption], api_name="latent_preview")
     page_io = dict(inputs=[ctx.timeline, model_picker, offsets, page], outputs=[page, page_info, *sliders])
