@@ -44,6 +44,7 @@ class ExploreTab:
     gallery: Any
     page_seeds: Any   # gr.State: the seeds on the gallery page shown
     page_images: Any  # gr.State: their images (to re-caption the page without rendering it again)
+    page_marks: Any   # gr.State: the seeds of the page marked ★ (on the timeline) when it was last shown
     seed: Any
     add_button: Any
     latent_upload: Any
@@ -82,7 +83,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     """Lay out the Explore tab (inside the current ``gr.Tab``) and wire the model picker and gallery paging;
     ``app`` is the Blocks, whose page load shows the first gallery page. Returns the :class:`ExploreTab`."""
     default_model = ctx.catalog.default_spec()
-    page_seeds, page_images = gr.State([]), gr.State([])
+    page_seeds, page_images, page_marks = gr.State([]), gr.State([]), gr.State([])
     with gr.Row(elem_classes="compact-row"):
         model_dd = gr.Dropdown(ctx.catalog.choices(), value=default_model, label="Model", scale=4,
                                elem_id="model-picker",
@@ -132,7 +133,8 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         seeds = imaging.page_seeds(int(page_no or 0))
         pairs = imaging.seed_gallery(model, seeds, psi, class_idx=class_idx, features=feature_text)
         images = [img for img, _ in pairs]
-        return imaging.mark_seeds(images, seeds, timeline_seeds(tl)), seeds, images
+        marked = sorted(timeline_seeds(tl) & set(seeds))
+        return imaging.mark_seeds(images, seeds, marked), seeds, images, marked
 
     @user_errors
     def first_page(spec, page_no, psi, class_idx=0, feature_text="", tl=None):
@@ -141,7 +143,7 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         try:
             ctx.load_model(spec)
         except UserError:
-            return [], [], []
+            return [], [], [], []
         return show_gallery(spec, page_no, psi, class_idx, feature_text, tl)
 
     @user_errors
@@ -211,9 +213,10 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
         return imaging.format_features(rows[r])
 
     cond = [class_dd, features]
-    gallery_io = dict(inputs=[model_dd, page, g_psi, *cond, ctx.timeline], outputs=[gallery, page_seeds, page_images])
+    gallery_io = dict(inputs=[model_dd, page, g_psi, *cond, ctx.timeline],
+                      outputs=[gallery, page_seeds, page_images, page_marks])
     step_io = dict(inputs=[model_dd, page, g_psi, *cond, ctx.timeline],
-                   outputs=[page, gallery, page_seeds, page_images])
+                   outputs=[page, gallery, page_seeds, page_images, page_marks])
     inputs_io = dict(fn=model_inputs, inputs=model_dd, api_name=False,
                      outputs=[class_dd, features, features_row, features_up, problems])
     model_dd.change(select_model, model_dd, model_info, api_name="select_model").then(**inputs_io).then(
@@ -230,12 +233,13 @@ def build(ctx: Studio, app: gr.Blocks) -> ExploreTab:
     prev_btn.click(functools.partial(step_gallery, delta=-1), **step_io, api_name="gallery_prev")
     next_btn.click(functools.partial(step_gallery, delta=1), **step_io, api_name="gallery_next")
     jump_io = dict(inputs=[model_dd, jump, g_psi, *cond, ctx.timeline],
-                   outputs=[page, gallery, page_seeds, page_images, add_seed])
+                   outputs=[page, gallery, page_seeds, page_images, page_marks, add_seed])
     jump_btn.click(jump_to_seed, **jump_io, api_name="jump_to_seed")
     jump.submit(jump_to_seed, **jump_io, api_name=False)
     app.load(select_model, model_dd, model_info, api_name=False).then(**inputs_io).then(
         first_page, **gallery_io, api_name=False)
     return ExploreTab(model=model_dd, psi=g_psi, gallery=gallery, page_seeds=page_seeds, page_images=page_images,
+                      page_marks=page_marks,
                       seed=add_seed, add_button=add_btn, latent_upload=latent_up, latent_space=latent_space,
                       status=status, class_pick=class_dd, features=features, click_adds=click_adds, large=large)
 
@@ -299,14 +303,16 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
         return add(tl, None, latent=str(keep_latent(ctx, file)),
                    latent_space=None if latent_space in (None, LATENT_AUTO) else latent_space)
 
-    def timeline_changed(tl, seeds, images):
-        """The gallery's captions for the seeds on the timeline now, and the SeFa sliders shown where they work."""
+    def timeline_changed(tl, seeds, images, marks):
+        """The gallery's captions for the seeds on the timeline now (sent again only when a mark changed), and the
+        SeFa sliders shown where they work."""
         try:
             reason = directions.slider_support(ctx.load_model(tl.model).G, tl.space) if tl.model else "no model"
         except UserError as err:
             reason = err.message
-        marked = imaging.mark_seeds(images, seeds, timeline_seeds(tl)) if images else gr.update()
-        return marked, gr.update(visible=reason is None)
+        now = sorted(timeline_seeds(tl) & set(seeds or []))
+        gallery = imaging.mark_seeds(images, seeds, now) if images and now != list(marks or []) else gr.update()
+        return gallery, now, gr.update(visible=reason is None)
 
     outputs = view.outputs + [tab.status]
     cond = [tab.class_pick, tab.features]
@@ -316,5 +322,5 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
                        outputs + [tab.large, tab.seed], api_visibility="private", **EDIT).then(**view.preview)
     tab.latent_upload.upload(add_latent, [ctx.timeline, tab.latent_upload, tab.latent_space], outputs,
                              api_name="add_latent", **EDIT).then(**view.preview)
-    ctx.timeline.change(timeline_changed, [ctx.timeline, tab.page_seeds, tab.page_images],
-                        [tab.gallery, view.directions], api_name="timeline_changed", show_progress="hidden")
+    ctx.timeline.change(timeline_changed, [ctx.timeline, tab.page_seeds, tab.page_images, tab.page_marks],
+                        [tab.gallery, tab.page_marks, view.directions], api_name="timeline_changed", show_progress="hidden")
