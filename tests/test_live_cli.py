@@ -76,5 +76,7 @@ def test_pacing_drops_frames_that_are_past_due(tiny_models):
     try:
         nxt = player._next(0, start=time.monotonic() - 1.0)  # a second behind: about 20 frames are past due
         assert nxt >= 20 and player.stats.dropped == nxt - 1
+        assert player._next(nxt, start=time.monotonic() - nxt / 20) == nxt + 1  # on time: no drop
+        assert player.stats.dropped == nxt - 1
     finally:
         player.close()

@@ -152,3 +152,26 @@ def test_servers_bind_loopback_unless_told(tmp_path):
         assert other.server_address[0] == "0.0.0.0"
     finally:
         other.close()
+
+
+def test_a_control_discards_the_frame_drawn_ahead_and_shows_first(tiny_models, tmp_path, one_torch_thread):
+    from studio.live.controls import parse_control
+    tl = parse_timeline(TIMELINE)
+    shown: list[tuple[int, np.ndarray]] = []
+    player = Player(tl, get_model(tl.model), fps=4, transition=0.0, workdir=tmp_path / "work",
+                    on_frame=lambda i, f: shown.append((i, f)))
+    thread = threading.Thread(target=player.run, kwargs={"max_frames": 40}, daemon=True)
+    thread.start()
+    try:
+        assert player.hub.wait_next(0, DEADLINE) is not None  # frame 1 shown: frame 2 is drawn and held ahead
+        player.submit(parse_control("/studio/seed", [5]))
+        assert player.wait_applied(1, DEADLINE)
+    finally:
+        player.stop()
+        thread.join(timeout=DEADLINE)
+        player.close()
+    assert player.stats.discarded >= 1
+    [(_, m)] = player.applied_frames
+    indices = [i for i, _ in shown]
+    assert indices == sorted(set(indices)) and m in indices  # the stale frame was never shown
+    assert np.array_equal(dict(shown)[m], still("{time: 0, seed: 5}"))
