@@ -79,7 +79,7 @@ def test_bad_controls_leave_the_performance_alone(tiny_models, tmp_path):
     lf = LiveFrames(tl, get_model(tl.model), workdir=tmp_path)
     lf.perf.ensure(4)
     before = list(lf.perf.keys)
-    for address, args in [("/studio/keyframe", [9]), ("/studio/noise", [0.5]), ("/studio/rotate", [3.0]),
+    for address, args in [("/studio/keyframe", [9]), ("/studio/rotate", [3.0]), ("/studio/translate", [0.1, 0.0]),
                           ("/studio/direction/bogus", [1.0])]:
         with pytest.raises(ControlError):
             lf.perf.apply(2, parse_control(address, args))

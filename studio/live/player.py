@@ -108,11 +108,13 @@ def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
 
 class Player:
     """Plays timeline ``tl`` with ``model`` at ``fps`` (default the timeline's); ``realtime`` False draws every
-    frame as fast as it can (tests, benchmarks). ``on_frame(index, frame)`` is called for each frame drawn."""
+    frame as fast as it can (tests, benchmarks). ``on_frame(index, frame)`` is called for each frame shown;
+    ``directions`` are user directions ({name: vector}, ``studio.live.directions.load_user_directions``)."""
 
     def __init__(self, tl, model, *, fps: float | None = None, dtype: str = "auto", transition: float = 1.0,
-                 realtime: bool = True, workdir=None, on_frame=None):
-        self.frames = LiveFrames(tl, model, dtype=dtype, transition=transition, workdir=workdir)
+                 realtime: bool = True, workdir=None, on_frame=None, directions=None):
+        self.frames = LiveFrames(tl, model, dtype=dtype, transition=transition, workdir=workdir,
+                                 directions=directions)
         self.fps = float(fps or tl.fps)
         self.realtime = realtime
         self.on_frame = on_frame
