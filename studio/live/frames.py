@@ -111,7 +111,11 @@ class LiveFrames:
         return plan.latents[0].copy(), state
 
     def _store(self, stem: str, latent: np.ndarray) -> str:
-        path = self.workdir / "latents" / f"{stem}.npy"
+        """Save ``latent`` as a new file (never over one saved before: resolved anchors are cached by path)."""
+        path, k = self.workdir / "latents" / f"{stem}.npy", 0
+        while path.exists():
+            k += 1
+            path = self.workdir / "latents" / f"{stem}_{k}.npy"
         np.save(path, np.asarray(latent, dtype=np.float64))
         return str(path.resolve())
 
