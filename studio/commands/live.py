@@ -71,9 +71,9 @@ def command(timeline: Path, port: int, host: str, osc_port: int, midi_port: str 
     tl = with_fps(load_timeline(timeline), fps)
     if threads:
         torch.set_num_threads(threads)
-    model = get_model(tl.model, device)
     files = dict(midi_map.directions or {}) if midi_map is not None else {}
     files.update(parse_direction_specs(direction_specs))
+    model = get_model(tl.model, device)
     directions = load_user_directions(model.G, files)
     player = Player(tl, model, dtype=dtype, transition=transition, directions=directions)
     closers = []
