@@ -76,11 +76,14 @@ class Performance:
         self.user_directions: dict[str, float] = {}  # user direction files (baked into latent keyframes)
         self.notes: list[str] = []
         if tl.interpolation == "cubic":
-            self.notes.append("cubic curves need future keyframes: live plays and records them as slerp")
+            self.notes.append("cubic curves need the keyframe after each segment, which a control replaces: live "
+                              "plays and records them as slerp, so the recording renders the frames shown")
         if tl.noise == "loop":
             self.notes.append("noise 'loop' needs the final length: live plays and records noise 'fixed'")
         if getattr(tl, "audio", None) is not None or getattr(tl, "react", None):
-            self.notes.append("live does not follow the timeline's audio: it plays without sound and reactions")
+            self.notes.append("live does not follow the timeline's audio and react rules (a reaction is normalised "
+                              "over the whole render's frames, unknown until the performance stops): it plays "
+                              "without sound and reactions")
         self.src = [(t, _settings(kf.model_dump(exclude_none=True, exclude_defaults=True)))
                     for t, kf in zip(tl.keyframe_times, tl.keyframes)]
         self.period = tl.n_frames / self.fps
