@@ -29,7 +29,7 @@ import numpy as np
 def generator_only(tl, model, n: int) -> float:
     """Return frames/s of the generator alone for frames 0..n-1 of ``tl``, batch 1: ``ganlib.synth.generate`` and
     the uint8 pixels at the timeline's size (``studio.render.generate_plan`` + ``postprocess``) on a ready plan."""
-    from dataclasses import replace
+    from dataclasses import fields, replace
 
     from studio.engine import plan_frames
     from studio.render import generate_plan, postprocess, timeline_noise
@@ -39,10 +39,10 @@ def generator_only(tl, model, n: int) -> float:
     plan = plan_frames(tl, resolved.anchors, resolved.conds, stop=n, truncations=resolved.truncations)
     noise = timeline_noise(tl, G)
     t0 = time.perf_counter()
+    per_frame = [f.name for f in fields(plan) if isinstance(getattr(plan, f.name), np.ndarray)]
     for i in range(plan.n_frames):
-        one = replace(plan, n_frames=1, latents=plan.latents[i:i + 1], truncation=plan.truncation[i:i + 1],
-                      conds=None if plan.conds is None else plan.conds[i:i + 1],
-                      noise_phase=plan.noise_phase[i:i + 1], noise_seed=plan.noise_seed[i:i + 1])
+        one = replace(plan, n_frames=1, start=plan.start + i,
+                      **{name: getattr(plan, name)[i:i + 1] for name in per_frame})
         postprocess(generate_plan(G, tl, resolved.space, one, noise), tl.frame_size)
     return plan.n_frames / (time.perf_counter() - t0)
 

@@ -164,8 +164,11 @@ def test_a_control_discards_the_frame_drawn_ahead_and_shows_first(tiny_models, t
     thread.start()
     try:
         assert player.hub.wait_next(0, DEADLINE) is not None  # frame 1 shown: frame 2 is drawn and held ahead
-        player.submit(parse_control("/studio/seed", [5]))
+        player.submit(parse_control("/studio/keyframe", [99]))  # rejected: the held frame stays good
         assert player.wait_applied(1, DEADLINE)
+        assert player.hub.wait_next(1, DEADLINE) is not None and player.stats.discarded == 0
+        player.submit(parse_control("/studio/seed", [5]))
+        assert player.wait_applied(2, DEADLINE)
     finally:
         player.stop()
         thread.join(timeout=DEADLINE)

@@ -180,19 +180,22 @@ class Player:
         start = time.monotonic()
         n, last, t_prev = 0, -1, None
         applied: list[Control] = []
+        frame = None
         try:
             while not self.stopped.is_set() and (max_frames is None or n < max_frames):
-                applied += self._drain(n) if n >= 1 else []
+                new = self._drain(n) if n >= 1 else []
+                applied += new
                 if self.stopped.is_set():
                     break
-                t0 = time.monotonic()
-                frame = self.frames.frame(n)
-                t1 = time.monotonic()
+                if frame is None or new:  # a frame drawn before a control arrived is stale: draw it again
+                    self.stats.discarded += frame is not None
+                    t0 = time.monotonic()
+                    frame = self.frames.frame(n)
+                    t1 = time.monotonic()
                 if self.realtime:
                     due = start + n / self.fps
                     if self._hold(due - 1.0 / self.fps if applied else due, stale_ok=n >= 1 and not applied):
-                        self.stats.discarded += 1
-                        continue  # a control arrived: draw frame n again with it, first
+                        continue  # controls are waiting: apply them (a rejected one keeps the frame)
                     if self.stopped.is_set():
                         break
                 self.hub.publish(n, frame)
@@ -201,7 +204,7 @@ class Player:
                     self.on_frame(n, frame)
                 last = n
                 self._count(n, t0, t1, shown, t_prev, applied)
-                t_prev, applied = shown, []
+                t_prev, applied, frame = shown, [], None
                 n = self._next(n, start) if self.realtime else n + 1
         finally:
             self.hub.close()
