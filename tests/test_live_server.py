@@ -178,3 +178,17 @@ def test_a_control_discards_the_frame_drawn_ahead_and_shows_first(tiny_models, t
     indices = [i for i, _ in shown]
     assert indices == sorted(set(indices)) and m in indices  # the stale frame was never shown
     assert np.array_equal(dict(shown)[m], still("{time: 0, seed: 5}"))
+
+
+def test_the_player_thread_draws_through_the_fast_cpu_path(tiny_models, tmp_path, one_torch_thread, monkeypatch):
+    from ganlib.ops import fast_cpu
+    calls = []
+    real = fast_cpu.modulated_conv_lrelu
+    monkeypatch.setattr(fast_cpu, "modulated_conv_lrelu", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tl = parse_timeline(TIMELINE)
+    player = Player(tl, get_model(tl.model), realtime=False, workdir=tmp_path / "work")
+    thread = threading.Thread(target=player.run, kwargs={"max_frames": 2})  # grad mode is per thread
+    thread.start()
+    thread.join(timeout=DEADLINE)
+    player.close()
+    assert player.stats.frames == 2 and len(calls) > 0
