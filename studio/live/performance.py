@@ -11,10 +11,12 @@ Rules that keep already-played frames unchanged when a control arrives at frame 
   so frames between two keyframes depend on those two only;
 * a control *cuts* the performance after frame ``c = m - 1``: keyframes after ``c`` are dropped; if ``c`` was
   inside a segment, each played frame of that segment after its first keyframe becomes a keyframe holding exactly
-  the latent and truncation it was drawn with (``sample``; stored by ``store``), and a hold becomes one copy of the
-  held keyframe at ``c``;
-* settings that change at once (truncation, directions) add a keyframe at ``m`` with the latent frame ``m`` would
-  have had, changed; seed and keyframe changes start a segment at ``c`` towards their target.
+  the latent and per-frame settings it was drawn with (``sample``; stored by ``store``), and a hold becomes one copy
+  of the held keyframe at ``c``;
+* settings that change at once (truncation, noise strength, StyleGAN3 translate/rotate, directions) add a keyframe
+  at ``m`` with the latent frame ``m`` would have had, changed, and hold on the keyframes scheduled after it (user
+  directions, which a timeline cannot name, by baking those keyframes into latent files: ``bake``); seed and
+  keyframe changes start a segment at ``c`` towards their target.
 
 The timeline's own keyframes are scheduled ahead (looping, at ``speed``) as keyframes of the performance.
 """
