@@ -72,6 +72,11 @@ def test_midi_mapping_turns_cc_and_notes_into_controls(tmp_path):
     path.write_text("controls:\n  - {note: 36, address: /studio/sed, value: 12}\n")
     with pytest.raises(ConfigError, match=r"map.yaml:2.*unknown address '/studio/sed'"):
         load_mapping(path)
+    path.write_text("directions: {smile: dirs/smile.npy}\ncontrols:\n  - {cc: 3, address: /studio/direction/smile}\n")
+    assert load_mapping(path).directions == {"smile": str(tmp_path / "dirs" / "smile.npy")}
+    path.write_text("directions: {sefa1: x.npy}\ncontrols:\n  - {cc: 3, address: /studio/direction/sefa1}\n")
+    with pytest.raises(ConfigError, match=r"map.yaml:1.*SeFa"):
+        load_mapping(path)
 
 
 def test_pacing_drops_frames_that_are_past_due(tiny_models):
