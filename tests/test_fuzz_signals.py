@@ -1,7 +1,7 @@
 """SIGTERM and SIGHUP end a job like Ctrl-C: ``studio render``, ``random`` and ``train`` run in subprocesses, get the
 signal mid-way and must exit 128 + the signal's number with ONE line, no traceback, nothing under a final name that
-is not complete, no ``.part`` file left, and (training) a checkpoint to ``--resume`` from. The three jobs run
-one after another in ONE harness process (tests/fuzz_harness.py: one interpreter start-up for all of them)."""
+is not complete, no ``.part`` file left, and (training) a checkpoint to ``--resume`` from. The default run sends
+SIGTERM to a render; ``-m fuzz_full`` adds random (SIGHUP) and train. The jobs run one after another in ONE harness process (tests/fuzz_harness.py: one interpreter start-up for all of them)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 
 from tests.fuzz_cases import timeline
@@ -89,15 +91,25 @@ def _jobs(tmp_path: Path, model: Path) -> list[tuple]:
     ]
 
 
-def test_sigterm_and_sighup_end_jobs_like_ctrl_c(tiny_model_dir, tmp_path):
-    jobs = _jobs(tmp_path, tiny_model_dir / "tiny.safetensors")
-    results = _run_signalled(jobs, tmp_path)
+def _check(jobs, results, tmp_path) -> None:
     for name, sig, _, folder, _ in jobs:
         r = results[name]
         assert r["code"] == 128 + sig and not r["escaped"], (name, r)
         _one_line(r["stderr"], sig)
         assert not leftovers(folder), (name, leftovers(folder))
     assert not (tmp_path / "render" / "v.mp4").exists() and not (tmp_path / "random" / "imgs.zip").exists()
+
+
+def test_sigterm_ends_a_render_like_ctrl_c(tiny_model_dir, tmp_path):
+    jobs = [j for j in _jobs(tmp_path, tiny_model_dir / "tiny.safetensors") if j[0] == "render"]
+    _check(jobs, _run_signalled(jobs, tmp_path), tmp_path)
+
+
+@pytest.mark.fuzz_full
+def test_sigterm_and_sighup_end_render_random_and_train_like_ctrl_c(tiny_model_dir, tmp_path):
+    jobs = _jobs(tmp_path, tiny_model_dir / "tiny.safetensors")
+    results = _run_signalled(jobs, tmp_path)
+    _check(jobs, results, tmp_path)
     assert "--resume" in results["train"]["stderr"], results["train"]  # stopped after its step, checkpointed
     assert any((tmp_path / "train" / "run").glob("*checkpoint*")), sorted((tmp_path / "train" / "run").iterdir())
 
