@@ -38,21 +38,21 @@ def fuzz_full_selected(config) -> bool:
 
 
 def pytest_configure(config):
-    """Register the ``fuzz_property`` marker and load the hypothesis profile for this run (see the module doc)."""
-    config.addinivalue_line("markers", "fuzz_property: a hypothesis property of the fuzz suite: derandomized in "
-                                       "the default run, a random search under -m fuzz_full")
+    """Register the ``fuzz_fast`` marker and load the hypothesis profile for this run (see the module doc)."""
+    config.addinivalue_line("markers", "fuzz_fast: a fuzz_full test that also runs by default (hypothesis "
+                                       "properties: derandomized by default, a random search under -m fuzz_full)")
     if not config.getoption("hypothesis_profile", None):
         settings.load_profile("fuzz_full" if fuzz_full_selected(config) else "ci")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the long ``fuzz_full`` cases unless the run selects them (properties marked ``fuzz_property`` also run,
-    derandomized, by default)."""
+    """Skip the long ``fuzz_full`` cases unless the run selects them (those also marked ``fuzz_fast`` run in both:
+    hypothesis properties, derandomized by default)."""
     if fuzz_full_selected(config):
         return
     skip = pytest.mark.skip(reason="part of the full fuzz set: run with -m fuzz_full")
     for item in items:
-        if "fuzz_full" in item.keywords and "fuzz_property" not in item.keywords:
+        if "fuzz_full" in item.keywords and "fuzz_fast" not in item.keywords:
             item.add_marker(skip)
 
 

@@ -29,9 +29,9 @@ QUIET = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, Hea
 
 
 def prop(fn):
-    """A fuzz property: ``fuzz_property`` (runs derandomized by default, 25 examples: tests/conftest.py's ``ci``
-    profile) and ``fuzz_full`` (a random search with many more examples under ``-m fuzz_full``)."""
-    return pytest.mark.fuzz_property(pytest.mark.fuzz_full(QUIET(fn)))
+    """A fuzz property: ``fuzz_fast`` + ``fuzz_full``: derandomized in the default run (25 examples: the ``ci``
+    profile of tests/conftest.py), a random search with many more examples under ``-m fuzz_full``."""
+    return pytest.mark.fuzz_fast(pytest.mark.fuzz_full(QUIET(fn)))
 PEAK_BYTES = 64 << 20
 
 NUMBERS = st.one_of(st.integers(min_value=-(10 ** 30), max_value=10 ** 30), st.floats(allow_nan=True, allow_infinity=True),
