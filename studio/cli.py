@@ -144,7 +144,8 @@ def _terminating_signals_as_interrupt(state: _Signals):
 def _interrupted_line(exc: BaseException, state: _Signals) -> tuple[str, int]:
     """The one line and exit code for a job ended by Ctrl-C (130) or a terminating signal (128 + its number)."""
     how = f"terminated ({signal.Signals(state.received[0]).name})" if state.received else "interrupted"
-    said = escape_text(str(exc).splitlines()[0]) if str(exc) else "partial outputs were not kept under their final names"
+    said = (escape_text(str(exc).splitlines()[0]) if str(exc)
+            else "partial outputs were not kept under their final names")
     return f"{how}: {said}", 128 + state.received[0] if state.received else 130
 
 

@@ -1,11 +1,13 @@
 """Run many ``studio`` command lines in ONE process (imports paid once), each under a time bound, and record for
 each its exit code, output, seconds, peak-memory growth and any exception that escaped ``studio.cli.main``.
 
-Usage: ``python tests/fuzz_harness.py CASES.json RESULTS.json [ADDRESS_SPACE_BYTES [FILE_SIZE_BYTES]]``. ``RESULTS.json`` ``-`` prints them to stdout at the end instead. ``CASES.json`` is a list of
+Usage: ``python tests/fuzz_harness.py CASES.json RESULTS.json [ADDRESS_SPACE_BYTES [FILE_SIZE_BYTES]]``
+(``RESULTS.json`` ``-`` prints them to stdout at the end instead). ``CASES.json`` is a list of
 ``{"name", "argv", "timeout", "env"}``; results are written after every case, so a process killed mid-way still
 leaves the cases before it. The optional address-space limit (``resource.RLIMIT_AS``) keeps a runaway allocation
 from taking the machine down; the optional file-size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) makes every write
-past it fail with EFBIG, the injected "disk full" of machines that cannot mount a small tmpfs; the per-case growth of ``ru_maxrss`` is what the tests bound.
+past it fail with EFBIG, the injected "disk full" of machines that cannot mount a small tmpfs; the per-case growth
+of ``ru_maxrss`` is what the tests bound.
 """
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """SIGTERM and SIGHUP end a job like Ctrl-C: ``studio render``, ``random`` and ``train`` run in subprocesses, get the
 signal mid-way and must exit 128 + the signal's number with ONE line, no traceback, nothing under a final name that
 is not complete, no ``.part`` file left, and (training) a checkpoint to ``--resume`` from. The default run sends
-SIGTERM to a render; ``-m fuzz_full`` adds random (SIGHUP) and train. The jobs run one after another in ONE harness process (tests/fuzz_harness.py: one interpreter start-up for all of them)."""
+SIGTERM to a render; ``-m fuzz_full`` adds random (SIGHUP) and train. The jobs run one after another in ONE
+harness process (tests/fuzz_harness.py: one interpreter start-up for all of them)."""
 from __future__ import annotations
 
 import json

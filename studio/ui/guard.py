@@ -10,8 +10,8 @@ The context manager turns it into a ``UserError`` whose one line names the limit
 the memory the request held is handed back (garbage collection and ``malloc_trim``). A request that starts while
 the server is already over ``ui_request_memory`` above its idle size is refused before any work.
 
-Limits (``ganlib.limits``): ``ui_request_s``, ``ui_job_s``, ``ui_request_memory`` (raise them with ``studio --limit NAME=VALUE
-ui``). The declared-size limits (layer ranges, seeds, keyframes, pickles, ...) still stop absurd requests before
+Limits (``ganlib.limits``): ``ui_request_s``, ``ui_job_s``, ``ui_request_memory`` (raise them with
+``studio --limit NAME=VALUE ui``). The declared-size limits (layer ranges, seeds, keyframes, pickles, ...) still stop absurd requests before
 they allocate; this guard bounds what is left.
 
 Public API::
