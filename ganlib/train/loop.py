@@ -8,6 +8,7 @@ step, checkpoint, stop) and out-of-memory errors turned into advice.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import signal
 import threading
@@ -19,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from ganlib.errors import UserError
-from ganlib.train.checkpointing import capture_rng, restore_rng, save_state
+from ganlib.train.checkpointing import capture_rng, non_finite_module, restore_rng, save_checkpoint_pair
 from ganlib.train.logging import CSVLog, MemoryLog
 from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid
 from ganlib.train.task_base import Task
@@ -72,6 +73,7 @@ class TrainLoop:
         self.metrics_every = int(getattr(self.cfg, "metrics_every", 0) or getattr(metrics_hook, "every", 0) or 0)
         self.writer = task.ddp is None or task.ddp.is_writer
         self.step = 0
+        self.good_step: int | None = None  # the step of the last checkpoint written (or resumed from)
         self.sampled_epoch = -1
         self.resumed = False
         self.last_metrics: dict[str, float] = {}
@@ -108,6 +110,7 @@ class TrainLoop:
         t.gen.set_state(state["gen"])
         restore_rng(state["rng"])
         self.resumed = True
+        self.good_step = self.step
 
     # -- pieces -------------------------------------------------------------------------------------------------
     def _grid_path(self) -> Path:
@@ -154,13 +157,37 @@ class TrainLoop:
         return metrics
 
     def checkpoint(self) -> Path:
-        """Flush logs, write the training state and export the model (both atomically); returns the export."""
+        """Flush logs, then write the training state and export the model together (both or neither, atomically);
+        returns the export. A model with non-finite weights is never written (UserError naming the last good
+        checkpoint); a full disk is one UserError and leaves the previous checkpoint intact."""
         if not self.writer:
             return self.out / CHECKPOINT_FILE
         self.losses_log.flush()
         self.metrics_log.flush()
-        save_state(self.out / STATE_FILE, self.state_dict())
-        return self.task.export(self.out / CHECKPOINT_FILE, self.task.provenance(self.step, self.data))
+        bad = non_finite_module(self.task.modules)
+        if bad is not None:
+            raise self._diverged(f"the weights of {bad} are not finite")
+        save_checkpoint_pair(self.out / STATE_FILE, self.state_dict(), self.out / CHECKPOINT_FILE,
+                             lambda tmp: self.task.export(tmp, self.task.provenance(self.step, self.data)),
+                             self._good_text())
+        self.good_step = self.step
+        return self.out / CHECKPOINT_FILE
+
+    def _good_text(self) -> str:
+        if self.good_step is None:
+            return "no checkpoint was written before"
+        return f"the last good checkpoint is {self.out / CHECKPOINT_FILE} (step {self.good_step})"
+
+    def _diverged(self, what: str) -> UserError:
+        resume = ", continue from it with --resume" if self.good_step is not None else ""
+        return UserError(f"training stopped at step {self.step}: {what} (diverged); {self._good_text()}{resume} "
+                         f"(try lower lr_g/lr_d)")
+
+    def _check_finite(self, values: dict[str, float]) -> None:
+        """Raise the divergence error when a logged value of this step is NaN or infinite."""
+        for name, v in values.items():
+            if v is not None and not math.isfinite(v):
+                raise self._diverged(f"{name} is {v}")
 
     def write_plot(self) -> None:
         """Write ``loss_plot.png`` (losses with rolling means, and a panel per metric when there are any)."""
@@ -226,6 +253,7 @@ class TrainLoop:
                     raise
                 self.step += 1
                 step = self.step
+                self._check_finite(values)
                 if step % cfg.log_every == 0:
                     self.losses_log.append(step, {"epoch": epoch, **values})
                 if bar is not None:
