@@ -18,7 +18,7 @@ from ganlib.networks.mlp_encoder import EncodedGenerator
 from ganlib.networks.wgan import MLPCritic, MLPGenerator
 from ganlib.train import losses
 from ganlib.train.pretrain import pretrain_encoder
-from ganlib.train.task_base import GeneratorTask, Task, make_optimizer
+from ganlib.train.task_base import GeneratorTask, Task, discriminator_accuracy, make_optimizer, matching_reals
 
 
 class GANTask(GeneratorTask):
@@ -30,8 +30,12 @@ class GANTask(GeneratorTask):
         self.needs_features = self.cond == "features"
         super().__init__(kind, cfg, dataset, device)
         cfg = self.cfg
-        self.loss_names = ["loss_d", "loss_g"] + (["d_real", "d_fake"] if cfg.loss != "wasserstein" else
-                                                  ["wdist"] + (["gp"] if cfg.gp_lambda > 0 else []))
+        if cfg.loss == "wasserstein":  # a critic has no decision threshold, so no accuracy
+            extra = [("wdist",)] + ([("gp",)] if cfg.gp_lambda > 0 else [])
+        else:
+            extra = [("d_real", "d_fake"), ("d_acc_real", "d_acc_fake")]
+        self.plot_columns = [("loss_d", "loss_g")] + extra
+        self.loss_names = [c for panel in self.plot_columns for c in panel]
         self.encoder_mse: float | None = None
 
     # -- models ---------------------------------------------------------------------------------------------------
@@ -163,6 +167,7 @@ class GANTask(GeneratorTask):
         else:
             out["d_real"] = torch.sigmoid(d_real).mean().item()
             out["d_fake"] = torch.sigmoid(d_fake).mean().item()
+            out.update(discriminator_accuracy(d_real, d_fake))
         return out
 
     def sample_images(self):
@@ -173,10 +178,16 @@ class GANTask(GeneratorTask):
 
     def evaluate(self) -> dict[str, float]:
         """Return a cheap generator statistic on (up to 16 of) the fixed latents: the pixel standard deviation
-        across samples (near 0 means mode collapse)."""
+        across samples (near 0 means mode collapse); reuses the sample grid of this step when there is one."""
         z, c, _ = self._fixed
         n = min(16, len(z))
-        imgs = self.G(z[:n], None if c is None else c[:n])
+        imgs = self.cached_samples[:n] if self.cached_samples is not None else self.G(z[:n], None if c is None
+                                                                                        else c[:n])
         return {"sample_std": float(imgs.float().std(dim=0).mean())}
+
+    def real_samples(self) -> torch.Tensor:
+        """Return real images to show beside the fixed samples (the same class per position when labelled)."""
+        z, c, _ = self._fixed
+        return matching_reals(self, len(z), c if self.cond == "label" else None)
 
 

@@ -22,11 +22,12 @@ from tqdm import tqdm
 from ganlib.errors import UserError
 from ganlib.train.checkpointing import capture_rng, non_finite_module, restore_rng, save_checkpoint_pair
 from ganlib.train.logging import CSVLog, MemoryLog
-from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid
+from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid, save_real_vs_fake
 from ganlib.train.task_base import Task
 
 STATE_FILE = "train_state.pt"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+REAL_VS_FAKE_FILE = "real_vs_fake.png"  # in samples/, GAN KINDs
 
 MetricsHook = Callable[[int, torch.nn.Module, torch.device], dict]
 
@@ -76,6 +77,7 @@ class TrainLoop:
         self.good_step: int | None = None  # the step of the last checkpoint written (or resumed from)
         self.sampled_epoch = -1
         self.resumed = False
+        self._grid_nrow: int | None = None
         self.last_metrics: dict[str, float] = {}
         self._stop = False
         if self.writer:
@@ -131,7 +133,20 @@ class TrainLoop:
         if got is None:
             return None
         images, nrow = got
+        self.task.cached_samples = images  # until the next step: evaluate and real_vs_fake.png reuse them
+        self._grid_nrow = nrow
         return save_grid(images, self._grid_path(), nrow)
+
+    def write_real_vs_fake(self) -> Path | None:
+        """Write ``samples/real_vs_fake.png`` (real training images beside the fixed samples of this step) for
+        KINDs with real samples; returns its path or None."""
+        t = self.task
+        if not self.writer or t.cached_samples is None:
+            return None
+        real = t.real_samples()
+        if real is None:
+            return None
+        return save_real_vs_fake(real, t.cached_samples, self.out / "samples" / REAL_VS_FAKE_FILE, self._grid_nrow)
 
     def evaluate(self, task_eval: bool = True, hook: bool | None = None) -> dict[str, float]:
         """Run the task's evaluation (``task_eval``) and the metrics hook (``hook``; None: only when metrics have
@@ -192,7 +207,7 @@ class TrainLoop:
     def write_plot(self) -> None:
         """Write ``loss_plot.png`` (losses with rolling means, and a panel per metric when there are any)."""
         if self.writer:
-            plot_losses(self.losses_log.rows, self.task.loss_names, self.out / "loss_plot.png",
+            plot_losses(self.losses_log.rows, self.task.plot_columns or self.task.loss_names, self.out / "loss_plot.png",
                         window=self.cfg.plot_window, title=f"{self.task.kind}: {self.step} steps",
                         metrics=self.metrics_log.rows)
 
@@ -253,6 +268,7 @@ class TrainLoop:
                     raise
                 self.step += 1
                 step = self.step
+                task.cached_samples = None
                 self._check_finite(values)
                 if step % cfg.log_every == 0:
                     self.losses_log.append(step, {"epoch": epoch, **values})
@@ -283,12 +299,15 @@ class TrainLoop:
             self.write_grid()
         if last_eval != self.step:
             self.evaluate(hook=None if not self.metrics_every else False)
-        if last_ckpt != self.step:
+        plotted = last_ckpt == self.step  # the plot was drawn with this step's checkpoint
+        if not plotted:
             checkpoint_path = self.checkpoint()
         self.losses_log.close()
         self.metrics_log.close()
         self.write_gif()
-        self.write_plot()
+        if not plotted:
+            self.write_plot()
+        self.write_real_vs_fake()
         if self.writer:
             task.set_train(False)
             with torch.no_grad(), preserved_rng(task.gen):
