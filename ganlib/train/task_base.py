@@ -15,6 +15,9 @@ from ganlib.checkpoints import save_generator
 from ganlib.data.base import ImageDataset
 from ganlib.data.sampling import DataStream
 from ganlib.errors import ConfigError, DataError
+from ganlib.networks.small_common import dcgan_init
+
+DCGAN_STD = 0.02  # the initial weight spread the small networks are built with
 
 
 class Task:
@@ -32,6 +35,8 @@ class Task:
     ddp = None  # a ganlib.train.distributed.Group when several processes train together (KINDs that support it)
     plot_columns: list | None = None  # panels of loss_plot.png (names or tuples drawn together); None: loss_names
     cached_samples: torch.Tensor | None = None  # the loop's sample grid of the current step (evaluate may reuse it)
+    batches_per_step = 1  # batches one step draws from the stream (GANs: n_critic)
+    val_ds: ImageDataset | None = None  # the ``val_data`` set, opened by ``ganlib.train.run``
 
     def __init__(self, kind: str, cfg, dataset: ImageDataset, device: torch.device):
         self.kind, self.cfg, self.ds, self.device = kind, cfg, dataset, device
@@ -173,6 +178,12 @@ def matching_reals(task: Task, n: int, classes: torch.Tensor | None = None) -> t
             seen[k] = seen.get(k, 0) + 1
         rows = np.array(rows)
     return task.ds.batch_for(rows)["image"]
+
+
+def reinit(module: nn.Module, std: float) -> None:
+    """Re-draw ``module``'s weights as N(0, ``std``) (``dcgan_init``) unless ``std`` is the networks' own 0.02."""
+    if std != DCGAN_STD:
+        dcgan_init(module, std)
 
 
 def make_optimizer(name: str, params, lr: float, betas=(0.5, 0.999), weight_decay: float = 0.0):
