@@ -35,12 +35,16 @@ def _poison_after(monkeypatch, step: int) -> None:
     monkeypatch.setattr(GANTask, "step", step_then_poison)
 
 
-def test_non_finite_loss_stops_and_keeps_the_good_checkpoint(train_data, tmp_path, monkeypatch):
-    out = tmp_path / "run"
+def _good_run(train_data, out) -> tuple[bytes, bytes]:
+    """Train 2 steps into ``out`` (checkpointed at step 2); return the checkpoint's and the state's bytes."""
     train("dcgan", train_data["folder"], out, overrides=tiny("dcgan", checkpoint_every=2), max_steps=2,
           progress=False)
-    good = (out / "checkpoint.safetensors").read_bytes()
-    good_state = (out / "train_state.pt").read_bytes()
+    return (out / "checkpoint.safetensors").read_bytes(), (out / "train_state.pt").read_bytes()
+
+
+def test_non_finite_loss_stops_and_keeps_the_good_checkpoint(train_data, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    good, good_state = _good_run(train_data, out)
     _poison_after(monkeypatch, 1)  # step 3's weights are NaN, so step 4's losses are
     code, _, err = run_cli("train", "dcgan", "--data", str(train_data["folder"]), "--out", str(out), "--resume",
                            "--max-steps", "6", "--quiet")
@@ -65,10 +69,7 @@ def test_non_finite_weights_are_never_checkpointed(train_data, tmp_path, monkeyp
 
 def test_disk_full_while_checkpointing_keeps_the_previous_one(train_data, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    train("dcgan", train_data["folder"], out, overrides=tiny("dcgan", checkpoint_every=2), max_steps=2,
-          progress=False)
-    good = (out / "checkpoint.safetensors").read_bytes()
-    good_state = (out / "train_state.pt").read_bytes()
+    good, good_state = _good_run(train_data, out)
     real_save = torch.save
 
     def full_disk(obj, f, *args, **kwargs):
