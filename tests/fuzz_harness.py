@@ -3,11 +3,11 @@ each its exit code, output, seconds, peak-memory growth and any exception that e
 
 Usage: ``python tests/fuzz_harness.py CASES.json RESULTS.json [ADDRESS_SPACE_BYTES [FILE_SIZE_BYTES]]``
 (``RESULTS.json`` ``-`` prints them to stdout at the end instead). ``CASES.json`` is a list of
-``{"name", "argv", "timeout", "env"}``; results are written after every case, so a process killed mid-way still
-leaves the cases before it. The optional address-space limit (``resource.RLIMIT_AS``) keeps a runaway allocation
-from taking the machine down; the optional file-size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) makes every write
-past it fail with EFBIG, the injected "disk full" of machines that cannot mount a small tmpfs; the per-case growth
-of ``ru_maxrss`` is what the tests bound.
+``{"name", "argv", "timeout", "env"}`` (optionally ``"fsize"``, that case's own file-size limit); results are
+written after every case, so a process killed mid-way still leaves the cases before it. The optional
+address-space limit (``resource.RLIMIT_AS``) keeps a runaway allocation from taking the machine down; the optional
+file-size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) makes every write past it fail with EFBIG, the injected "disk
+full" of machines that cannot mount a small tmpfs; the per-case growth of ``ru_maxrss`` is what the tests bound.
 """
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ def run_case(case: dict, studio_main, limits_module) -> dict:
     out, err = io.StringIO(), io.StringIO()
     saved_env = {k: os.environ.get(k) for k in case.get("env", {})}
     os.environ.update(case.get("env", {}))
+    fsize = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if case.get("fsize") and fsize[0] != resource.RLIM_INFINITY:  # this case's own "disk size" (file-size mode only)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(case["fsize"]), fsize[1]))
     peak0 = _peak_kb()
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(int(case.get("timeout", 60)))
@@ -55,6 +58,7 @@ def run_case(case: dict, studio_main, limits_module) -> dict:
         escaped = traceback.format_exc()[-3000:]
     finally:
         signal.alarm(0)
+        resource.setrlimit(resource.RLIMIT_FSIZE, fsize)
         limits_module._overrides.clear()
         for k, v in saved_env.items():
             if v is None:
@@ -73,7 +77,7 @@ def main(argv: list[str]) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (int(argv[2]), int(argv[2])))
     if len(argv) > 3 and int(argv[3]) > 0:  # a "full disk" where no tmpfs can be mounted: writes past it get EFBIG
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (ignored, so EFBIG instead of death; ffmpeg inherits it)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[3]), int(argv[3])))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[3]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
     import torch  # noqa: F401 - imported before the first case so imports do not count as its memory
 
     from ganlib import limits

@@ -30,6 +30,7 @@ def _can_mount_tmpfs() -> bool:
 
 FULL_BYTES = 96 << 10  # the "disk": enough for a few small files, not for a render, a zip or a checkpoint
 FSIZE_BYTES = 1 << 10  # the injected variant bounds each file: smaller than one 32 px PNG frame
+CHECKPOINT_FSIZE_BYTES = 1 << 20  # training's: its sample grid fits, its checkpoint (train_state.pt, 20 MB) does not
 
 
 def _disk_full_cases(tmp_path: Path, model: Path, full: Path, says: list[str]) -> list[dict]:
@@ -82,9 +83,9 @@ def test_file_size_limit_is_one_line_and_leaves_nothing(tiny_model_dir, tmp_path
     full = tmp_path / "full"
     full.mkdir()
     cases = _disk_full_cases(tmp_path, tiny_model_dir / "tiny.safetensors", full, ["file too large"])
-    # torch.save reports EFBIG as "RuntimeError: [enforce fail ...] unexpected pos": training's checkpoint writer
-    # (ganlib/train) handles ENOSPC only, so the checkpoint case runs on the tmpfs alone for now.
-    cases = [c for c in cases if c["name"] != "disk-full-checkpoint"]
+    for case in cases:  # training's first sample grid (4 KiB) must fit so that the checkpoint write is what fails
+        if case["name"] == "disk-full-checkpoint":
+            case.update(fsize=CHECKPOINT_FSIZE_BYTES, says=["file too large"], absent=[str(full / "run" / "train_state.pt")])
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "fuzz_harness.py"), str(tmp_path / "cases.json"),

@@ -57,9 +57,17 @@ def seed_everything(seed: int) -> None:
 
 
 def _write_failure(exc: BaseException) -> str | None:
-    """Return a short phrase for a failed write (disk full, permission, ...), or None when ``exc`` is not one."""
-    if isinstance(exc, OSError):
-        return os_error_text(exc)
+    """Return a short phrase for a failed write (disk full, permission, ...), or None when ``exc`` is not one.
+
+    torch.save's zip writer may replace the stream's OSError by its own RuntimeError ("unexpected pos") when it
+    closes the archive; the OSError is then the RuntimeError's context, so the chain is searched for it."""
+    cause: BaseException | None = exc
+    for _ in range(8):
+        if cause is None:
+            break
+        if isinstance(cause, OSError):
+            return os_error_text(cause)
+        cause = cause.__cause__ or cause.__context__
     if isinstance(exc, UserError):
         return exc.message.removeprefix("cannot write the checkpoint: ")
     text = str(exc)
@@ -82,7 +90,11 @@ def save_checkpoint_pair(state_path: str | Path, state: dict[str, Any], model_pa
         with contextlib.ExitStack() as stack:
             tmp_state = stack.enter_context(atomic_path(state_path))
             tmp_model = stack.enter_context(atomic_path(model_path))
-            torch.save({"format": STATE_FORMAT, **state}, tmp_state)
+            # through a Python file object, not a path: torch's own path writer hides the errno (EFBIG from a
+            # file-size limit reads "[enforce fail ...] unexpected pos"); a file object's OSError keeps it (in the
+            # exception chain), and the state still streams to disk (no in-memory copy)
+            with open(tmp_state, "wb") as stream:
+                torch.save({"format": STATE_FORMAT, **state}, stream)
             current = model_path
             export(tmp_model)
     except Exception as exc:  # noqa: BLE001 - classified below, re-raised when it is not a write failure
