@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 
 def _writer_alive(pid: int) -> bool:
     try:
@@ -78,3 +80,19 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def npy_header(fh) -> tuple[tuple[int, ...], np.dtype]:
+    """Read the header of a ``.npy`` stream ``fh`` (positioned at its start) and return ``(shape, dtype)`` as it
+    declares them, without reading (or allocating) the array; ValueError for a stream that is not a .npy."""
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(fh, max_header_size=10000)
+    return tuple(int(n) for n in shape), dtype
+
+
+def npy_declared_values(fh) -> int:
+    """Return the number of 8-byte-or-smaller values the ``.npy`` stream ``fh`` (at its start) declares (wider
+    dtypes count as several); ValueError for a stream that is not a .npy."""
+    shape, dtype = npy_header(fh)
+    return int(np.prod(shape, dtype=object)) * max(1, dtype.itemsize // 8)

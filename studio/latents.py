@@ -23,6 +23,7 @@ import numpy as np
 
 from ganlib import limits
 from ganlib.errors import UserError
+from ganlib.io_utils import npy_declared_values
 from ganlib.paths import input_file
 from studio.errors import TimelineError
 
@@ -103,28 +104,20 @@ def _load_array(path: str | Path, line: int | None, source: str | None, field: s
     return arr, key
 
 
-def _npy_declared(fh) -> int:
-    """Read a .npy header from ``fh`` (positioned at its start) and return the number of values it declares."""
-    version = np.lib.format.read_magic(fh)
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, _, dtype = read(fh, max_header_size=10000)
-    return int(np.prod(shape, dtype=object)) * max(1, dtype.itemsize // 8)
-
-
 def _check_declared(fh, magic: bytes, path, line, source, field, what: str) -> None:
     """Refuse a .npy (or each array of a .npz) whose header declares more than the ``npy_values`` limit, before
     numpy allocates it; leave ``fh`` at its start."""
     limit = limits.get("npy_values")
     try:
         if magic == b"\x93NUMPY":
-            declared = _npy_declared(fh)
+            declared = npy_declared_values(fh)
         else:
             declared = 0
             with zipfile.ZipFile(fh) as zf:
                 for info in zf.infolist()[:1000]:
                     if info.filename.endswith(".npy"):
                         with zf.open(info) as member:
-                            declared = max(declared, _npy_declared(member))
+                            declared = max(declared, npy_declared_values(member))
     except (ValueError, OSError, EOFError, zipfile.BadZipFile):
         declared = 0  # np.load reports the corrupt header in its own words below
     finally:

@@ -1,31 +1,59 @@
 """Condition vectors from a file, one row per image: ``.npy`` [N, F], ``.csv`` (numbers, an optional header row)
 or HDF5 (its ``features`` dataset). Sequence-shaped features [N, T, F] are refused, never flattened silently.
+Declared sizes are checked before anything is read: a row is at most the ``label_classes`` limit wide (a condition
+vector is as wide as a model's ``c_dim``) and a file holds at most ``npy_values`` values (``ganlib.limits``).
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from ganlib import limits
 from ganlib.data.datasets import HDF5_SUFFIXES
 from ganlib.errors import UserError
+from ganlib.io_utils import npy_header
 
 FEATURE_SUFFIXES = (".npy", ".csv") + HDF5_SUFFIXES
 
 
+def _check_declared(shape: tuple[int, ...], path: Path, field: str) -> None:
+    """Refuse a declared ``shape`` wider than ``label_classes`` per row or larger than ``npy_values`` in all."""
+    shape = tuple(int(n) for n in shape)
+    if len(shape) >= 2:
+        limits.check("label_classes", shape[-1], "a row", file=path, field=field)
+    limits.check("npy_values", int(np.prod(shape, dtype=object)), f"the file (shape {list(shape)[:6]})", file=path,
+                 field=field)
+
+
 def _read_csv(path: Path, field: str) -> np.ndarray:
-    lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        cells = [c.strip() for c in line.split(",")]
-        try:
-            rows.append([float(c) for c in cells])
-        except ValueError:
-            if number == 1:
-                continue  # a header row
-            raise UserError(f"a cell is not a number: {line.strip()[:60]!r}", file=path, line=number,
-                            field=field) from None
+    width = limits.get("label_classes")
+    max_chars = 64 * (width + 1)  # no row of at most ``width`` numbers is longer
+    rows, values, header_seen = [], 0, False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number in itertools.count(1):
+            line = fh.readline(max_chars + 1)
+            if not line:
+                break
+            if len(line) > max_chars:
+                raise UserError(limits.exceeded("label_classes", width + 1, f"a row (over {max_chars:,} characters)"),
+                                file=path, line=number, field=field)
+            if not line.strip():
+                continue
+            first, header_seen = not header_seen and not rows, True
+            cells = [c.strip() for c in line.split(",")]
+            limits.check("label_classes", len(cells), "a row", file=path, line=number, field=field)
+            try:
+                rows.append([float(c) for c in cells])
+            except ValueError:
+                if first:
+                    continue  # a header row
+                raise UserError(f"a cell is not a number: {line.strip()[:60]!r}", file=path, line=number,
+                                field=field) from None
+            values += len(cells)
+            limits.check("npy_values", values, f"the rows up to line {number}", file=path, line=number, field=field)
     if rows and len({len(r) for r in rows}) > 1:
         raise UserError("rows have different numbers of values", file=path, field=field)
     return np.array(rows, dtype=np.float64)
@@ -44,6 +72,8 @@ def read_features(path: str | Path, dim: int | None = None, field: str = "--feat
         raise UserError("no such features file", file=path, field=field)
     try:
         if suffix == ".npy":
+            with open(path, "rb") as fh:
+                _check_declared(npy_header(fh)[0], path, field)
             arr = np.load(path, allow_pickle=False)
         elif suffix == ".csv":
             arr = _read_csv(path, field)
@@ -52,6 +82,7 @@ def read_features(path: str | Path, dim: int | None = None, field: str = "--feat
                 if "features" not in h5:
                     raise UserError(f"no 'features' dataset; it has {', '.join(h5.keys()) or 'none'}",
                                     file=path, field=field)
+                _check_declared(h5["features"].shape or (), path, field)
                 arr = np.asarray(h5["features"][()])
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read the features ({exc})", file=path, field=field) from None

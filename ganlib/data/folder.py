@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ganlib import limits
 from ganlib.data.base import DEFAULT_CACHE_LIMIT_MB, ImageDataset, labels_from_paths, should_cache, warn_data
 from ganlib.data.transforms import decode_image, fit_image, to_chw_uint8
 from ganlib.errors import DataError
@@ -47,6 +48,8 @@ class EncodedImageDataset(ImageDataset):
                             file=self.source)
         self.resolution, self.channels, self.fit = resolution, channels, fit
         class_names, labels, keep = labels_from_paths(names)
+        limits.check("label_classes", len(class_names), "the class sub-folders", error=DataError, file=self.source,
+                     field="classes")
         names = [names[i] for i in keep]
         preload = should_cache(cache, len(names), channels, resolution, cache_limit_mb)
         good: list[int] = []
@@ -93,6 +96,38 @@ class EncodedImageDataset(ImageDataset):
             raise DataError(f"cannot decode image {name}: {exc}", file=self.source) from exc
 
 
+def _visible_subfolders(folder: Path, stop: int) -> tuple[list[str], bool]:
+    """(names of up to ``stop`` non-hidden sub-folders of ``folder``, whether it holds an image file), read lazily:
+    the listing stops at ``stop`` sub-folders."""
+    subs, has_images = [], False
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=True):
+                subs.append(entry.name)
+                if len(subs) >= stop:
+                    break
+            elif is_image_name(entry.name):
+                has_images = True
+    return subs, has_images
+
+
+def check_class_folders(root: Path) -> None:
+    """Refuse, before any listing of the whole tree, a folder with more class sub-folders than the
+    ``label_classes`` limit: the class level is found as ``labels_from_paths`` finds it (single shared top folders
+    are skipped) and its sub-folders are counted only up to one past the limit. DataError naming the folder."""
+    limit = limits.get("label_classes")
+    folder = root
+    for _ in range(64):  # a chain of single folders deeper than this is not a dataset layout worth following
+        subs, has_images = _visible_subfolders(folder, limit + 1)
+        if len(subs) != 1 or has_images:
+            break
+        folder = folder / subs[0]
+    if len(subs) > limit:
+        raise DataError(limits.exceeded("label_classes", len(subs), "the folder (counted to one past the limit)"), file=folder, field="classes")
+
+
 class ImageFolderDataset(EncodedImageDataset):
     """All images under ``root`` (recursively, hidden files skipped); ``root/<class>/...`` sub-folders give labels.
 
@@ -107,6 +142,7 @@ class ImageFolderDataset(EncodedImageDataset):
         self.source = str(root)
         if not self.root.is_dir():
             raise DataError("not a folder", file=root)
+        check_class_folders(self.root)
         names = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

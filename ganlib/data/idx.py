@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganlib import limits
 from ganlib.data.memory import InMemoryDataset
 from ganlib.data.transforms import convert_channels, fit_image, to_chw_uint8
 from ganlib.errors import DataError
@@ -89,6 +90,7 @@ def idx_dataset(path: str | Path, resolution: int, channels: int = 1, fit: str =
         if raw.shape != (images.shape[0],):
             raise DataError(f"{raw.size} labels for {images.shape[0]} images", file=labels_file)
         values = np.unique(raw)
+        limits.check("label_classes", len(values), "the labels", error=DataError, file=labels_file, field="classes")
         mapping = _mapping(path)
         labels = np.searchsorted(values, raw)
         class_names = [mapping.get(int(v), str(int(v))) for v in values]

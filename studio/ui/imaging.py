@@ -90,12 +90,12 @@ def condition_fields(model: LoadedModel, class_idx: int | None = None, features:
             label = names.index(str(class_idx).strip())
         else:
             try:
-                label = int(float(class_idx))
-            except (TypeError, ValueError):
-                raise UserError(f"no class {str(class_idx)[:40]!r}; the classes are {', '.join(names)}",
-                                field="class") from None
+                label = int(float(str(class_idx)[:64]))  # a 5,000-digit or "inf" index is a bad class, not a crash
+            except (TypeError, ValueError, OverflowError):
+                shown = ", ".join(names[:8]) + (f", … ({len(names):,} in all)" if len(names) > 8 else "")
+                raise UserError(f"no class {str(class_idx)[:40]!r}; the classes are {shown}", field="class") from None
         if not 0 <= label < int(model.G.c_dim):
-            raise UserError(f"class {label} is out of range: the model has {model.G.c_dim} classes "
+            raise UserError(f"class {str(label)[:24]} is out of range: the model has {model.G.c_dim} classes "
                             f"(0..{model.G.c_dim - 1})", field="class")
         return {"label": label}
     if kind == "features":
