@@ -79,6 +79,7 @@ class RenderResult:
     frames_done_before: int = 0  # frames an earlier, interrupted run had finished
     chunks: int = 1  # chunks planned
     chunks_rendered: int = 1  # chunks rendered by this run (fewer when resumed)
+    finished_before: bool = False  # --resume found this render already finished: nothing was rendered
 
 
 def timeline_noise(tl, G: Generator) -> Noise:
@@ -233,4 +234,5 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         backend.close()
     return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,
                         seconds=done.seconds, resumed_from=done.first_todo if done.done_before else 0,
-                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered)
+                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered,
+                        finished_before=done.finished_before)
