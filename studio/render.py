@@ -36,6 +36,7 @@ from studio.timeline import with_audio
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
 _COMPILED: dict[int, Callable] = {}
+_PREPARED: tuple = (None, None, None)  # (job, generator, prepare_frames(...)) of the last chunk rendered here
 
 
 def model_key(spec: str, device: torch.device | str = "cpu") -> tuple:
@@ -108,17 +109,25 @@ def postprocess(images: torch.Tensor, size: tuple[int, int] | None) -> np.ndarra
     return frames
 
 
+def prepare_frames(tl, G: Generator) -> tuple:
+    """Return what every frame of ``tl`` with ``G`` needs, made once per render: (the timeline with its audio,
+    the resolved keyframes, the prepared react rules or None)."""
+    tl = with_audio(tl)
+    resolved = resolve_keyframes(tl, G)
+    return tl, resolved, prepare_react(tl, G, resolved)
+
+
 def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = None, batch: int = 8,
-                dtype: str | torch.dtype = "auto", compile: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str | torch.dtype = "auto", compile: bool = False,
+                prepared: tuple | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, uint8 H×W×C frame at the timeline's output size; C is the model's 1, 3 or 4 channels)
     for frames ``start``..``stop``-1; ``dtype`` is the synthesis precision of this render (an argument of each
-    call, see ``ganlib.synth.synthesize``), ``compile`` runs synthesis through torch.compile."""
+    call, see ``ganlib.synth.synthesize``), ``compile`` runs synthesis through torch.compile; ``prepared`` is
+    :func:`prepare_frames` of ``tl`` (made here when None)."""
     G = model.G
     dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
-    tl = with_audio(tl)
-    resolved = resolve_keyframes(tl, G)
-    react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
+    tl, resolved, react = prepared or prepare_frames(tl, G)  # react: audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
     noise = timeline_noise(tl, G)
@@ -174,8 +183,12 @@ def render_chunk(job: ChunkJob, chunk: Chunk, progress: Callable[[int], None] | 
     (a video segment or PNG bytes); the task every backend runs. ``progress(1)`` after each frame. Returns the
     ChunkResult."""
     model = get_model(job.model_path, worker_device(job.device))
+    global _PREPARED
+    prepared = _PREPARED  # read once: another thread may render another job
+    if prepared[0] is not job or prepared[1] is not model.G:  # once per job and model in each process
+        prepared = _PREPARED = (job, model.G, prepare_frames(job.timeline, model.G))
     frames = iter_frames(job.timeline, model, start=chunk.start, stop=chunk.stop, batch=job.batch, dtype=job.dtype,
-                         compile=job.compile)
+                         compile=job.compile, prepared=prepared[2])
     return encode_chunk(chunk, (frame for _, frame in frames), job.encode, progress)
 
 
