@@ -143,8 +143,9 @@ class InlineBackend:
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
             progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield the ChunkResult of ``task(job, chunk, progress)`` for each chunk in order. A chunk already
-        rendered is still yielded (so it is kept) when the next one fails or is interrupted."""
+        """Yield the ChunkResult of ``task(job, chunk, progress)`` for each chunk in order; a Future (a segment
+        whose encoder is finishing) is yielded once the next chunk is generated, so a kill can cost two chunks. A
+        chunk already rendered is still yielded (so it is kept) when the next one fails or is interrupted."""
         pending = None
         for chunk in chunks:
             try:
@@ -155,7 +156,11 @@ class InlineBackend:
                 raise
             if pending is not None:
                 yield resolve_result(pending)
-            pending = result
+                pending = None
+            if isinstance(result, Future):
+                pending = result
+            else:  # nothing left to finish: kept at once
+                yield result
         if pending is not None:
             yield resolve_result(pending)
 
