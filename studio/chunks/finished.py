@@ -12,15 +12,14 @@ import json
 import os
 from pathlib import Path
 
-from ganlib.io_utils import atomic_path
+from ganlib.io_utils import atomic_path, cache_folder
 from studio.sinks.images import existing_png_frames
 
 
 def records_dir() -> Path:
     """Return the folder of finished-render records: ``$STUDIO_CACHE_DIR/renders`` or
     ``~/.cache/latent-studio/renders``."""
-    root = os.environ.get("STUDIO_CACHE_DIR") or Path.home() / ".cache" / "latent-studio"
-    return Path(root) / "renders"
+    return cache_folder("renders")
 
 
 def _record_file(target: Path) -> Path:
