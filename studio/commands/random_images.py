@@ -12,7 +12,7 @@ from studio.chunks import open_backend
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
                             ray_option, rotate_option, translate_option, truncation_option, workers_option)
 from studio.render import get_model
-from studio.seeds import parse_seeds
+from studio.seeds import large_run_notice, parse_seeds
 from studio.timeline import parse_layers
 
 
@@ -51,11 +51,15 @@ def command(model: str, seeds: str | None, features_file: Path | None, truncatio
             device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str, workers: int,
             ray: str | None, quiet: bool) -> None:
     """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
+    parsed = parse_seeds(seeds) if seeds is not None else None
+    notice = large_run_notice(parsed) if parsed is not None else None
+    if notice:
+        click.echo(f"studio random: {notice}", err=True)  # before the model loads: a typo costs nothing
     loaded = get_model(model, device)
     features = None if features_file is None else read_features(features_file, int(loaded.G.c_dim))
     if seeds is None and features is None:
         raise UserError("give --seeds (e.g. 0-99), or --features with one row per image", field="--seeds")
-    seed_list = parse_seeds(seeds) if seeds is not None else list(range(len(features)))
+    seed_list = parsed if parsed is not None else list(range(len(features)))
     layers = None
     if mix_layers is not None:
         if mix_seed is None:
