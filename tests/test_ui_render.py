@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from gradio_client.exceptions import AppError
 
+from ganlib.errors import UserError
 from studio.timeline import load_timeline
+from studio.ui.prune import PrunePolicy
 from studio.ui.jobs import MAX_BATCH
 from tests.video_tools import probe_video
 from ui_support import studio_server
@@ -33,7 +35,7 @@ def _timeline(client, **settings):
     client.predict(**SETTINGS, api_name="/apply_settings")
     client.predict(seed=3, keyframe_truncation=0.7, api_name="/add_keyframe")
     client.predict(seed=7, keyframe_truncation=0.7, api_name="/add_keyframe")
-    client.predict(**dict(SETTINGS, fps=1, **settings), api_name="/apply_settings")
+    client.predict(**{**SETTINGS, "fps": 1, **settings}, api_name="/apply_settings")
 
 
 def _options(client, **options):
@@ -105,8 +107,10 @@ def test_prune_removes_old_jobs_but_not_others(server):
     status, _ = c.predict(72, 0.000001, api_name="/prune")  # over the size: the oldest go first
     assert not new.exists()
     c.predict(72, 5, api_name="/prune")
-    with pytest.raises(AppError, match="from 0 up"):
+    with pytest.raises(AppError, match="less than minimum"):  # the field's minimum, checked by Gradio
         c.predict(-1, 5, api_name="/prune")
+    with pytest.raises(UserError, match="--keep-gb"):
+        PrunePolicy(keep_hours=1, keep_gb=float("nan"))
 
 
 def test_batch_counts_and_caps_seed_ranges(server):
