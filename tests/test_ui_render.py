@@ -65,8 +65,6 @@ def test_format_codec_and_fit_are_rendered_and_saved(server):
     assert out[1]["value"] == "vp9" and "VP9" in out[-1]
     out = _options(c, format="gif")
     assert out[1]["choices"] == [] and "GIF" in out[-1]
-    video, files, message, _ = c.predict(name="loop", api_name="/render")
-    assert video is None and Path(files[0]).name == "loop.gif"
     with pytest.raises(AppError, match="not in the list of choices"):  # Gradio checks the choices
         _options(c, format="avi")
 
@@ -89,23 +87,27 @@ def test_cancel_stops_the_render_and_keeps_nothing(server):
     assert server.client().predict(api_name="/cancel_render") == "Nothing to cancel"  # other sessions: nothing
 
 
-def test_prune_removes_old_jobs_but_not_others(server):
-    c = server.client()
-    _timeline(c)
-    _options(c)
-    _, _, message, _ = c.predict(name="old", api_name="/render")
-    old = server.output_dir / _job(message)
-    past = time.time() - 3 * 3600
-    for p in [old, *old.rglob("*")]:
+def _job_folder(root: Path, job_id: str, age_s: float, size: int = 1000) -> Path:
+    folder = root / job_id
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "frame.png").write_bytes(b"x" * size)
+    past = time.time() - age_s
+    for p in (folder / "sub" / "frame.png", folder / "sub", folder):
         os.utime(p, (past, past))
-    _, _, message, _ = c.predict(name="new", api_name="/render")
-    new = server.output_dir / _job(message)
+    return folder
+
+
+def test_prune_removes_old_jobs_but_nothing_else(server):
+    c = server.client()
+    old = _job_folder(server.output_dir, "20250101-000000-0000000a", 3 * 3600)
+    new = _job_folder(server.output_dir, "20250101-000000-0000000b", 60)
+    other = _job_folder(server.output_dir, "keep-me", 3 * 3600)  # not a job folder: never touched
+    cached = _job_folder(server.output_dir / "_gradio", "0123abcd", 2 * 3600)  # a Gradio copy, an hour old
     status, rows = c.predict(2, 5, api_name="/prune")
-    assert "removed 1 job folder" in status
-    assert not old.exists() and new.is_dir() and (server.output_dir / "uploads").exists() is not None
-    assert [r[2] for r in rows["data"] if r[0] == old.name] == ["pruned"]
-    status, _ = c.predict(72, 0.000001, api_name="/prune")  # over the size: the oldest go first
-    assert not new.exists()
+    assert "removed 1 job folder and 1 cached preview" in status
+    assert not old.exists() and not cached.exists() and new.is_dir() and other.is_dir()
+    c.predict(72, 0, api_name="/prune")  # over the size: the oldest go first, down to running jobs
+    assert not new.exists() and other.is_dir()
     c.predict(72, 5, api_name="/prune")
     with pytest.raises(AppError, match="less than minimum"):  # the field's minimum, checked by Gradio
         c.predict(-1, 5, api_name="/prune")
