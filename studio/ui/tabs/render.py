@@ -163,15 +163,17 @@ def build(ctx: Studio, tab: Any = None) -> None:
         return f"Pruned: {done.describe()}", ctx.jobs.recent()
 
     for comp in options:
-        comp.input(set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan], **EDIT)
+        comp.input(set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan],
+                   show_progress="hidden", **EDIT)
     gr.on([render_btn.click], set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan],
-          api_name="render_options", **EDIT) \
+          api_name="render_options", show_progress="hidden", **EDIT) \
         .then(start_render, [ctx.timeline], [render_btn, cancel_btn, status], queue=False) \
         .then(render, [ctx.timeline, name], [video, files, status, jobs_table], api_name="render",
               show_progress_on=[status], **HEAVY) \
         .then(end_render, None, [render_btn, cancel_btn], queue=False)
     if tab is not None:
-        tab.select(show_options, [ctx.timeline], [*options, plan], api_name="render_plan", **EDIT)
+        tab.select(show_options, [ctx.timeline], [*options, plan], api_name="render_plan", show_progress="hidden",
+                   **EDIT)
     cancel_btn.click(cancel, None, status, api_name="cancel_render", **CONTROL)
     live_btn.click(live, [ctx.timeline], status, api_name="live", **HEAVY)
     jobs_btn.click(recent_jobs, None, jobs_table, api_name="jobs")
