@@ -48,17 +48,23 @@ def _job(message: str) -> str:
 
 def test_format_codec_and_fit_are_rendered_and_saved(server):
     c = server.client()
+    names = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/render_options", "/render_plan", "/render", "/cancel_render", "/prune", "/batch_count",
+            "/cancel_batch"} <= names
     _timeline(c, size="48x32")
-    out = _options(c, format="mov", codec="h265", crf=30, fit="pad")
+    out = _options(c, format="mov", codec="prores", crf=30, fit="pad")
     plan = out[-1]
-    assert "3 frames" in plan and "3.00 s at 1 fps" in plan and "48×32 (pad)" in plan and "H.265" in plan
-    assert out[1]["value"] == "h265" and {"h264", "h265", "prores"} == {v for _, v in out[1]["choices"]}
+    assert "3 frames" in plan and "3.00 s at 1 fps" in plan and "48×32 (pad)" in plan and "ProRes" in plan
+    assert out[1]["value"] == "prores" and {"h264", "h265", "prores"} == {v for _, v in out[1]["choices"]}
+    assert out[2]["interactive"] is False  # ProRes has no CRF
+    shown = c.predict(api_name="/render_plan")  # what the Render tab shows when it is selected
+    assert shown[0]["value"] == "mov" and shown[1]["value"] == "prores" and shown[-1] == plan
     video, files, message, _ = c.predict(name="walk", api_name="/render")
     folder = server.output_dir / _job(message)
     info = probe_video(folder / "walk.mov")
-    assert (info["codec"], info["width"], info["height"], info["n_frames"]) == ("hevc", 48, 32, 3)
+    assert (info["codec"], info["width"], info["height"], info["n_frames"]) == ("prores", 48, 32, 3)
     saved = load_timeline(folder / "walk.yaml")
-    assert (saved.output.fit, saved.output.codec, saved.output.crf) == ("pad", "h265", 30)
+    assert (saved.output.fit, saved.output.codec) == ("pad", "prores")
     assert Path(saved.output.path) == folder / "walk.mov"  # relative to the YAML: `studio render` writes beside it
     # a codec the format cannot hold falls back to its default; GIF has no codec and no player
     out = _options(c, format="webm", codec="h265", crf=60)

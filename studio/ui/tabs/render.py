@@ -114,9 +114,11 @@ def build(ctx: Studio, tab: Any = None) -> None:
     def show_options(tl):
         return (*option_updates(tl), plan_text(ctx, tl))
 
+    def lock_buttons():
+        return gr.update(interactive=False), gr.update(interactive=True)
+
     def start_render(tl):
-        return (gr.update(interactive=False), gr.update(interactive=True),
-                f"Rendering — {plan_text(ctx, tl)}")
+        return f"Rendering — {plan_text(ctx, tl)}"
 
     def end_render():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -165,9 +167,12 @@ def build(ctx: Studio, tab: Any = None) -> None:
     for comp in options:
         comp.input(set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan],
                    show_progress="hidden", **EDIT)
-    gr.on([render_btn.click], set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan],
-          api_name="render_options", show_progress="hidden", **EDIT) \
-        .then(start_render, [ctx.timeline], [render_btn, cancel_btn, status], queue=False) \
+    # Render: disable the button at once (no second click), store the options, say what is being made, render
+    # with one progress bar (on the status line), enable the button again whatever happened.
+    render_btn.click(lock_buttons, None, [render_btn, cancel_btn], queue=False) \
+        .then(set_options, [ctx.timeline, name, *options], [ctx.timeline, *options, plan],
+              api_name="render_options", show_progress="hidden", **EDIT) \
+        .then(start_render, [ctx.timeline], status, queue=False) \
         .then(render, [ctx.timeline, name], [video, files, status, jobs_table], api_name="render",
               show_progress_on=[status], **HEAVY) \
         .then(end_render, None, [render_btn, cancel_btn], queue=False)
