@@ -23,6 +23,7 @@ from studio.ui.settings import (FIT_CHOICES, OUTPUT_OPTIONS, PRESET_CHOICES, app
                                 format_choices, output_options)
 
 JOB_HEADERS = ["job", "what", "status", "frames", "seconds"]
+MAX_FRAME_DOWNLOADS = 100  # frames of a PNG-sequence render offered one by one
 CRF_TOP = max(c.crf_max or 0 for c in CODECS.values())  # the slider's range; each codec's own is applied on render
 
 
@@ -142,7 +143,13 @@ def build(ctx: Studio, tab: Any = None) -> None:
         msg = (f"Rendered **{out.name}**: {job.frames} frames in {job.seconds:.1f} s "
                f"({fps_done:.1f} frames/s) · job `{job.id}`")
         yaml_file = str(job.folder / f"{job.name}.yaml")
-        downloads = ([str(p) for p in sorted(out.glob("*.png"))] if out.is_dir() else [str(out)]) + [yaml_file]
+        if out.is_dir():  # a PNG sequence: its frames (the first MAX_FRAME_DOWNLOADS; the zip format holds all)
+            frames = sorted(out.glob("*.png"))
+            downloads = [str(p) for p in frames[:MAX_FRAME_DOWNLOADS]] + [yaml_file]
+            if len(frames) > MAX_FRAME_DOWNLOADS:
+                msg += f" · the first {MAX_FRAME_DOWNLOADS} frames offered here; choose PNG sequence (zip) for all"
+        else:
+            downloads = [str(out), yaml_file]
         playable = FORMATS[tl.output.format].kind == "video"
         return (str(out) if playable else None), downloads, msg, ctx.jobs.recent()
 
