@@ -25,7 +25,7 @@ from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, 
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
                            open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
-from studio.resample import resize_frames
+from studio.resample import fit_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
 from studio.output_checks import check_render_target
@@ -104,11 +104,12 @@ def generate_plan(G: Generator, tl, space: str, plan, noise: Noise, *, latents: 
                     stabilize=tl.stabilize)
 
 
-def postprocess(images: torch.Tensor, size: tuple[int, int] | None) -> np.ndarray:
-    """Return uint8 N×H×W×C frames of float ``images``, resized to ``size`` (width, height) when given."""
+def postprocess(images: torch.Tensor, size: tuple[int, int] | None, fit: str = "crop") -> np.ndarray:
+    """Return uint8 N×H×W×C frames of float ``images``, brought to ``size`` (width, height) when given; ``fit``
+    (the timeline's ``output.fit``: crop, pad or stretch) says how when the aspect differs from the model's."""
     frames = to_uint8(images)
     if size is not None and (frames.shape[2], frames.shape[1]) != tuple(size):
-        frames = resize_frames(frames, tuple(size))
+        frames = fit_frames(frames, tuple(size), fit)
     return frames
 
 
@@ -137,7 +138,7 @@ def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = No
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postprocess")
 
     def post(images: torch.Tensor) -> np.ndarray:
-        return postprocess(images, tl.frame_size)
+        return postprocess(images, tl.frame_size, tl.output.fit)
 
     pending: tuple[int, Future] | None = None
     try:
