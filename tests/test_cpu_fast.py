@@ -129,3 +129,32 @@ def test_bfloat16_stays_within_its_stated_bound():
     d = (generate(G, z, psi=0.7, precision="float32") - generate(G, z, psi=0.7, precision="bfloat16")).abs()
     assert 0 < d.max().item() <= 0.06
     assert d.mean().item() <= 0.005
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_conv3x3_nnpack_equals_conv2d_in_float64(batch):
+    """NNPACK's Winograd convolution (fp32) against the float64 convolution: Winograd's rounding, nothing more."""
+    g = _gen(7 + batch)
+    x = torch.randn(batch, 8, 32, 32, generator=g)
+    weight = torch.randn(5, 8, 3, 3, generator=g) / 8
+    want = torch.nn.functional.conv2d(x.double(), weight.double(), padding=1)
+    got = fast_cpu.conv3x3(x, weight)
+    assert got.shape == want.shape and got.dtype == torch.float32
+    assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+    assert fast_cpu.use_nnpack(x, weight) == fast_cpu.nnpack_ready()
+    assert not fast_cpu.use_nnpack(x[:, :, :16, :16], weight)  # small planes keep oneDNN
+    assert not fast_cpu.use_nnpack(x.double(), weight.double())
+
+
+def test_synthesis_layer_through_nnpack_equals_reference_in_float64():
+    g = _gen(11)
+    x = torch.randn(2, 6, 32, 32, generator=g)
+    weight = torch.randn(4, 6, 3, 3, generator=g)
+    styles = torch.randn(2, 6, generator=g)
+    noise = torch.randn(2, 1, 32, 32, generator=g) * 0.3
+    bias = torch.randn(4, generator=g)
+    want = modulated_conv2d(x.double(), weight.double(), styles.double(), noise=noise.double(), padding=1,
+                            fused_modconv=True)
+    want = bias_act_ref(want, bias.double(), act="lrelu", gain=2 ** 0.5)
+    got = fast_cpu.modulated_conv_lrelu(x, weight, styles, noise=noise, bias=bias, gain=2 ** 0.5)
+    assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
