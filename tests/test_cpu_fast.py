@@ -158,3 +158,16 @@ def test_synthesis_layer_through_nnpack_equals_reference_in_float64():
     want = bias_act_ref(want, bias.double(), act="lrelu", gain=2 ** 0.5)
     got = fast_cpu.modulated_conv_lrelu(x, weight, styles, noise=noise, bias=bias, gain=2 ** 0.5)
     assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+
+
+@pytest.mark.parametrize("taps", [[1, 3, 3, 1], [1, 2, 5, 1]])
+def test_upconv3x3_equals_conv2d_resample_in_float64(taps):
+    from ganlib.ops.conv2d_resample import conv2d_resample
+    f = setup_filter(taps).to(F64)
+    g = _gen(13)
+    x = torch.randn(2, 5, 6, 7, generator=g, dtype=F64)
+    weight = torch.randn(4, 5, 3, 3, generator=g, dtype=F64)
+    want = conv2d_resample(x, weight, f=f, up=2, padding=1, flip_weight=False)
+    got = fast_cpu.upconv3x3(x, weight, f)
+    assert got.shape == want.shape == (2, 4, 12, 14)
+    assert (got - want).abs().max().item() < 1e-13
