@@ -58,7 +58,7 @@ def inference_threads() -> int | None:
         if value == "torch":
             return None
         if not value.isdigit() or int(value) < 1:
-            raise UserError(f"STUDIO_THREADS={value!r}: allowed a positive number of threads or 'torch'",
+            raise UserError(f"{value!r} is not a thread count; allowed a positive number or 'torch'",
                             field="STUDIO_THREADS")
         return int(value)
     if any(os.environ.get(name) for name in THREAD_ENV) or torch.get_num_threads() != _AT_IMPORT:
