@@ -186,3 +186,14 @@ def test_folded_upsampling_equals_conv2d_resample_in_float64():
     want = conv2d_resample(x32.double(), weight, f=f, up=2, padding=1, flip_weight=False)
     got = fast_cpu.upconv3x3(x32, weight.float(), f.float())
     assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+
+
+def test_conv3x3_falls_back_to_onednn_when_nnpack_fails(monkeypatch):
+    def refuse(*args):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+    monkeypatch.setattr(fast_cpu, "_NNPACK", [True])
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", refuse)
+    x = torch.randn(1, 4, 32, 32, generator=_gen(19))
+    weight = torch.randn(3, 4, 3, 3, generator=_gen(20))
+    assert torch.equal(fast_cpu.conv3x3(x, weight), torch.nn.functional.conv2d(x, weight, padding=1))
+    assert not fast_cpu.nnpack_ready()

@@ -55,17 +55,22 @@ def use_nnpack(x: torch.Tensor, weight: torch.Tensor) -> bool:
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``F.conv2d(x, weight, padding=1)`` for x [N, I, H, W] and weight [O, I, 3, 3]; through NNPACK (one sample at
-    a time) where ``use_nnpack`` says so, else oneDNN. Returns [N, O, H, W]."""
+    a time) where ``use_nnpack`` says so, else oneDNN (also, for the rest of the process, after NNPACK fails once).
+    Returns [N, O, H, W]."""
     if not use_nnpack(x, weight):
         return F.conv2d(x, weight, padding=1)
     w = weight.to(torch.float32).contiguous()
     x = x.contiguous()
-    if x.shape[0] == 1:
-        return torch._nnpack_spatial_convolution(x, w, None, [1, 1], [1, 1])
-    out = x.new_empty([x.shape[0], w.shape[0], x.shape[2], x.shape[3]])
-    for k in range(x.shape[0]):
-        out[k] = torch._nnpack_spatial_convolution(x[k:k + 1], w, None, [1, 1], [1, 1])[0]
-    return out
+    try:
+        if x.shape[0] == 1:
+            return torch._nnpack_spatial_convolution(x, w, None, [1, 1], [1, 1])
+        out = x.new_empty([x.shape[0], w.shape[0], x.shape[2], x.shape[3]])
+        for k in range(x.shape[0]):
+            out[k] = torch._nnpack_spatial_convolution(x[k:k + 1], w, None, [1, 1], [1, 1])[0]
+        return out
+    except RuntimeError:  # NNPACK refused (an unsupported CPU or size): oneDNN from now on, same result
+        _NNPACK[:] = [False]
+        return F.conv2d(x, weight, padding=1)
 
 
 def _full_conv(w: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
