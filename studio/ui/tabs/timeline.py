@@ -42,6 +42,7 @@ class TimelineView:
 
     outputs: list
     preview: dict
+    directions: Any = None  # the SeFa sliders' panel (hidden by the Explore tab where sliders cannot work)
 
     @staticmethod
     def show(tl: Timeline, index: int, message: str = "") -> tuple:
@@ -103,7 +104,8 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                     up_btn = gr.Button("▲ Up", size="sm")
                     down_btn = gr.Button("▼ Down", size="sm")
                     del_btn = gr.Button("Delete", variant="stop", size="sm")
-            with gr.Accordion("Direction sliders (SeFa: the model's strongest style directions)", open=True):
+            with gr.Accordion("Direction sliders (SeFa: the model's strongest style directions)", open=True,
+                              elem_id="sefa-sliders") as directions_panel:
                 names = direction_names(state.DIRECTION_COUNT)
                 half = len(names) // 2
                 sliders = []
@@ -268,7 +270,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     load_file.upload(load_timeline, load_file, outputs + settings, api_name="load_timeline", **EDIT).then(**kf_preview)
     yaml_btn.click(load_yaml, yaml_code, outputs + settings, api_name="load_yaml", **EDIT).then(**kf_preview)
     music.build(ctx, yaml_code)
-    return TimelineView(outputs=outputs, preview=kf_preview)
+    return TimelineView(outputs=outputs, preview=kf_preview, directions=directions_panel)
 
 
 def _signature(names: list[str]) -> inspect.Signature:
