@@ -182,7 +182,7 @@ def test_folded_upsampling_equals_conv2d_resample_in_float64():
     want = conv2d_resample(x, weight, f=f, up=2, padding=1, flip_weight=False)
     got = fast_cpu.pixel_unphase(torch.nn.functional.conv2d(x, fast_cpu.fold_upsampling(weight, f), padding=1))
     assert (got - want).abs().max().item() < 1e-13
-    x32 = torch.randn(1, 5, 64, 64, generator=g)  # a plane large enough for the NNPACK route
+    x32 = torch.randn(1, 5, 256, 256, generator=g)  # a plane large enough for the NNPACK route
     want = conv2d_resample(x32.double(), weight, f=f, up=2, padding=1, flip_weight=False)
     got = fast_cpu.upconv3x3(x32, weight.float(), f.float())
     assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()

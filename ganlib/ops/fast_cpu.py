@@ -32,7 +32,7 @@ from ganlib.ops.conv2d_resample import conv2d_resample
 
 _SQ: dict[int, tuple] = {}
 NNPACK_MIN_PIXELS = 32 * 32
-NNPACK_UP_MIN_PIXELS = 64 * 64
+NNPACK_UP_MIN_PIXELS = 256 * 256
 _NNPACK: list[bool] = []
 
 
@@ -119,7 +119,8 @@ def upconv3x3(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.T
     convolution, 4×4 filter ``f``) for x [N, I, H, W] and weight [O, I, 3, 3]. Input planes of at least
     ``NNPACK_UP_MIN_PIXELS`` (fp32, NNPACK present): the folded four-phase convolution through NNPACK's Winograd
     kernels (4× the multiply-adds, but no transposed convolution and no filter pass; measured 1 thread, loaded:
-    256→128 ch at 128² 4.4 s vs 7.0 s, 64→32 ch at 512² 2.6 vs 5.0, but 512 ch at 32² 4.6 vs 2.9). Otherwise the
+    64→32 ch at 512² 2.6 vs 5.0 s; 256→128 ch at 128² 4.4 vs 7.0 in one run, but the whole 256 px network was
+slower with it at load 5, 3.36 vs 2.98 s, so only inputs of 256² and more, the 512/1024 px models' last layers). Otherwise the
     strided transposed convolution on channels-last input, whose channels-last output oneDNN's depthwise 4×4
     filter takes 4-7× faster than the contiguous one behind ``upfirdn2d``. Returns [N, O, 2H, 2W]."""
     if use_nnpack(x, weight) and x.shape[2] * x.shape[3] >= NNPACK_UP_MIN_PIXELS:
