@@ -28,12 +28,15 @@ def clean_env(monkeypatch):
 
 def test_the_users_choice_stands(clean_env):
     clean_env.setattr(cpu_threads, "_load", lambda: 0.0)
+    assert cpu_threads.inference_threads() is None  # by default torch's choice: renders round alike run to run
+    clean_env.setenv("STUDIO_THREADS", "auto")
     assert cpu_threads.inference_threads() == cpu_threads.cores()
     clean_env.setenv("OMP_NUM_THREADS", "1")
     assert cpu_threads.inference_threads() is None
     clean_env.delenv("OMP_NUM_THREADS")
     clean_env.setattr(cpu_threads, "_AT_IMPORT", torch.get_num_threads() + 1)  # set_num_threads since import
     assert cpu_threads.inference_threads() is None
+    clean_env.delenv("STUDIO_THREADS")
     clean_env.setenv("STUDIO_THREADS", "3")
     assert cpu_threads.inference_threads() == 3
     clean_env.setenv("STUDIO_THREADS", "torch")

@@ -1,14 +1,16 @@
-"""How many intra-op threads torch uses for CPU inference: the cores that other work leaves free, unless the user
-chose.
+"""How many intra-op threads torch uses for CPU inference: torch's own choice, or on request the cores that other
+work leaves free.
 
 Measured on a 2-core machine shared with other jobs (load 10-17): a 256 px StyleGAN2 frame on 1 thread took less
 wall time than on 2 (the OpenMP workers wait for each other at every barrier while the OS gives one of them to
-another process), 1.8× less in an earlier measurement; on an idle machine 2 threads are faster. So, once per
-process, before the first CPU inference, ``apply_inference_threads`` sets ``torch.set_num_threads`` to the cores
-minus the rounded 1-minute load average of the other processes (the load less this process's own average CPU
-use since ``ganlib`` was imported; at least 1 thread) — unless the user decided: ``STUDIO_THREADS`` (a number, or
-``torch`` to leave torch's own choice), ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` in the environment, or a
-``torch.set_num_threads`` call made after ``ganlib`` was imported (the chunk workers' per-worker share, tests).
+another process), 1.8× less in an earlier measurement; on an idle machine 2 threads are faster. A thread count
+that follows the load would make the same render round differently from one run to the next (a resumed render, a
+live recording rendered again), so it is opt-in: with ``STUDIO_THREADS=auto``, once per process before the first
+CPU inference, ``apply_inference_threads`` sets ``torch.set_num_threads`` to the cores minus the rounded 1-minute
+load average of the other processes (the load less this process's own average CPU use since ``ganlib`` was
+imported; at least 1 thread). ``STUDIO_THREADS=N`` fixes N threads; unset (or ``torch``) leaves torch's own choice,
+as do ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and a ``torch.set_num_threads`` call made after ``ganlib`` was
+imported (the chunk workers' per-worker share, tests).
 """
 from __future__ import annotations
 
@@ -54,16 +56,16 @@ def inference_threads() -> int | None:
     """Return the thread count the policy picks now, or None where the user's choice stands (see the module
     docstring). Raises UserError for a ``STUDIO_THREADS`` that is neither a positive number nor 'torch'."""
     value = os.environ.get("STUDIO_THREADS", "").strip()
-    if value:
-        if value == "torch":
-            return None
-        if not value.isdigit() or int(value) < 1:
-            raise UserError(f"{value!r} is not a thread count; allowed a positive number or 'torch'",
-                            field="STUDIO_THREADS")
-        return int(value)
-    if any(os.environ.get(name) for name in THREAD_ENV) or torch.get_num_threads() != _AT_IMPORT:
+    if not value or value == "torch":
         return None
-    return free_threads(cores(), _load())
+    if value == "auto":
+        if any(os.environ.get(name) for name in THREAD_ENV) or torch.get_num_threads() != _AT_IMPORT:
+            return None
+        return free_threads(cores(), _load())
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"{value!r} is not a thread count; allowed a positive number, 'auto' or 'torch'",
+                        field="STUDIO_THREADS")
+    return int(value)
 
 
 def apply_inference_threads() -> int:
