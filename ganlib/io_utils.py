@@ -96,3 +96,10 @@ def npy_declared_values(fh) -> int:
     dtypes count as several); ValueError for a stream that is not a .npy."""
     shape, dtype = npy_header(fh)
     return int(np.prod(shape, dtype=object)) * max(1, dtype.itemsize // 8)
+
+
+def cache_folder(name: str) -> Path:
+    """Return the cache folder ``name`` of the studio: ``$STUDIO_CACHE_DIR/NAME`` or ``~/.cache/latent-studio/NAME``
+    (not created here)."""
+    root = os.environ.get("STUDIO_CACHE_DIR") or Path.home() / ".cache" / "latent-studio"
+    return Path(root) / name
