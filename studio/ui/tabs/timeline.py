@@ -189,10 +189,10 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         def wrap(fn: Callable) -> Callable:
             @functools.wraps(fn)
             @user_errors
-            def handler(tl, hist, *args):
+            def handler(tl, hist, *args, **kwargs):
                 hist.observe(tl)
                 try:
-                    out = fn(tl, hist, *args)
+                    out = fn(tl, hist, *args, **kwargs)
                 except UserError as err:
                     return refused(err, slot, extra)
                 hist.observe(out[0])
@@ -228,8 +228,9 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         return select(tl, current, int(row), values)
 
     @editing()
-    def update_keyframe(tl, hist, index, time_s, seed, latent_space, ease, own_truncation, keyframe_truncation,
-                        label, features, mix_seed, mix_layers, translate, rotate):
+    def update_keyframe(tl, hist, index, time_s, seed, latent_space=LATENT_SPACES[0], ease="linear",
+                        own_truncation=False, keyframe_truncation=None, label=None, features="", mix_seed=None,
+                        mix_layers="", translate="", rotate=None):
         state.keyframe_fields(tl, index)  # refuses a keyframe that does not exist
         tl, i, _ = apply_pending(tl, index, (time_s, seed, latent_space, ease, own_truncation, keyframe_truncation, label,
                                                  features, mix_seed, mix_layers, translate, rotate))
@@ -330,10 +331,10 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
             path = ctx.jobs.save_timeline(full, safe_name(name, "timeline"))
         except UserError as err:
             beside, line = refusal(err)
-            return gr.skip(), gr.skip(), gr.skip(), beside, line
-        return (str(path), state.preview_yaml(full), ruler.payload(tl, full, int(index), lambda i: view.thumbs(tl, i),
-                                                                  saved=True),
-                "", f"Saved **{path.name}** — render it with `studio render {path}`")
+            return gr.skip(), gr.skip(), line, gr.skip(), beside
+        bar_value = ruler.payload(tl, full, int(index), lambda i: view.thumbs(tl, i), saved=True)
+        return (str(path), state.preview_yaml(full), f"Saved **{path.name}** — render it with `studio render {path}`",
+                bar_value, "")
 
     def loaded(tl: Timeline, message: str, hist: History) -> tuple:
         ctx.admit(tl)
@@ -408,7 +409,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     gr.on([c.change for c in settings], change_settings, [ctx.timeline, history, *settings],
           [ctx.timeline, yaml_code, scrubber_of(player), bar, status, settings_error, history],
           api_name="apply_settings", trigger_mode="always_last", show_progress="hidden", **EDIT)
-    save_btn.click(save_timeline, [ctx.timeline, save_name, sel], [save_file, yaml_code, bar, yaml_error, status],
+    save_btn.click(save_timeline, [ctx.timeline, save_name, sel], [save_file, yaml_code, status, bar, yaml_error],
                    api_name="save_timeline")
     load_out = outputs + settings + [yaml_error, history]
     load_file.upload(load_timeline, [ctx.timeline, history, load_file], load_out, api_name="load_timeline",

@@ -111,5 +111,5 @@ def refusal(err: UserError) -> tuple[str, str]:
     both HTML-escaped so nothing in them is taken for a tag."""
     name = field_of(err)
     label = LABELS.get(name) or LABELS.get(name.split(".")[0]) or name.replace("_", " ")
-    beside = f"⚠️ **{html.escape(label)}**: {html.escape(err.message)}" if label else f"⚠️ {html.escape(err.message)}"
-    return beside, f"⚠️ Refused: {html.escape(str(err))}"
+    beside = f"⚠️ **{html.escape(label, quote=False)}**: {html.escape(err.message, quote=False)}" if label else f"⚠️ {html.escape(err.message, quote=False)}"
+    return beside, f"⚠️ Refused: {html.escape(str(err), quote=False)}"

@@ -45,7 +45,7 @@ def build(ctx: Studio) -> PreviewPanel:
 
 
 def _warnings(warnings: list[str]) -> str:
-    return "".join(f"  \n⚠️ {html.escape(w)}" for w in warnings)
+    return "".join(f"  \n⚠️ {html.escape(w, quote=False)}" for w in warnings)
 
 
 def render_preview(ctx: Studio, tl, frame: Any) -> tuple:
@@ -69,7 +69,7 @@ def preview_event(ctx: Studio, panel: PreviewPanel, timeline: Any, sel: Any) -> 
                 return gr.skip(), gr.skip(), gr.skip()
             return render_preview(ctx, tl, state.keyframe_frame(tl, int(index)))
         except UserError as err:
-            return None, f"⚠️ no preview: {html.escape(str(err))}", gr.skip()
+            return None, f"⚠️ no preview: {html.escape(str(err), quote=False)}", gr.skip()
 
     return dict(fn=preview_keyframe, inputs=[timeline, sel], outputs=[panel.image, panel.info, panel.scrubber],
                 api_name=False, show_progress="hidden")
@@ -85,7 +85,7 @@ def connect(ctx: Studio, panel: PreviewPanel, timeline: Any) -> None:
         try:
             img, caption, _ = render_preview(ctx, tl, frame)
         except UserError as err:
-            return gr.skip(), f"⚠️ no preview: {html.escape(str(err))}"
+            return gr.skip(), f"⚠️ no preview: {html.escape(str(err), quote=False)}"
         return img, caption
 
     def play(tl, frame, loop):
@@ -94,7 +94,7 @@ def connect(ctx: Studio, panel: PreviewPanel, timeline: Any) -> None:
             model = ctx.load_model(full.model)
             part, warnings = playback.usable_part(full, model)
         except UserError as err:
-            yield gr.skip(), f"⚠️ cannot play: {html.escape(str(err))}", gr.skip()
+            yield gr.skip(), f"⚠️ cannot play: {html.escape(str(err), quote=False)}", gr.skip()
             return
         player = players.get(part, model, bool(loop))
         n = player.n
@@ -105,7 +105,7 @@ def connect(ctx: Studio, panel: PreviewPanel, timeline: Any) -> None:
                 yield (img, f"▶ frame **{i}** of {n} · {part.fps:g} fps · "
                        f"{player.cached()} frames ready{_warnings(warnings)}", i)
         except UserError as err:
-            yield gr.skip(), f"⚠️ playback stopped: {html.escape(str(err))}", gr.skip()
+            yield gr.skip(), f"⚠️ playback stopped: {html.escape(str(err), quote=False)}", gr.skip()
 
     panel.scrubber.input(preview_frame, [timeline, panel.scrubber], [panel.image, panel.info], api_name="preview",
                          trigger_mode="always_last", show_progress="hidden")
