@@ -66,6 +66,8 @@ def usable_part(tl: Timeline, model: LoadedModel) -> tuple[Timeline, list[str]]:
             return current, warnings
         except UserError as err:
             i = bad_keyframe(err)
+            if i is None:
+                i = _failing_keyframe(current, model)
             if i is None or i >= len(kept) or len(kept) < 2:
                 raise
             warnings.append(f"keyframe {kept[i]} left out: {err.message}")
@@ -73,6 +75,25 @@ def usable_part(tl: Timeline, model: LoadedModel) -> tuple[Timeline, list[str]]:
             data = state.fields_of(current)
             del data["keyframes"][i]
             current = state.to_timeline(state.build(data))
+
+
+def _alone(tl: Timeline, index: int) -> Timeline:
+    """Keyframe ``index`` of ``tl`` as a one-keyframe timeline with the same settings (no music, no loop) at the
+    model's own size."""
+    data = state.fields_of(tl)
+    kf = {k: v for k, v in data["keyframes"][index].items() if k not in ("time", "frame", "beat", "bar")}
+    single = {k: v for k, v in data.items() if k not in ("keyframes", "audio", "react", "duration", "loop", "size")}
+    return state.to_timeline(state.build({**single, "loop": False, "keyframes": [{"time": 0, **kf}]}))
+
+
+def _failing_keyframe(tl: Timeline, model: LoadedModel) -> int | None:
+    """The first keyframe of ``tl`` that cannot be resolved alone with ``model``, or None."""
+    for i in range(len(tl.keyframes)):
+        try:
+            resolve_keyframes(_alone(tl, i), model.G)
+        except UserError:
+            return i
+    return None
 
 
 def frame_image(tl: Timeline, model: LoadedModel, index: int) -> tuple[np.ndarray, list[str]]:
@@ -93,18 +114,16 @@ class Thumbnails:
 
     def of(self, tl: Timeline, model: LoadedModel, index: int) -> tuple[str, str]:
         """(data URI or "", problem or "") for keyframe ``index`` of ``tl`` shown alone."""
-        data = state.fields_of(tl)
-        kf = dict(data["keyframes"][index])
-        for when in ("time", "frame", "beat", "bar"):
-            kf.pop(when, None)
-        single = {k: v for k, v in data.items() if k not in ("keyframes", "audio", "react", "duration", "loop")}
-        key = (id(model.G), repr(sorted(single.items())), repr(sorted(kf.items())))
+        try:
+            one = _alone(tl, index)
+        except UserError as err:
+            return "", err.message
+        key = (id(model.G), repr(state.fields_of(one)))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         try:
-            one = state.to_timeline(state.build({**single, "loop": False, "keyframes": [{"time": 0, **kf}]}))
             result = (data_uri(shrink(imaging.preview_frame(one, model, 0), THUMB_SIZE)), "")
         except UserError as err:
             result = ("", err.message)

@@ -237,12 +237,16 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         return show(tl, i, f"Keyframe {i} updated — {summary(tl)}")
 
     @editing()
-    def ruler_command(tl, hist, text, current, *values):
+    def ruler_command(tl, hist, text, current=None, time_s=None, seed=None, latent_space=None, ease=None,
+                      own_truncation=None, keyframe_truncation=None, label=None, features=None, mix_seed=None,
+                      mix_layers=None, translate=None, rotate=None):
         cmd = ruler.parse_command(text)
         if cmd is None:
             return tuple(gr.skip() for _ in outputs)
         if cmd["op"] == "select":
-            return select(tl, current, cmd["index"], values)
+            values = (time_s, seed, latent_space, ease, own_truncation, keyframe_truncation, label, features,
+                      mix_seed, mix_layers, translate, rotate)
+            return select(tl, current if time_s is not None else -1, cmd["index"], values)
         tl, i = state.edit_keyframe(tl, cmd["index"], {"time": cmd["time"]})
         return show(tl, i, f"Keyframe moved to {cmd['time']:g} s (now #{i}) — {summary(tl)}")
 
