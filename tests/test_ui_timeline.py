@@ -99,11 +99,16 @@ def test_timeline_in_chromium_drag_refuse_undo_play_reload(chromium, server, tmp
             images.nth(5).click()
             expect(page.get_by_text("Added seed 5 at 2 s")).to_be_visible()
             page.get_by_role("tab", name="Timeline").click()
+            page.locator("#tl-fps input").fill("4")  # 9 frames: quick to play
+            page.locator("#tl-fps input").press("Enter")
+            expect(page.locator("#tl-status")).to_contain_text("9 frames")
+            expect(page.locator("#tl-ruler")).to_contain_text("0.25 s · 1")
 
             # drag the second thumbnail to the left on the ruler: its time (and the YAML) change
             keys = page.locator("#tl-ruler .tl-key")
             expect(keys).to_have_count(2)
             expect(keys.nth(1).locator("img")).to_be_visible()
+            keys.nth(1).scroll_into_view_if_needed()
             box = keys.nth(1).bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             page.mouse.move(x, y)
@@ -140,7 +145,7 @@ def test_timeline_in_chromium_drag_refuse_undo_play_reload(chromium, server, tmp
             page.locator("#tl-play").click()
             expect(page.locator("#preview-info")).to_contain_text("▶ frame")
             page.wait_for_function("parseInt(document.querySelector('#scrubber input[type=number]').value) > 2")
-            page.locator("#tl-pause").click()
+            page.evaluate("document.querySelector('#tl-pause').click()")
 
             # a reload restores the timeline from the browser's storage
             page.reload()

@@ -10,7 +10,8 @@ let savedPrint = null;
 
 function q(sel) { return document.querySelector(sel); }
 function width() { return Math.max(200, track.clientWidth - 2 * PAD); }
-function span() { return Math.max(data.length, 1 / data.fps); }
+// room after the last keyframe, so it can be dragged later
+function span() { return Math.max(data.length * 1.2, data.length + 1, 1 / data.fps); }
 function xOf(t) { return PAD + (t / span()) * width(); }
 function tOf(x) { return Math.max(0, ((x - PAD) / width()) * span()); }
 function snap(t) { return Math.round(t * data.fps) / data.fps; }
@@ -114,8 +115,7 @@ function playhead() {
   if (head && range) head.style.left = xOf((parseFloat(range.value) || 0) / data.fps) + 'px';
 }
 
-function tick() { playhead(); requestAnimationFrame(tick); }
-requestAnimationFrame(tick);
+setInterval(playhead, 100);
 window.addEventListener('resize', draw);
 
 function typing(target) {

@@ -139,7 +139,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     values = dict(zip(SETTINGS, settings_of(start)))
     with gr.Accordion("Timeline settings", open=True):
         with gr.Row():
-            s_fps = gr.Number(values["fps"], label="fps", minimum=bounds("fps")[0], min_width=80)
+            s_fps = gr.Number(values["fps"], label="fps", minimum=bounds("fps")[0], min_width=80, elem_id="tl-fps")
             s_size = gr.Dropdown(SIZE_CHOICES, value=values["size"], label="Size (px)", allow_custom_value=True,
                                  min_width=110)
             s_dur = gr.Number(values["duration"], label="Length (s, 0 = auto)", minimum=0, min_width=110)
@@ -248,7 +248,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                       mix_seed, mix_layers, translate, rotate)
             return select(tl, current if time_s is not None else -1, cmd["index"], values)
         tl, i = state.edit_keyframe(tl, cmd["index"], {"time": cmd["time"]})
-        return show(tl, i, f"Keyframe moved to {cmd['time']:g} s (now #{i}) — {summary(tl)}")
+        return show(tl, i, f"Keyframe moved to {round(cmd['time'], 3):g} s (now #{i}) — {summary(tl)}")
 
     @editing()
     def move(tl, hist, index, delta: int = -1):
@@ -324,7 +324,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     def change_settings(tl, hist, *values):
         tl = apply_settings(tl, dict(zip(SETTINGS, values)))
         return (tl, state.preview_yaml(tl), gr.update(maximum=max(1, state.frame_count(tl) - 1)),
-                payload_of(tl, -1), "", "")
+                payload_of(tl, -1), f"Settings applied — {summary(tl)}", "")
 
     change_settings.__signature__ = _signature(["tl", "hist", *SETTINGS])  # type: ignore[attr-defined]
 
@@ -383,7 +383,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     view.preview = kf_preview
     picks = [ctx.timeline, history, sel, *pending]
     table.select(table_pick, picks, edit_out, api_visibility="private", **EDIT).then(**kf_preview)
-    command.input(ruler_command, [ctx.timeline, history, command, sel, *pending], edit_out, api_name="ruler",
+    command.change(ruler_command, [ctx.timeline, history, command, sel, *pending], edit_out, api_name="ruler",
                   **EDIT).then(**kf_preview)
     sel.submit(select_keyframe, [ctx.timeline, history, sel], edit_out, api_name="select_keyframe",
                **EDIT).then(**kf_preview)

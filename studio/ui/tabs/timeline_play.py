@@ -29,6 +29,7 @@ class PreviewPanel:
     play: Any
     pause: Any
     loop: Any
+    screen: Any
 
 
 def build(ctx: Studio) -> PreviewPanel:
@@ -41,7 +42,14 @@ def build(ctx: Studio) -> PreviewPanel:
         pause = gr.Button("⏸ Pause", size="sm", elem_id="tl-pause", min_width=70)
         loop = gr.Checkbox(True, label="Loop playback", min_width=100)
     info = gr.Markdown(elem_id="preview-info")
-    return PreviewPanel(image=image, info=info, scrubber=scrubber, play=play, pause=pause, loop=loop)
+    screen = gr.HTML("", elem_id="tl-player", js_on_load=None)
+    return PreviewPanel(image=image, info=info, scrubber=scrubber, play=play, pause=pause, loop=loop, screen=screen)
+
+
+def screen_html(frame) -> str:
+    """The played frame as an ``<img>`` with the picture inline (a ``data:`` URI: nothing is written to disk)."""
+    return (f'<img src="{playback.data_uri(frame)}" alt="playing frame" '
+            f'style="width: 100%; max-height: 360px; object-fit: contain; image-rendering: pixelated">')
 
 
 def _warnings(warnings: list[str]) -> str:
@@ -102,7 +110,7 @@ def connect(ctx: Studio, panel: PreviewPanel, timeline: Any) -> None:
         first = 0 if first >= n - 1 else first
         try:
             for i, img in playback.play(player, first, part.fps, bool(loop)):
-                yield (img, f"▶ frame **{i}** of {n} · {part.fps:g} fps · "
+                yield (screen_html(img), f"▶ frame **{i}** of {n} · {part.fps:g} fps · "
                        f"{player.cached()} frames ready{_warnings(warnings)}", i)
         except UserError as err:
             yield gr.skip(), f"⚠️ playback stopped: {html.escape(str(err), quote=False)}", gr.skip()
@@ -111,7 +119,7 @@ def connect(ctx: Studio, panel: PreviewPanel, timeline: Any) -> None:
                          trigger_mode="always_last", show_progress="hidden")
     panel.scrubber.release(preview_frame, [timeline, panel.scrubber], [panel.image, panel.info], api_name=False,
                            trigger_mode="always_last", show_progress="hidden")
-    playing = panel.play.click(play, [timeline, panel.scrubber, panel.loop], [panel.image, panel.info, panel.scrubber],
+    playing = panel.play.click(play, [timeline, panel.scrubber, panel.loop], [panel.screen, panel.info, panel.scrubber],
                                api_name="play", show_progress="hidden", concurrency_id="play",
                                concurrency_limit=None)
     panel.pause.click(None, cancels=[playing], api_name=False)
