@@ -39,8 +39,8 @@ def test_ruler_moves_undo_redo_copy_paste_through_the_api(server):
     c = server.client()
     _start(c)
     r = c.predict(json.dumps({"op": "move", "index": 1, "time": 1.25}), 1, api_name="/ruler")
-    assert _seeds(r) == [(0, 3), (1.25, 7)] and "moved to 1.25 s" in r[-1]
-    bar = json.loads(r[-3])
+    assert _seeds(r) == [(0, 3), (1.25, 7)] and "moved to 1.25 s" in r[-10]  # the status, then 9 settings
+    bar = json.loads(r[-12])
     assert [k["t"] for k in bar["keyframes"]] == [0, 1.25] and bar["keyframes"][1]["thumb"].startswith("data:image")
     r = c.predict(index=0, api_name="/delete_keyframe")
     assert _seeds(r) == [(1.25, 7)]

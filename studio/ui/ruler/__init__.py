@@ -21,8 +21,9 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = (HERE / "ruler.js").read_text(encoding="utf-8")
 STYLE = (HERE / "ruler.css").read_text(encoding="utf-8")
 TEMPLATE = '<div class="tl-ruler" tabindex="0" aria-label="Timeline ruler"><div class="tl-track"></div></div>'
-OPS = ("move", "select")
+OPS = ("move", "select", "restore")
 MAX_COMMAND_CHARS = 500
+MAX_RESTORE_CHARS = 1_000_000  # a kept timeline (its fields as JSON)
 
 
 def fingerprint(tl: Timeline | None) -> str:
@@ -35,7 +36,8 @@ def payload(tl: Timeline, renderable: Timeline | None, selected: int, thumbs: Ca
             saved: bool = False) -> str:
     """The JSON the ruler draws: fps, length in seconds and frames, beat times (when ``renderable`` has analysed
     music), each keyframe's time, label, thumbnail and problem (``thumbs(i)`` → (data URI, problem)), the
-    ``selected`` keyframe, the timeline's :func:`fingerprint` and whether it was just ``saved`` or loaded."""
+    ``selected`` keyframe, the timeline's :func:`fingerprint`, whether it was just ``saved`` or loaded, and its
+    fields (``kept``: the browser keeps them, and sends them back as a ``restore`` command after a reload)."""
     full = renderable if renderable is not None else tl
     try:
         times = [float(t) for t in full.keyframe_times]
@@ -53,7 +55,8 @@ def payload(tl: Timeline, renderable: Timeline | None, selected: int, thumbs: Ca
                     "problem": problem})
     data = {"fps": float(tl.fps), "length": round(max(length, max(times, default=0.0)), 6), "frames": n,
             "beats": beats, "keyframes": kfs, "selected": int(selected), "fingerprint": fingerprint(tl),
-            "saved": bool(saved)}
+            "saved": bool(saved),
+            "kept": tl.model_dump(mode="json", exclude_none=True) if tl.keyframes else None}
     return json.dumps(data)
 
 
@@ -62,7 +65,7 @@ def parse_command(text: str | None) -> dict[str, Any] | None:
     move, ``time`` (finite seconds ≥ 0); None for an empty text. Raises UserError for anything else."""
     if not text:
         return None
-    if len(text) > MAX_COMMAND_CHARS:
+    if len(text) > (MAX_RESTORE_CHARS if text.lstrip().startswith('{"op":"restore"') else MAX_COMMAND_CHARS):
         raise UserError("the ruler sent an over-long command", field="ruler")
     try:
         cmd = json.loads(text)
@@ -70,6 +73,10 @@ def parse_command(text: str | None) -> dict[str, Any] | None:
         raise UserError("the ruler sent a command that is not JSON", field="ruler") from None
     if not isinstance(cmd, dict) or cmd.get("op") not in OPS:
         raise UserError(f"a ruler command needs 'op', one of {', '.join(OPS)}", field="ruler")
+    if cmd["op"] == "restore":
+        if not isinstance(cmd.get("data"), dict):
+            raise UserError("a restore command needs the timeline's fields as 'data'", field="ruler")
+        return {"op": "restore", "data": cmd["data"]}
     index = cmd.get("index")
     if not isinstance(index, int) or isinstance(index, bool):
         raise UserError("a ruler command needs a keyframe 'index'", field="ruler")

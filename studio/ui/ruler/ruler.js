@@ -7,6 +7,7 @@ const root = element.querySelector('.tl-ruler');
 const track = element.querySelector('.tl-track');
 let data = {keyframes: [], length: 0, fps: 24, frames: 1, beats: [], selected: -1};
 let savedPrint = null;
+const KEY = 'latent-studio-timeline';  // localStorage: the timeline, restored after a reload
 
 function q(sel) { return document.querySelector(sel); }
 function width() { return Math.max(200, track.clientWidth - 2 * PAD); }
@@ -36,6 +37,7 @@ function tickStep() {
 function draw() {
   try { data = JSON.parse(props.value || '{}'); } catch (e) { return; }
   data.keyframes = data.keyframes || [];
+  if (data.kept) { try { localStorage.setItem(KEY, JSON.stringify(data.kept)); } catch (e) { /* full */ } }
   if (data.saved || savedPrint === null) savedPrint = data.saved || !data.keyframes.length ? data.fingerprint : '';
   track.innerHTML = '';
   const ticks = document.createElement('div');
@@ -153,3 +155,8 @@ if (!window.__studioRulerKeys) {
 
 watch('value', draw);
 draw();
+// After a reload the session starts empty: send back the timeline this browser kept.
+if (!data.keyframes.length) {
+  const kept = localStorage.getItem(KEY);
+  if (kept) setTimeout(() => { try { send({op: 'restore', data: JSON.parse(kept)}); } catch (e) { /* bad */ } }, 300);
+}

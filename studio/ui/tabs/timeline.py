@@ -31,7 +31,6 @@ from studio.ui.tabs.timeline_editor import LATENT_SPACES, editor_changes, editor
 
 TABLE_HEADERS = ["#", "time (s)", "source", "truncation", "easing", "sliders"]
 PSI_MIN, PSI_MAX = bounds("truncation")
-STORAGE_KEY = "latent-studio-timeline"
 
 
 def history_of(tl: Timeline) -> History:
@@ -83,7 +82,6 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     thumbnails = playback.Thumbnails()
     history = gr.State(history_of(start))
     clipboard = gr.State({})
-    saved_copy = gr.BrowserState(None, storage_key=STORAGE_KEY)
     status = gr.Markdown("Add keyframes from the Explore tab, or load a timeline below.", elem_id="tl-status")
     bar = gr.HTML(ruler.payload(start, None, -1, lambda i: ("", "")), html_template=ruler.TEMPLATE,
                   css_template=ruler.STYLE, js_on_load=ruler.SCRIPT, elem_id="tl-ruler")
@@ -236,19 +234,23 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                                                  features, mix_seed, mix_layers, translate, rotate))
         return show(tl, i, f"Keyframe {i} updated — {summary(tl)}")
 
-    @editing()
+    @editing(extra=len(settings))
     def ruler_command(tl, hist, text, current=None, time_s=None, seed=None, latent_space=None, ease=None,
                       own_truncation=None, keyframe_truncation=None, label=None, features=None, mix_seed=None,
                       mix_layers=None, translate=None, rotate=None):
         cmd = ruler.parse_command(text)
+        keep_settings = (gr.skip(),) * len(settings)
         if cmd is None:
-            return tuple(gr.skip() for _ in outputs)
+            return tuple(gr.skip() for _ in outputs) + keep_settings
+        if cmd["op"] == "restore":
+            return restore(tl, cmd["data"])
         if cmd["op"] == "select":
             values = (time_s, seed, latent_space, ease, own_truncation, keyframe_truncation, label, features,
                       mix_seed, mix_layers, translate, rotate)
-            return select(tl, current if time_s is not None else -1, cmd["index"], values)
+            return (*select(tl, current if time_s is not None else -1, cmd["index"], values), *keep_settings)
         tl, i = state.edit_keyframe(tl, cmd["index"], {"time": cmd["time"]})
-        return show(tl, i, f"Keyframe moved to {round(cmd['time'], 3):g} s (now #{i}) — {summary(tl)}")
+        return (*show(tl, i, f"Keyframe moved to {round(cmd['time'], 3):g} s (now #{i}) — {summary(tl)}"),
+                *keep_settings)
 
     @editing()
     def move(tl, hist, index, delta: int = -1):
@@ -360,22 +362,10 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         new = state.from_yaml(text or "", source="timeline YAML", base_dir=ctx.output_dir)
         return (*loaded(new, f"Timeline YAML applied — {summary(new)}", hist), "")
 
-    def restore(tl, hist, data):
-        """Put back the timeline this browser kept (after a reload); nothing when there is none."""
-        if not isinstance(data, dict) or not data.get("keyframes"):
-            return tuple(gr.skip() for _ in range(n_out + len(settings) + 1))
-        try:
-            new = ctx.admit(state.build(data))
-        except UserError as err:
-            return (*[gr.skip()] * (n_out - 1), f"⚠️ The timeline kept in this browser could not be restored: "
-                    f"{refusal(err)[1]}", *[gr.skip()] * (len(settings) + 1))
-        hist.observe(tl)
-        hist.observe(new)
-        return (*show(new, 0, f"Restored the timeline kept in this browser — {summary(new)}"), *settings_of(new),
-                hist)
-
-    def keep(tl):
-        return tl.model_dump(mode="json", exclude_none=True) if tl is not None and tl.keyframes else None
+    def restore(tl, data):
+        """The timeline this browser kept (sent by the ruler after a reload), with its settings."""
+        new = ctx.admit(state.build(data))
+        return (*show(new, 0, f"Restored the timeline kept in this browser — {summary(new)}"), *settings_of(new))
 
     # --- events
     kf_preview = timeline_play.preview_event(ctx, player, ctx.timeline, sel)
@@ -383,7 +373,8 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     view.preview = kf_preview
     picks = [ctx.timeline, history, sel, *pending]
     table.select(table_pick, picks, edit_out, api_visibility="private", **EDIT).then(**kf_preview)
-    command.change(ruler_command, [ctx.timeline, history, command, sel, *pending], edit_out, api_name="ruler",
+    command.change(ruler_command, [ctx.timeline, history, command, sel, *pending], outputs + settings + [history],
+                   api_name="ruler",
                   **EDIT).then(**kf_preview)
     sel.submit(select_keyframe, [ctx.timeline, history, sel], edit_out, api_name="select_keyframe",
                **EDIT).then(**kf_preview)
@@ -420,9 +411,6 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                      **EDIT).then(**kf_preview)
     yaml_btn.click(load_yaml, [ctx.timeline, history, yaml_code], load_out, api_name="load_yaml",
                    **EDIT).then(**kf_preview)
-    ctx.timeline.change(keep, ctx.timeline, saved_copy, api_name=False, show_progress="hidden")
-    gr.context.Context.root_block.load(restore, [ctx.timeline, history, saved_copy], outputs + settings + [history],
-                                       api_name=False, **EDIT).then(**kf_preview)
     timeline_play.connect(ctx, player, ctx.timeline)
     music.build(ctx, yaml_code)
     return view
