@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from gradio_client import handle_file
+from gradio_client.exceptions import AppError
 
 import test_ui_browser as browser_support
 from studio.timeline import parse_timeline
@@ -69,6 +70,8 @@ def test_a_bad_edit_is_refused_beside_its_field_and_a_bad_keyframe_spares_the_ot
                   f"  - {{time: 2, seed: 5}}\n", api_name="/load_yaml")
     img, info = c.predict(frame=8, api_name="/preview")
     assert img and "keyframe 1 left out" in info  # the other frames still preview
+    with pytest.raises(AppError, match=r"has shape \[3, 7\]"):  # an upload is checked against the model at once
+        c.predict(file=handle_file(str(latents / "wrong.npy")), api_name="/add_latent")
 
 
 def test_play_streams_advancing_frames(server):

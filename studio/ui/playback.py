@@ -96,6 +96,12 @@ def _failing_keyframe(tl: Timeline, model: LoadedModel) -> int | None:
     return None
 
 
+def check_keyframe(tl: Timeline, model: LoadedModel, index: int) -> None:
+    """Refuse keyframe ``index`` of ``tl`` at once when it cannot be rendered with ``model`` (a latent file of the
+    wrong shape, a class the model lacks, ...): the renderer's UserError."""
+    resolve_keyframes(_alone(tl, index), model.G)
+
+
 def frame_image(tl: Timeline, model: LoadedModel, index: int) -> tuple[np.ndarray, list[str]]:
     """Frame ``index`` of ``tl`` (uint8, displayable) and warnings for keyframes left out because they cannot be
     rendered (:func:`usable_part`)."""

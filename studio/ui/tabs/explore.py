@@ -18,7 +18,7 @@ from ganlib.errors import UserError
 from studio.latents import read_latent
 from studio.timeline import Keyframe, Timeline
 from studio.timeline_model import LATENT_EXTENSIONS
-from studio.ui import imaging, state
+from studio.ui import imaging, playback, state
 from studio.ui.context import EDIT, Studio, user_errors
 from studio.ui.models import MODEL_EXTENSIONS, safe_name
 from studio.ui.settings import bounds, choices
@@ -144,6 +144,8 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
         if psi is not None and abs(psi - float(tl.truncation)) < 1e-9:
             psi = None  # the timeline's own truncation: let the keyframe follow it
         tl, i = state.add_keyframe(tl, seed=seed, latent=latent, latent_space=latent_space, truncation=psi)
+        if latent is not None:  # a latent file is checked against the model at once (its shape, its space)
+            playback.check_keyframe(tl, ctx.load_model(tl.model), i)
         what = f"seed {seed}" if seed is not None else f"latent {Path(latent).name}"
         msg = f"Added {what} at {state.keyframe_time(tl, i):g} s — {summary(tl)}. Open the Timeline tab to edit " \
               f"and preview."
