@@ -16,8 +16,9 @@ Timing:
   segments differ in length. End tangents of a non-loop reflect the endpoint (tangent = first/last chord);
   a loop takes neighbours cyclically, so velocity is continuous across the seam.
 * A keyframe's ``ease`` reparametrises the segment that leaves it; truncation, conditioning and the StyleGAN3
-  camera (``translate`` [x, y], ``rotate`` degrees; 0 where a keyframe gives none) are interpolated linearly over the
-  same eased parameter, so a loop's closing segment returns to the first keyframe's camera without a pop.
+  camera (``translate`` [x, y], ``rotate`` degrees; 0 where a keyframe gives none) and ``noise_strength`` (1 where a
+  keyframe gives none) are interpolated linearly over the same eased parameter, so a loop's closing segment returns
+  to the first keyframe's camera without a pop.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ class FramePlan:
     conds [n_frames, c_dim] or None; noise_phase [n_frames] radians (2*pi*i/total_frames for noise "loop", else
     0); noise_seed [n_frames] int64 (seed*1_000_003 + i for noise "random", else the timeline seed);
     times [n_frames] seconds; translate [n_frames, 2] and rotate [n_frames] (degrees): the camera, None when no
-    keyframe moves it.
+    keyframe moves it; noise_strength [n_frames] (× the model's noise; 1 where a keyframe gives none), None when no
+    keyframe sets it.
     """
 
     n_frames: int
@@ -58,6 +60,7 @@ class FramePlan:
     times: np.ndarray | None = None
     translate: np.ndarray | None = None
     rotate: np.ndarray | None = None
+    noise_strength: np.ndarray | None = None
 
 
 def frame_time(i, fps: float):
@@ -193,6 +196,10 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
         moves = np.array([list(kf.translate or (0.0, 0.0)) + [kf.rotate or 0.0] for kf in kfs], dtype=np.float64)
         camera = _lerp_rows(moves[a_idx], moves[b_idx], u)
         translate, rotate = camera[:, :2], camera[:, 2]
+    noise_strength = None
+    if any(kf.noise_strength is not None for kf in kfs):
+        strengths = np.array([1.0 if kf.noise_strength is None else kf.noise_strength for kf in kfs])
+        noise_strength = _lerp_rows(strengths[a_idx], strengths[b_idx], u)
     if timeline.noise == "loop":
         noise_phase = 2.0 * math.pi * idx / total
     else:
@@ -204,7 +211,7 @@ def plan_frames(timeline: "Timeline", anchors: Sequence[np.ndarray], conds: Sequ
         noise_seed = np.full(n, seed, dtype=np.int64)
     return FramePlan(n_frames=n, fps=fps, latents=latents, truncation=truncation, conds=cond_frames,
                      noise_phase=noise_phase.astype(np.float64), noise_seed=noise_seed.astype(np.int64),
-                     translate=translate, rotate=rotate,
+                     translate=translate, rotate=rotate, noise_strength=noise_strength,
                      start=start, total_frames=total, times=np.asarray(t, dtype=np.float64))
 
 

@@ -18,6 +18,7 @@ from studio.layer_specs import layer_ranges
 
 
 SEED_MAX = 2**32 - 1
+MAX_NOISE_STRENGTH = 10.0  # a keyframe's noise_strength (× the model's own noise)
 MAX_SECONDS = 1e7  # times and durations (115 days): beyond it frame counts overflow and nothing renders
 MAX_FRAMES = 10**9
 MIN_GAP = 1e-3  # seconds between keyframes: closer ones make the spline's tangents explode (flat frames)
@@ -93,6 +94,7 @@ class Keyframe(BaseModel):
     directions: dict[str, float] | None = None
     translate: list[float] | None = None   # StyleGAN3 camera: [x, y] in image widths
     rotate: float | None = None            # StyleGAN3 camera: degrees (NVlabs gen_images.py --rotate)
+    noise_strength: float | None = Field(None, ge=0, le=MAX_NOISE_STRENGTH)  # × the model's noise (1 = as is)
 
     @field_validator("translate", mode="before")
     @classmethod

@@ -90,8 +90,11 @@ def generate_plan(G: Generator, tl, space: str, plan, noise: Noise, *, latents: 
                   psi=None, strength=None, dtype: str = "auto", synthesis: Callable | None = None) -> torch.Tensor:
     """Return float images [B, C, R, R] for the frames of ``plan`` (a FramePlan of ``tl`` in ``space``) through
     ``ganlib.synth.generate``: the plan's latents and per-frame truncation (or ``latents``/``psi`` given, e.g.
-    modulated by audio), ``tl.truncation_cutoff``, ``noise`` (scaled by ``strength`` per frame when given), the
-    plan's StyleGAN3 camera (translate, rotate; ``tl.stabilize``) and precision ``dtype``."""
+    modulated by audio), ``tl.truncation_cutoff``, ``noise`` scaled per frame by the plan's keyframed
+    ``noise_strength`` times ``strength`` (audio), when either is given, the plan's StyleGAN3 camera (translate,
+    rotate; ``tl.stabilize``) and precision ``dtype``."""
+    if plan.noise_strength is not None:
+        strength = plan.noise_strength if strength is None else plan.noise_strength * np.asarray(strength)
     return generate(G, plan.latents if latents is None else latents, space=space, conds=plan.conds,
                     psi=plan.truncation if psi is None else psi, cutoff=tl.truncation_cutoff, noise=noise,
                     noise_inputs=noise.inputs(seeds=plan.noise_seed, phases=plan.noise_phase, strength=strength),

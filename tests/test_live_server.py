@@ -152,3 +152,43 @@ def test_servers_bind_loopback_unless_told(tmp_path):
         assert other.server_address[0] == "0.0.0.0"
     finally:
         other.close()
+
+
+def test_a_control_discards_the_frame_drawn_ahead_and_shows_first(tiny_models, tmp_path, one_torch_thread):
+    from studio.live.controls import parse_control
+    tl = parse_timeline(TIMELINE)
+    shown: list[tuple[int, np.ndarray]] = []
+    player = Player(tl, get_model(tl.model), fps=4, transition=0.0, workdir=tmp_path / "work",
+                    on_frame=lambda i, f: shown.append((i, f)))
+    thread = threading.Thread(target=player.run, kwargs={"max_frames": 40}, daemon=True)
+    thread.start()
+    try:
+        assert player.hub.wait_next(0, DEADLINE) is not None  # frame 1 shown: frame 2 is drawn and held ahead
+        player.submit(parse_control("/studio/keyframe", [99]))  # rejected: the held frame stays good
+        assert player.wait_applied(1, DEADLINE)
+        assert player.hub.wait_next(1, DEADLINE) is not None and player.stats.discarded == 0
+        player.submit(parse_control("/studio/seed", [5]))
+        assert player.wait_applied(2, DEADLINE)
+    finally:
+        player.stop()
+        thread.join(timeout=DEADLINE)
+        player.close()
+    assert player.stats.discarded >= 1
+    [(_, m)] = player.applied_frames
+    indices = [i for i, _ in shown]
+    assert indices == sorted(set(indices)) and m in indices  # the stale frame was never shown
+    assert np.array_equal(dict(shown)[m], still("{time: 0, seed: 5}"))
+
+
+def test_the_player_thread_draws_through_the_fast_cpu_path(tiny_models, tmp_path, one_torch_thread, monkeypatch):
+    from ganlib.ops import fast_cpu
+    calls = []
+    real = fast_cpu.modulated_conv_lrelu
+    monkeypatch.setattr(fast_cpu, "modulated_conv_lrelu", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tl = parse_timeline(TIMELINE)
+    player = Player(tl, get_model(tl.model), realtime=False, workdir=tmp_path / "work")
+    thread = threading.Thread(target=player.run, kwargs={"max_frames": 2})  # grad mode is per thread
+    thread.start()
+    thread.join(timeout=DEADLINE)
+    player.close()
+    assert player.stats.frames == 2 and len(calls) > 0

@@ -8,8 +8,10 @@ import threading
 from pathlib import Path
 
 import click
+import torch
 
 from ganlib.errors import UserError
+from studio.live.directions import load_user_directions, parse_direction_specs
 from studio.live.midi import MidiInput, load_mapping
 from studio.live.osc import OSCInput
 from studio.live.player import Player
@@ -47,11 +49,17 @@ def with_fps(tl, fps: float | None):
               help="Seconds a seed or keyframe change takes at first (/studio/transition changes it).")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after SECONDS of playback (default: until Ctrl-C or /studio/stop).")
+@click.option("--directions", "direction_specs", multiple=True, metavar="NAME=FILE.npy",
+              help="A user direction in w ([w_dim], or [k, w_dim] for NAME0..NAME{k-1}), steered with "
+                   "/studio/direction/NAME f (1 = one slider step). Repeat for more.")
+@click.option("--threads", type=click.IntRange(0, 1024), default=1, show_default=True,
+              help="CPU threads torch draws with (0 = torch's default, one per core). One draws small models "
+                   "fastest and leaves a core to the stream, and is many times faster on a busy machine.")
 @device_option
 @dtype_option
 def command(timeline: Path, port: int, host: str, osc_port: int, midi_port: str | None, mapping: Path | None,
-            record: Path | None, fps: float | None, transition: float, duration: float | None, device: str,
-            dtype: str) -> None:
+            record: Path | None, fps: float | None, transition: float, duration: float | None,
+            direction_specs: tuple[str, ...], threads: int, device: str, dtype: str) -> None:
     """Play TIMELINE (a .yaml file) in real time, looping, steered over OSC (and MIDI with --map)."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     if record is not None and record.suffix.lower() not in (".yaml", ".yml"):
@@ -61,8 +69,13 @@ def command(timeline: Path, port: int, host: str, osc_port: int, midi_port: str 
     if midi_name is not None and midi_map is None:
         raise UserError("--midi needs a mapping file: --map controls.yaml", field="--midi")
     tl = with_fps(load_timeline(timeline), fps)
+    if threads:
+        torch.set_num_threads(threads)
+    files = dict(midi_map.directions or {}) if midi_map is not None else {}
+    files.update(parse_direction_specs(direction_specs))
     model = get_model(tl.model, device)
-    player = Player(tl, model, dtype=dtype, transition=transition)
+    directions = load_user_directions(model.G, files)
+    player = Player(tl, model, dtype=dtype, transition=transition, directions=directions)
     closers = []
     try:
         osc = OSCInput(player.submit, player.problems, host, osc_port).start()

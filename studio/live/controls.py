@@ -21,23 +21,17 @@ ADDRESSES: dict[str, tuple[str, str]] = {
     "/studio/keyframe": ("i", "go to keyframe i of the timeline, then play on from it"),
     "/studio/transition": ("f", "seconds a seed or keyframe change takes (0 = cut)"),
     "/studio/truncation": ("f", "truncation psi, 0..2"),
-    "/studio/noise": ("f", "noise strength (not recordable yet: logged and ignored)"),
+    "/studio/noise": ("f", "noise strength, 0..10 (1 = the model's own noise), at once"),
     "/studio/speed": ("f", "playback speed of the timeline, 0..16 (1 = as written)"),
     "/studio/pause": ("i", "1 holds the current frame, 0 plays on"),
     "/studio/stop": ("", "stop the player (and write the recording)"),
-    "/studio/translate": ("ff", "StyleGAN3 translation (not available yet: logged and ignored)"),
-    "/studio/rotate": ("f", "StyleGAN3 rotation in degrees (not available yet: logged and ignored)"),
+    "/studio/translate": ("ff", "StyleGAN3 camera translation x y in image widths, at once"),
+    "/studio/rotate": ("f", "StyleGAN3 camera rotation in degrees, at once"),
 }
 RANGES = {"/studio/seed": (0, SEED_MAX), "/studio/transition": (0.0, 60.0), "/studio/truncation": (0.0, 2.0),
           "/studio/speed": (0.0, 16.0), "/studio/pause": (0, 1), "/studio/keyframe": (0, None),
-          "/studio/noise": (0.0, 10.0)}
+          "/studio/noise": (0.0, 10.0), "/studio/translate": (-100.0, 100.0), "/studio/rotate": (-3600.0, 3600.0)}
 DIRECTION_RANGE = (-100.0, 100.0)
-# Controls the timeline format cannot hold yet; accepted, logged once, ignored.
-UNSUPPORTED = {
-    "/studio/noise": "noise strength is not a timeline setting yet, so it could not be recorded; ignored",
-    "/studio/translate": "StyleGAN3 translate/rotate keyframe fields are not in the timeline yet; ignored",
-    "/studio/rotate": "StyleGAN3 translate/rotate keyframe fields are not in the timeline yet; ignored",
-}
 
 
 class ControlError(ValueError):
@@ -101,10 +95,11 @@ def parse_control(address: str, args, received: float = 0.0) -> Control:
         want = " ".join(kinds) or "no arguments"
         raise ControlError(f"{address} takes {want} ({len(kinds)} argument(s)), got {len(args)}")
     values = tuple(_number(v, k, address, i) for i, (v, k) in enumerate(zip(args, kinds)))
-    if lo_hi is not None and values:
+    if lo_hi is not None:
         lo, hi = lo_hi
-        if values[0] < lo or (hi is not None and values[0] > hi):
-            raise ControlError(f"{address}: {values[0]} is out of range {lo}..{'' if hi is None else hi}")
+        for v in values:
+            if v < lo or (hi is not None and v > hi):
+                raise ControlError(f"{address}: {v} is out of range {lo}..{'' if hi is None else hi}")
     return Control(address, values, name, received)
 
 
@@ -127,5 +122,5 @@ class LogOnce:
         self.logger.warning("live: %s", message)
 
 
-__all__ = ["ADDRESSES", "Control", "ControlError", "LogOnce", "parse_control", "known_address", "UNSUPPORTED",
+__all__ = ["ADDRESSES", "Control", "ControlError", "LogOnce", "parse_control", "known_address",
            "DIRECTION_PREFIX"]

@@ -3,6 +3,7 @@
 A mapping file (validated by the one schema layer; errors name the file, line and field)::
 
     port: nanoKONTROL2            # optional: the input port to open (``--midi NAME`` overrides it)
+    directions: {smile: smile.npy}  # optional: user direction files (as --directions NAME=FILE.npy)
     controls:
       - {cc: 1, address: /studio/truncation, min: 0.2, max: 1.2}   # CC value 0..127 scaled to min..max
       - {cc: 16, channel: 0, address: /studio/direction/sefa0, min: -3, max: 3}
@@ -18,11 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from ganlib.errors import ConfigError
-from ganlib.schema import fail, read_yaml_file, validate
+from ganlib.errors import ConfigError, UserError
+from ganlib.schema import fail, read_yaml_file, resolve_path, validate
 from studio.live.controls import ADDRESSES, Control, ControlError, LogOnce, known_address, parse_control
+from studio.live.directions import parse_direction_specs
 from studio.live.osc import require
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -58,13 +60,27 @@ class MidiMapping(BaseModel):
 
     model_config = _STRICT
     port: str | None = None
+    directions: dict[str, str] | None = None  # NAME: FILE.npy (relative to the mapping file), as --directions
     controls: list[MidiControl] = Field(min_length=1)
+
+    @field_validator("directions")
+    @classmethod
+    def _resolve_directions(cls, v: dict[str, str] | None, info: ValidationInfo) -> dict[str, str] | None:
+        if v is None:
+            return v
+        try:
+            parse_direction_specs([f"{k}={p}" for k, p in v.items()], field="directions")
+        except UserError as exc:
+            raise fail(exc.message) from None
+        base = (info.context or {}).get("base_dir")
+        return {k: resolve_path(p, base) for k, p in v.items()}
 
 
 def load_mapping(path: str | Path) -> MidiMapping:
     """Read and validate a MIDI mapping file; return it. Raises ConfigError naming the file, line and field."""
     data, lines = read_yaml_file(path, ConfigError, "MIDI mapping file")
-    return validate(MidiMapping, data, source=str(path), lines=lines, error=ConfigError)
+    return validate(MidiMapping, data, source=str(path), lines=lines, error=ConfigError,
+                    context={"base_dir": str(Path(path).parent)})
 
 
 def controls_for(mapping: MidiMapping, message) -> list[Control]:

@@ -11,10 +11,12 @@ Rules that keep already-played frames unchanged when a control arrives at frame 
   so frames between two keyframes depend on those two only;
 * a control *cuts* the performance after frame ``c = m - 1``: keyframes after ``c`` are dropped; if ``c`` was
   inside a segment, each played frame of that segment after its first keyframe becomes a keyframe holding exactly
-  the latent and truncation it was drawn with (``sample``; stored by ``store``), and a hold becomes one copy of the
-  held keyframe at ``c``;
-* settings that change at once (truncation, directions) add a keyframe at ``m`` with the latent frame ``m`` would
-  have had, changed; seed and keyframe changes start a segment at ``c`` towards their target.
+  the latent and per-frame settings it was drawn with (``sample``; stored by ``store``), and a hold becomes one copy
+  of the held keyframe at ``c``;
+* settings that change at once (truncation, noise strength, StyleGAN3 translate/rotate, directions) add a keyframe
+  at ``m`` with the latent frame ``m`` would have had, changed, and hold on the keyframes scheduled after it (user
+  directions, which a timeline cannot name, by baking those keyframes into latent files: ``bake``); seed and
+  keyframe changes start a segment at ``c`` towards their target.
 
 The timeline's own keyframes are scheduled ahead (looping, at ``speed``) as keyframes of the performance.
 """
@@ -26,11 +28,13 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from studio.live.controls import Control, ControlError, UNSUPPORTED
+from studio.live.controls import Control, ControlError
 
-Sample = Callable[[int], tuple[np.ndarray, float]]        # frame index → (latent, truncation) as drawn
-Store = Callable[[int, np.ndarray], str]                  # frame index, latent → path of the saved .npy
+Sample = Callable[[int], tuple[np.ndarray, dict]]  # frame index → (latent, its keyframe settings) as drawn
+Store = Callable[[str, np.ndarray], str]           # file stem, latent → path of the saved .npy
 Shift = Callable[[np.ndarray, dict[str, float]], np.ndarray]  # latent, {direction: steps} → moved latent
+Bake = Callable[[dict, dict[str, float]], dict]    # keyframe dict, {user direction: steps} → latent keyframe dict
+SEFA_PREFIX = "sefa"  # directions a timeline keyframe names itself (``directions: {sefa0: 2}``)
 _SETTINGS_DROP = ("time", "frame", "beat", "bar")  # when: the performance sets it
 
 
@@ -50,28 +54,38 @@ def live_settings(tl) -> dict:
 class Performance:
     """Keyframes of a live performance of timeline ``tl``, changed by :meth:`apply`.
 
-    ``sample(j)`` returns the latent and truncation frame ``j`` is drawn with (the player computes it from
-    :meth:`window`), ``store(j, latent)`` saves a latent and returns its path, ``shift(latent, amounts)`` moves a
-    latent along named directions (KeyError for an unknown name); ``transition`` is the initial seconds of a seed
-    or keyframe change.
+    ``sample(j)`` returns the latent frame ``j`` is drawn with and its other per-frame settings as keyframe fields
+    (``truncation``; ``noise_strength``, ``translate``, ``rotate`` when the frame has them; the player computes them
+    from :meth:`window`), ``store(stem, latent)`` saves a latent and returns its path, ``shift(latent, amounts)``
+    moves a latent along named directions (KeyError for an unknown name), ``bake(keyframe, amounts)`` returns the
+    keyframe as a latent keyframe moved along user directions (names a timeline cannot hold: baked into latent
+    files); ``camera`` says whether the model takes /studio/translate and /studio/rotate (StyleGAN3);
+    ``transition`` is the initial seconds of a seed or keyframe change.
     """
 
-    def __init__(self, tl, *, sample: Sample, store: Store, shift: Shift | None = None, transition: float = 1.0):
+    def __init__(self, tl, *, sample: Sample, store: Store, shift: Shift | None = None, bake: Bake | None = None,
+                 camera: bool = False, transition: float = 1.0):
         self.tl = tl
         self.fps = float(tl.fps)
         self.settings = live_settings(tl)
-        self.sample, self.store, self.shift = sample, store, shift
+        self.sample, self.store, self.shift, self.bake = sample, store, shift, bake
+        self.camera = camera
         self.transition = float(transition)
         self.speed = 1.0
         self.truncation: float | None = None
-        self.directions: dict[str, float] = {}
+        self.held: dict = {}  # noise_strength, translate, rotate set live: they hold from then on
+        self.directions: dict[str, float] = {}   # SeFa directions (timeline keyframes hold them by name)
+        self.user_directions: dict[str, float] = {}  # user direction files (baked into latent keyframes)
         self.notes: list[str] = []
         if tl.interpolation == "cubic":
-            self.notes.append("cubic curves need future keyframes: live plays and records them as slerp")
+            self.notes.append("cubic curves need the keyframe after each segment, which a control replaces: live "
+                              "plays and records them as slerp, so the recording renders the frames shown")
         if tl.noise == "loop":
             self.notes.append("noise 'loop' needs the final length: live plays and records noise 'fixed'")
         if getattr(tl, "audio", None) is not None or getattr(tl, "react", None):
-            self.notes.append("live does not follow the timeline's audio: it plays without sound and reactions")
+            self.notes.append("live does not follow the timeline's audio and react rules (a reaction is normalised "
+                              "over the whole render's frames, unknown until the performance stops): it plays "
+                              "without sound and reactions")
         self.src = [(t, _settings(kf.model_dump(exclude_none=True, exclude_defaults=True)))
                     for t, kf in zip(tl.keyframe_times, tl.keyframes)]
         self.period = tl.n_frames / self.fps
@@ -95,8 +109,12 @@ class Performance:
         out = dict(settings)
         if self.truncation is not None:
             out["truncation"] = self.truncation
+        out.update(self.held)
         if self.directions:
             out["directions"] = {**out.get("directions", {}), **self.directions}
+        amounts = {k: v for k, v in self.user_directions.items() if v}
+        if amounts and self.bake is not None:
+            out = self.bake(out, amounts)
         return out
 
     def _entries(self, after: float, inclusive: bool) -> Iterator[tuple[float, dict]]:
@@ -169,15 +187,15 @@ class Performance:
             while j / self.fps <= ta:
                 j += 1
             for f in range(j, c + 1):
-                latent, psi = self.sample(f)
-                added.append((f / self.fps, self._latent_key(f, latent, psi)))
+                latent, state = self.sample(f)
+                added.append((f / self.fps, self._latent_key(f, latent, state)))
         del self.keys[i + 1:], self.times[i + 1:]
         for t, kf in added:
             self._add(t, kf)
 
-    def _latent_key(self, f: int, latent: np.ndarray, psi: float) -> dict:
-        return {"frame": f, "latent": self.store(f, latent), "latent_space": self.settings["space"],
-                "truncation": float(psi)}
+    def _latent_key(self, f: int, latent: np.ndarray, state: dict) -> dict:
+        return {"frame": f, "latent": self.store(f"frame_{f:08d}", latent), "latent_space": self.settings["space"],
+                **state}
 
     def _rebase(self, j: int, *, drop_goto_before: float) -> None:
         """Restart the schedule at frame ``j`` (pending target kept if still ahead)."""
@@ -199,8 +217,8 @@ class Performance:
         tc = c / self.fps
         if self._goto is not None and self._goto[0] <= tc:  # the target was reached: playing on or holding
             self._goto = None
-        if a in UNSUPPORTED:
-            raise ControlError(f"{a}: {UNSUPPORTED[a]}")
+        if a in ("/studio/translate", "/studio/rotate") and not self.camera:
+            raise ControlError(f"{a}: camera moves need a StyleGAN3 model; this one is not (ignored)")
         if a == "/studio/transition":
             self.transition = float(control.value)
         elif a in ("/studio/seed", "/studio/keyframe"):
@@ -225,7 +243,7 @@ class Performance:
             self._future = self._schedule()
         elif a == "/studio/pause":
             self._pause(c, bool(control.value))
-        elif a == "/studio/truncation" or control.name is not None:
+        elif a in _AT_ONCE or control.name is not None:
             self._modify(m, control)
         elif a == "/studio/stop":
             return
@@ -274,23 +292,32 @@ class Performance:
         self._future = self._schedule()
 
     def _modify(self, m: int, control: Control) -> None:
-        """Truncation or a direction: changed from frame ``m`` on (a keyframe at ``m``)."""
+        """Truncation, noise strength, the camera or a direction: changed from frame ``m`` on (a keyframe at
+        ``m``)."""
         self.ensure(m)
-        latent, psi = self.sample(m)
+        latent, state = self.sample(m)
+        state = dict(state)
+        a = control.address
         if control.name is not None:
             if self.settings["space"] != "w" or self.shift is None:
-                raise ControlError(f"{control.address}: directions need a timeline with space: w")
-            delta = float(control.value) - self.directions.get(control.name, 0.0)
+                raise ControlError(f"{a}: directions need a timeline with space: w")
+            user = not _is_sefa(control.name)
+            held = self.user_directions if user else self.directions
+            delta = float(control.value) - held.get(control.name, 0.0)
             try:
                 latent = self.shift(latent, {control.name: delta})
-            except KeyError:
-                raise ControlError(f"{control.address}: unknown direction {control.name!r}; allowed: sefa0..sefa7"
-                                   ) from None
-            self.directions[control.name] = float(control.value)
+            except KeyError as exc:  # its argument lists the names allowed
+                raise ControlError(f"{a}: unknown direction {control.name!r}; allowed: "
+                                   f"{exc.args[0] if exc.args else 'sefa0..sefa7'}") from None
+            held[control.name] = float(control.value)
+        elif a == "/studio/truncation":
+            self.truncation = state["truncation"] = float(control.value)
         else:
-            self.truncation = psi = float(control.value)
+            key = _AT_ONCE[a]
+            value = list(control.values) if key == "translate" else float(control.value)
+            self.held[key] = state[key] = value
         self.cut(m - 1)
-        self._add(m / self.fps, self._latent_key(m, latent, psi))
+        self._add(m / self.fps, self._latent_key(m, latent, state))
         self._rebase(m, drop_goto_before=m / self.fps)
 
     # ------------------------------------------------------------------------------------------ recording
@@ -307,6 +334,14 @@ class Performance:
             self.ensure(0)
             del self.keys[1:], self.times[1:]
         return self.timeline_dict([kf for _, kf in self.keys], last)
+
+
+_AT_ONCE = {"/studio/truncation": "truncation", "/studio/noise": "noise_strength", "/studio/translate": "translate",
+            "/studio/rotate": "rotate"}  # controls that change the frames at once (keyframe field they set)
+
+
+def _is_sefa(name: str) -> bool:
+    return name.startswith(SEFA_PREFIX) and name[len(SEFA_PREFIX):].isdigit()
 
 
 def _time(kf: dict, fps: float) -> float:
