@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 from PIL import Image

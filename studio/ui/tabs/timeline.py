@@ -230,8 +230,9 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                         own_truncation=False, keyframe_truncation=None, label=None, features="", mix_seed=None,
                         mix_layers="", translate="", rotate=None):
         state.keyframe_fields(tl, index)  # refuses a keyframe that does not exist
-        tl, i, _ = apply_pending(tl, index, (time_s, seed, latent_space, ease, own_truncation, keyframe_truncation, label,
-                                                 features, mix_seed, mix_layers, translate, rotate))
+        values = (time_s, seed, latent_space, ease, own_truncation, keyframe_truncation, label, features, mix_seed,
+                  mix_layers, translate, rotate)
+        tl, i, _ = apply_pending(tl, index, values)
         return show(tl, i, f"Keyframe {i} updated — {summary(tl)}")
 
     @editing(extra=len(settings))

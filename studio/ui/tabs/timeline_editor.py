@@ -111,5 +111,6 @@ def refusal(err: UserError) -> tuple[str, str]:
     both HTML-escaped so nothing in them is taken for a tag."""
     name = field_of(err)
     label = LABELS.get(name) or LABELS.get(name.split(".")[0]) or name.replace("_", " ")
-    beside = f"⚠️ **{html.escape(label, quote=False)}**: {html.escape(err.message, quote=False)}" if label else f"⚠️ {html.escape(err.message, quote=False)}"
+    text = html.escape(err.message, quote=False)
+    beside = f"⚠️ **{html.escape(label, quote=False)}**: {text}" if label else f"⚠️ {text}"
     return beside, f"⚠️ Refused: {html.escape(str(err), quote=False)}"
