@@ -173,15 +173,16 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     edit_out = outputs + [history]
     n_out = len(outputs)
 
-    def refused(err: UserError, slot: int, extra: int = 0) -> tuple:
-        """Outputs that change nothing but the message beside the field (output ``slot``) and the status line."""
+    def refused(err: UserError, slot: int, line_at: int, size: int) -> tuple:
+        """``size`` outputs (the history excluded) that change nothing but the message beside the field (output
+        ``slot``) and the status line (output ``line_at``)."""
         beside, line = refusal(err)
-        values = [gr.skip()] * (n_out + extra + 1)
+        values = [gr.skip()] * (size + 1)
         values[slot] = beside
-        values[n_out - 1] = line
+        values[line_at] = line
         return tuple(values)
 
-    def editing(slot: int = n_out - 2, extra: int = 0) -> Callable:
+    def editing(slot: int = n_out - 2, line_at: int = n_out - 1, size: int = n_out) -> Callable:
         """Wrap a handler ``fn(tl, hist, ...) -> outputs``: both timelines are recorded in ``hist``; a UserError
         becomes :func:`refused` (message in output ``slot``); the history is appended to the outputs."""
         def wrap(fn: Callable) -> Callable:
@@ -192,7 +193,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                 try:
                     out = fn(tl, hist, *args, **kwargs)
                 except UserError as err:
-                    return refused(err, slot, extra)
+                    return refused(err, slot, line_at, size)
                 hist.observe(out[0])
                 return (*out, hist)
             return handler
@@ -235,7 +236,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         tl, i, _ = apply_pending(tl, index, values)
         return show(tl, i, f"Keyframe {i} updated — {summary(tl)}")
 
-    @editing(extra=len(settings))
+    @editing(size=n_out + len(settings))
     def ruler_command(tl, hist, text, current=None, time_s=None, seed=None, latent_space=None, ease=None,
                       own_truncation=None, keyframe_truncation=None, label=None, features=None, mix_seed=None,
                       mix_layers=None, translate=None, rotate=None):
@@ -281,10 +282,10 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         tl, i = state.paste_keyframe(tl, content, state.frame_seconds(tl, int(frame or 0)))
         return show(tl, i, f"Keyframe pasted as #{i} at {state.keyframe_time(tl, i):g} s — {summary(tl)}")
 
-    @editing(slot=n_out + state.DIRECTION_COUNT)
+    @editing(slot=4, line_at=5, size=6)
     def set_directions(tl, hist, index, *amounts):
         tl = state.set_directions(tl, index, list(amounts))
-        return show(tl, int(index), "")[:3] + (payload_of(tl, index), "")
+        return show(tl, int(index), "")[:3] + (payload_of(tl, index), "", gr.skip())
 
     # Gradio names a handler's API parameters after its signature: call the amounts after their sliders.
     set_directions.__signature__ = _signature(["tl", "hist", "index", *names])  # type: ignore[attr-defined]
@@ -323,7 +324,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         return step(tl, hist, index, back=False)
 
     # --- settings and YAML
-    @editing(slot=5)
+    @editing(slot=5, line_at=4, size=6)
     def change_settings(tl, hist, *values):
         tl = apply_settings(tl, dict(zip(SETTINGS, values)))
         return (tl, state.preview_yaml(tl), gr.update(maximum=max(1, state.frame_count(tl) - 1)),
@@ -347,9 +348,9 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         ctx.admit(tl)
         return (*show(tl, 0 if tl.keyframes else -1, message, saved=True), *settings_of(tl))
 
-    yaml_slot = n_out  # the YAML message follows the outputs (and the settings) in load events
+    yaml_slot = n_out + len(settings)  # the YAML message follows the outputs and the settings in load events
 
-    @editing(slot=yaml_slot, extra=len(settings) + 1)
+    @editing(slot=yaml_slot, size=yaml_slot + 1)
     def load_timeline(tl, hist, file):
         if not file:
             raise UserError("choose a .yaml timeline file to load", field="file")
@@ -358,7 +359,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
         return (*loaded(new, f"Loaded **{path.name}** — {summary(new)} (Undo brings the previous one back)", hist),
                 "")
 
-    @editing(slot=yaml_slot, extra=len(settings) + 1)
+    @editing(slot=yaml_slot, size=yaml_slot + 1)
     def load_yaml(tl, hist, text):
         new = state.from_yaml(text or "", source="timeline YAML", base_dir=ctx.output_dir)
         return (*loaded(new, f"Timeline YAML applied — {summary(new)}", hist), "")
@@ -395,7 +396,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     step_out = outputs + settings + [history]
     undo_btn.click(undo, [ctx.timeline, history, sel], step_out, api_name="undo", **EDIT).then(**kf_preview)
     redo_btn.click(redo, [ctx.timeline, history, sel], step_out, api_name="redo", **EDIT).then(**kf_preview)
-    dir_out = [ctx.timeline, table, yaml_code, bar, kf_error, history]
+    dir_out = [ctx.timeline, table, yaml_code, bar, kf_error, status, history]
     for slider in sliders:
         slider.release(set_directions, [ctx.timeline, history, sel, *sliders], dir_out,
                        api_name="set_directions" if slider is sliders[0] else False, trigger_mode="always_last",
