@@ -2,18 +2,50 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(final: str | Path) -> None:
+    """Delete the temporary files ``.NAME.PID.XXXXXXXX.part*`` (``temp_path_for``'s names) that an earlier write
+    of ``final`` left beside it when its process died (kill -9, power loss): a file whose writer ``PID`` no longer
+    runs. Temporary files of live processes (another thread or job writing the same name) are never touched.
+    Returns None."""
+    final = Path(final)
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(\d+)\.[^.]+\.part")
+    if not final.parent.is_dir():
+        return
+    for p in final.parent.glob(f".{glob.escape(final.name)}.*.part*"):
+        m = pattern.match(p.name)
+        if m and int(m.group(1)) != os.getpid() and not _writer_alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                if p.is_file():
+                    p.unlink()
+
+
 def temp_path_for(final: str | Path) -> Path:
-    """Return a fresh temporary path in the same folder as ``final`` (same file system, so rename is atomic)."""
+    """Return a fresh temporary path ``.NAME.PID.XXXXXXXX.part.SUFFIX`` in the same folder as ``final`` (same file
+    system, so rename is atomic), after removing the temporary files of earlier writes of ``final`` whose process
+    died (``remove_stale_temps``)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part" + final.suffix, dir=final.parent)
+    remove_stale_temps(final)
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".part" + final.suffix, dir=final.parent)
     os.close(fd)
     # mkstemp makes the file private (0600); give it the permissions a plain open() would.
     umask = os.umask(0)

@@ -65,6 +65,9 @@ _DECLARED = [
     Limit("model_channels", 16_384, "channels", "largest channel count or latent size of a model"),
     Limit("encoder_stall_s", 300, "seconds", "time an encoder may take to accept one frame before the render stops"),
     Limit("ui_request_bytes", 64 * _MiB, "bytes", "size of one upload or text sent to the UI server"),
+    Limit("ui_request_s", 300, "seconds", "time one UI request (a preview, an edit, a model load) may run"),
+    Limit("ui_job_s", 86_400, "seconds", "time one UI render or batch request may run"),
+    Limit("ui_request_memory", 4 * _GiB, "bytes", "memory the UI server may grow by during one request"),
     Limit("text_chars", 4096, "characters", "length of a name or path given as text", raisable=False),
 ]
 

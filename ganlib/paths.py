@@ -132,11 +132,13 @@ def os_error_text(exc: OSError) -> str:
         return "file name too long"
     if exc.errno == errno.EROFS:
         return "read-only file system"
+    if exc.errno == errno.EFBIG:
+        return "file too large (the file system's or this process's file-size limit; like a full disk)"
     return exc.strerror or str(exc)
 
 
-OS_USER_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.EROFS,
-                            errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EEXIST})
+OS_USER_ERRORS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG,
+                            errno.EROFS, errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EEXIST})
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 

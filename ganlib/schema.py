@@ -29,6 +29,7 @@ import difflib
 import math
 import os
 import re
+import sys
 import types
 import typing
 from pathlib import Path
@@ -46,8 +47,27 @@ _AT = "_at_"  # key in a PydanticCustomError's ctx: extra path below the error's
 _KIND = "user_message"
 
 
+class NumberTooLong(yaml.YAMLError):
+    """An integer scalar with more digits than Python converts (``sys.get_int_max_str_digits()``, 4,300)."""
+
+    def __init__(self, node: yaml.Node):
+        super().__init__(f"an integer of {len(node.value):,} digits")
+        self.line = node.start_mark.line + 1
+        self.digits = len(node.value)
+
+
 class YAMLLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that also reads YAML 1.2-style floats without a dot (``3e1``, ``1e-4``) as floats."""
+    """PyYAML's safe loader that also reads YAML 1.2-style floats without a dot (``3e1``, ``1e-4``) as floats, and
+    refuses integers too long to convert (``NumberTooLong``) instead of raising a bare ValueError."""
+
+    def construct_yaml_int(self, node):  # noqa: D102 - PyYAML hook
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise NumberTooLong(node) from None
+
+
+YAMLLoader.add_constructor("tag:yaml.org,2002:int", YAMLLoader.construct_yaml_int)
 
 
 YAMLLoader.add_implicit_resolver(
@@ -245,6 +265,9 @@ def load_yaml(text: str | bytes, source: str = "<string>", error: type[UserError
         line = text[:exc.position].count("\n") + 1
         raise error(f"is not a YAML text file: it contains a control character (#x{exc.character:04x})",
                     file=source, line=line) from None
+    except NumberTooLong as exc:
+        raise error(f"an integer of {exc.digits:,} digits; numbers here have at most "
+                    f"{sys.get_int_max_str_digits() or 4300:,} digits", file=source, line=exc.line) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {exc}", file=source) from None
     except RecursionError:

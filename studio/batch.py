@@ -9,12 +9,14 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from ganlib.checkpoints import LoadedModel, resolve_spec
+from ganlib.data.feature_files import read_features
 from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path, file_sha256
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
 from studio.chunks import Chunk, ChunkJob, ChunkResult, in_order, plan_chunks, worker_device
 from studio.render import get_model
+from studio.seeds import parse_seeds
 from studio.sinks import open_sink
 from studio.sinks.images import encode_image
 
@@ -71,6 +73,26 @@ def seed_images(model: LoadedModel, seeds: Sequence[int], *, truncation: float =
         if size is not None:
             pixels = [fit_image(img, size, "stretch") for img in pixels]
         yield from zip(chunk, pixels)
+
+
+def seeds_and_features(model: LoadedModel, seeds: str | None, features_file: str | Path | None,
+                       default_seeds: str | None = None) -> tuple[Sequence[int], np.ndarray | None]:
+    """The seed list and feature rows of a seed command (``--seeds``, ``--features``): features read by the one
+    feature loader (``ganlib.data.feature_files.read_features``, width checked against the model); without
+    ``--seeds`` one seed per feature row (0..N-1), else ``default_seeds``. UserError when neither is given or
+    the model is not feature-conditioned."""
+    if seeds is None and features_file is None and default_seeds is None:
+        raise UserError("give --seeds (e.g. 0-99), or --features with one row per image", field="--seeds")
+    kind = cond_kind(model.G)
+    if features_file is not None and kind != "features":
+        raise UserError("this model is not conditioned on features; leave out --features", field="--features")
+    if features_file is None and kind == "features":
+        raise UserError(f"this model is conditioned on {model.G.c_dim}-value feature vectors: give --features FILE "
+                        "(.npy, .csv or HDF5 'features', one row per image)", field="--features")
+    features = None if features_file is None else read_features(features_file, int(model.G.c_dim))
+    if seeds is None and features is None:
+        seeds = default_seeds
+    return (parse_seeds(seeds) if seeds is not None else list(range(len(features)))), features
 
 
 def pil_image(pixels: np.ndarray) -> Image.Image:

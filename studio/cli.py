@@ -5,13 +5,18 @@ below without importing any of them (so no torch), and ``studio NAME ...`` impor
 module that fails to import fails loudly with its own traceback.
 
 Every ``UserError`` (bad timeline, checkpoint, data folder or option) is printed as one line on stderr and exits
-with code 2; no traceback is shown for bad input.
+with code 2; no traceback is shown for bad input. SIGTERM and SIGHUP end a job exactly like Ctrl-C (the same
+``KeyboardInterrupt`` path: partial outputs removed, chunked renders and training resumable), with one line and the
+exit code 128 + the signal's number (143, 129); Ctrl-C exits 130.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -98,19 +103,69 @@ def cli(limit_values: tuple[str, ...] = ()) -> None:
         limits.set_from_text(item)
 
 
+TERMINATING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _Signals:
+    """The signals that arrived during one ``main`` call (the first decides the exit code)."""
+
+    def __init__(self):
+        self.received: list[int] = []
+
+    def as_interrupt(self, signum, frame) -> None:
+        """Handle SIGTERM/SIGHUP as Ctrl-C: call whatever handles SIGINT now (training's handler stops after the
+        current step and checkpoints; Python's default raises KeyboardInterrupt)."""
+        self.received.append(signum)
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler) and handler is not signal.default_int_handler:
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminating_signals_as_interrupt(state: _Signals):
+    """Install ``state.as_interrupt`` for SIGTERM and SIGHUP (main thread only, where they are not ignored) and
+    restore the previous handlers on exit."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for sig in TERMINATING_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup'ed jobs keep ignoring SIGHUP
+            previous[sig] = signal.signal(sig, state.as_interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted_line(exc: BaseException, state: _Signals) -> tuple[str, int]:
+    """The one line and exit code for a job ended by Ctrl-C (130) or a terminating signal (128 + its number)."""
+    how = f"terminated ({signal.Signals(state.received[0]).name})" if state.received else "interrupted"
+    said = (escape_text(str(exc).splitlines()[0]) if str(exc)
+            else "partial outputs were not kept under their final names")
+    return f"{how}: {said}", 128 + state.received[0] if state.received else 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the process exit code."""
+    state = _Signals()
     try:
-        cli.main(args=argv, prog_name="studio", standalone_mode=False)
+        with _terminating_signals_as_interrupt(state):
+            cli.main(args=argv, prog_name="studio", standalone_mode=False)
     except UserError as err:
         click.echo(f"error: {escape_text(str(err))}", err=True)
         return 2
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except KeyboardInterrupt:
-        click.echo("interrupted: partial outputs were not kept under their final names", err=True)
-        return 130
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns KeyboardInterrupt into Abort
+        cause = exc.__cause__ if isinstance(exc, click.exceptions.Abort) else exc
+        if not isinstance(cause, KeyboardInterrupt) and not state.received:
+            click.echo("aborted", err=True)
+            return 130
+        line, code = _interrupted_line(cause if isinstance(cause, KeyboardInterrupt) else KeyboardInterrupt(), state)
+        click.echo(line, err=True)
+        return code
     except click.ClickException as err:
         err.show()
         return 2 if err.exit_code in (1, 2) else err.exit_code

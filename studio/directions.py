@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ganlib.networks.stylegan3 import is_stylegan3
-from ganlib.synth import StyleGenerator, map_z, seeds_to_z
+from ganlib.synth import StyleGenerator, has_w_space, map_z, seeds_to_z
 
 DIRECTION_PREFIX = "sefa"
 
@@ -38,6 +38,20 @@ def sefa_directions(G: torch.nn.Module, count: int = 8, layers: str = "early") -
         if dirs[i, j] < 0:
             dirs[i] = -dirs[i]
     return dirs
+
+
+def slider_support(G, space: str = "w") -> str | None:
+    """Return None when SeFa sliders work for generator ``G`` in a timeline interpolating in ``space`` ('w' or
+    'z'), else the one-line reason they do not (no w space, no style layers, or a z-space timeline)."""
+    if not has_w_space(G):
+        return "direction sliders need a StyleGAN-style model with a w space (this one maps z to pixels directly)"
+    has_styles = is_stylegan3(G) or any(hasattr(m, "affine") and hasattr(m, "noise_strength")
+                                        for m in G.synthesis.modules())
+    if not has_styles:
+        return "direction sliders need a model with style (affine) layers"
+    if space != "w":
+        return "direction sliders move w: set the timeline's space to w"
+    return None
 
 
 def direction_names(count: int = 8) -> list[str]:

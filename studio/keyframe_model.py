@@ -24,6 +24,8 @@ MAX_FRAMES = 10**9
 MIN_GAP = 1e-3  # seconds between keyframes: closer ones make the spline's tangents explode (flat frames)
 MAX_STRENGTH = 1e4  # a direction's strength (SeFa sliders are ±10 or so)
 MAX_FEATURE = 1e6  # one value of a feature vector
+MAX_DIM_OFFSET = 1e3  # one latent dimension's offset (z is N(0, 1): ±10 is already far out)
+MAX_DIM_INDEX = 2**20  # a latent index beyond any network's width (the model checks the real range)
 SIZE_MIN, SIZE_MAX = 16, 4096
 LATENT_EXTENSIONS = (".npy", ".npz")
 EASES = ("linear", "in", "out", "in-out")
@@ -92,6 +94,7 @@ class Keyframe(BaseModel):
     features: list[float] | str | None = None
     mix: MixSpec | None = None
     directions: dict[str, float] | None = None
+    dims: dict[int, float] | None = None   # latent index → offset added to that one dimension (z, or w in space w)
     translate: list[float] | None = None   # StyleGAN3 camera: [x, y] in image widths
     rotate: float | None = None            # StyleGAN3 camera: degrees (NVlabs gen_images.py --rotate)
     noise_strength: float | None = Field(None, ge=0, le=MAX_NOISE_STRENGTH)  # × the model's noise (1 = as is)
@@ -123,6 +126,24 @@ class Keyframe(BaseModel):
                 raise fail(f"strength {strength:g} is out of range: a direction's strength must lie within "
                            f"±{MAX_STRENGTH:g} (larger ones overflow the network and render flat frames)", name)
         return v
+
+    @field_validator("dims", mode="before")
+    @classmethod
+    def _check_dims(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        if not isinstance(v, dict):
+            raise fail(f"must map latent indices to offsets, like {{5: 2.5, 12: -1}} (got {show(v)})")
+        out: dict[int, float] = {}
+        for key, value in v.items():
+            index = int(key) if isinstance(key, str) and key.strip().isdigit() else key
+            if not _is_int(index) or not 0 <= index <= MAX_DIM_INDEX:
+                raise fail(f"keys are latent indices (whole numbers >= 0), got {show(key)}", str(key))
+            if not _is_number(value) or not math.isfinite(value) or abs(value) > MAX_DIM_OFFSET:
+                raise fail(f"an offset must be a finite number within ±{MAX_DIM_OFFSET:g} (got {show(value)})",
+                           str(key))
+            out[index] = float(value)
+        return out
 
     @field_validator("latent")
     @classmethod

@@ -39,6 +39,24 @@ def keyframe_condition(G: Generator, label: int | None, features, field: str, so
         raise TimelineError(exc.message, file=source, line=line, field=field) from None
 
 
+def offset_dims(vec: np.ndarray, dims: dict[int, float] | None, tl, where: str, space: str) -> np.ndarray:
+    """Return ``vec`` (z [z_dim], or w [num_ws, w_dim] / [w_dim]) with keyframe ``dims`` (index → offset) added to
+    those single dimensions (every w layer alike). TimelineError at the ``dims`` line for an index the latent
+    does not have."""
+    if not dims:
+        return vec
+    size = vec.shape[-1]
+    out = np.array(vec, dtype=np.float64, copy=True)
+    for index, offset in dims.items():
+        if not 0 <= int(index) < size:
+            field = f"{where}.dims"
+            raise TimelineError(f"latent dimension {index} does not exist: this model's {space} has {size} "
+                                f"dimensions (0..{size - 1})", file=tl.source,
+                                line=tl.line_of(field) or tl.line_of(where), field=field)
+        out[..., int(index)] += float(offset)
+    return out
+
+
 def check_timeline_camera(tl, G: Generator) -> None:
     """Raise TimelineError at the field's line when the timeline moves the camera (keyframe ``translate`` or
     ``rotate``, timeline ``stabilize``) and ``G`` is not a StyleGAN3 model. Returns nothing."""
@@ -59,7 +77,8 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
     """Return the timeline's keyframes as anchor vectors for ``G``: z [z_dim] when interpolating in z (or for
     models without w space), else untruncated w [num_ws, w_dim] with style mixing and slider offsets applied;
     plus per-keyframe conditioning and truncation. Raises TimelineError for keyframes that do not fit the model
-    (camera moves on a model that is not StyleGAN3 included)."""
+    (camera moves on a model that is not StyleGAN3 included). Keyframe ``dims`` offset single dimensions of the
+    anchor (z, or every layer of w)."""
     check_timeline_camera(tl, G)
     w_space = has_w_space(G)
     space = tl.space if w_space else "z"
@@ -98,7 +117,7 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
             if kf.mix is not None or kf.directions:
                 raise TimelineError("style mixing and slider directions need 'space: w'", file=tl.source,
                                     line=line, field=where)
-            anchors.append(np.asarray(vec, dtype=np.float64))
+            anchors.append(offset_dims(np.asarray(vec, dtype=np.float64), kf.dims, tl, where, "z"))
             continue
         w = map_z(G, vec, c)[0].double().cpu().numpy() if vec_space == "z" else np.asarray(vec, dtype=np.float64)
         if kf.mix is not None:
@@ -117,9 +136,9 @@ def resolve_keyframes(tl, G: Generator) -> ResolvedTimeline:
                 raise TimelineError(f"unknown direction {exc.args[0]!r}; allowed: sefa0..sefa"
                                     f"{md.directions.shape[0] - 1}", file=tl.source, line=line,
                                     field=f"{where}.directions") from None
-        anchors.append(w)
+        anchors.append(offset_dims(w, kf.dims, tl, where, "w"))
     return ResolvedTimeline(space=space, anchors=anchors, conds=conds or None, truncations=truncations,
                             mix_deltas=mix_deltas if space == "w" else None)
 
 
-__all__ = ["ResolvedTimeline", "resolve_keyframes", "keyframe_condition", "check_timeline_camera"]
+__all__ = ["ResolvedTimeline", "resolve_keyframes", "offset_dims", "keyframe_condition", "check_timeline_camera"]

@@ -1,5 +1,10 @@
 """Shared fixtures: a tiny random-weights StyleGAN2 saved in the project's format, tiny procedural training data,
-one torch thread, and a CLI runner."""
+one torch thread, and a CLI runner; the hypothesis profiles and the ``fuzz_full`` selection.
+
+Hypothesis runs DERANDOMIZED in the default run (profile ``ci``: a fixed number of examples from a fixed seed per
+test, no example database), so CI cannot flake; ``pytest -m fuzz_full`` loads the profile ``fuzz_full`` (random
+search, many more examples, failures remembered in ``.hypothesis/``) and runs the long cases, which the default run
+skips. ``--hypothesis-profile NAME`` still picks a profile by hand."""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 from ganlib.checkpoints import save_generator
 from ganlib.data.procedural import write_hdf5, write_image_folder, write_image_zip
@@ -18,6 +24,37 @@ from studio.cli import main
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+_QUIET = dict(deadline=None, print_blob=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("ci", derandomize=True, database=None, max_examples=25, **_QUIET)
+settings.register_profile("fuzz_full", derandomize=False, max_examples=400, **_QUIET)
+
+
+def fuzz_full_selected(config) -> bool:
+    """True when the run selects the ``fuzz_full`` marker (``-m fuzz_full``, alone or in an expression)."""
+    expr = config.getoption("markexpr") or ""
+    return "fuzz_full" in expr and "not fuzz_full" not in expr
+
+
+def pytest_configure(config):
+    """Register the ``fuzz_fast`` marker and load the hypothesis profile for this run (see the module doc)."""
+    config.addinivalue_line("markers", "fuzz_fast: a fuzz_full test that also runs by default (hypothesis "
+                                       "properties: derandomized by default, a random search under -m fuzz_full)")
+    if not config.getoption("hypothesis_profile", None):
+        settings.load_profile("fuzz_full" if fuzz_full_selected(config) else "ci")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the long ``fuzz_full`` cases unless the run selects them (those also marked ``fuzz_fast`` run in both:
+    hypothesis properties, derandomized by default)."""
+    if fuzz_full_selected(config):
+        return
+    skip = pytest.mark.skip(reason="part of the full fuzz set: run with -m fuzz_full")
+    for item in items:
+        if "fuzz_full" in item.keywords and "fuzz_fast" not in item.keywords:
+            item.add_marker(skip)
+
 
 TRAIN_IMAGES = 16  # images in the train_data fixture's sets
 TRAIN_SIZE = 32

@@ -1,10 +1,13 @@
 """Run many ``studio`` command lines in ONE process (imports paid once), each under a time bound, and record for
 each its exit code, output, seconds, peak-memory growth and any exception that escaped ``studio.cli.main``.
 
-Usage: ``python tests/fuzz_harness.py CASES.json RESULTS.json [ADDRESS_SPACE_BYTES]``. ``CASES.json`` is a list of
+Usage: ``python tests/fuzz_harness.py CASES.json RESULTS.json [ADDRESS_SPACE_BYTES [FILE_SIZE_BYTES]]``
+(``RESULTS.json`` ``-`` prints them to stdout at the end instead). ``CASES.json`` is a list of
 ``{"name", "argv", "timeout", "env"}``; results are written after every case, so a process killed mid-way still
 leaves the cases before it. The optional address-space limit (``resource.RLIMIT_AS``) keeps a runaway allocation
-from taking the machine down; the per-case growth of ``ru_maxrss`` is what the tests bound.
+from taking the machine down; the optional file-size limit (``RLIMIT_FSIZE``, SIGXFSZ ignored) makes every write
+past it fail with EFBIG, the injected "disk full" of machines that cannot mount a small tmpfs; the per-case growth
+of ``ru_maxrss`` is what the tests bound.
 """
 from __future__ import annotations
 
@@ -68,6 +71,9 @@ def main(argv: list[str]) -> int:
     cases = json.loads(open(argv[0]).read())
     if len(argv) > 2 and int(argv[2]) > 0:
         resource.setrlimit(resource.RLIMIT_AS, (int(argv[2]), int(argv[2])))
+    if len(argv) > 3 and int(argv[3]) > 0:  # a "full disk" where no tmpfs can be mounted: writes past it get EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (ignored, so EFBIG instead of death; ffmpeg inherits it)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(argv[3]), int(argv[3])))
     import torch  # noqa: F401 - imported before the first case so imports do not count as its memory
 
     from ganlib import limits
@@ -78,8 +84,12 @@ def main(argv: list[str]) -> int:
     results = []
     for case in cases:
         results.append(run_case(case, studio_main, limits))
+        if argv[1] == "-":  # to stdout at the end (a pipe: not bound by a file-size limit)
+            continue
         with open(argv[1], "w") as fh:
             json.dump(results, fh)
+    if argv[1] == "-":
+        sys.__stdout__.write(json.dumps(results) + "\n")
     return 0
 
 

@@ -87,7 +87,5 @@ def test_fast_hostile_subset(tiny_model_dir, tmp_path):
 
 
 @pytest.mark.fuzz_full
-def test_full_hostile_set(tiny_model_dir, tmp_path, request):
-    if "fuzz_full" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("the full fuzz set: run with -m fuzz_full")
+def test_full_hostile_set(tiny_model_dir, tmp_path):
     _run_and_check(full_cases(tmp_path / "cases", tiny_model_dir / "tiny.safetensors"), tmp_path)

@@ -25,8 +25,13 @@ from studio.timeline import parse_timeline
 from studio.timeline_model import KEYFRAME_FIELDS, TIMELINE_FIELDS
 from studio.ui.context import user_errors
 
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                        HealthCheck.function_scoped_fixture])
+QUIET = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def prop(fn):
+    """A fuzz property: ``fuzz_fast`` + ``fuzz_full``: derandomized in the default run (25 examples: the ``ci``
+    profile of tests/conftest.py), a random search with many more examples under ``-m fuzz_full``."""
+    return pytest.mark.fuzz_fast(pytest.mark.fuzz_full(QUIET(fn)))
 PEAK_BYTES = 64 << 20
 
 NUMBERS = st.one_of(st.integers(min_value=-(10 ** 30), max_value=10 ** 30), st.floats(allow_nan=True, allow_infinity=True),
@@ -57,16 +62,14 @@ def _yaml_of(value) -> str:
     return yaml.safe_dump(value, allow_unicode=True)
 
 
-@FAST
+@prop
 @given(st.binary(max_size=300))
 def test_yaml_bytes(data):
     one_line_or_value(load_yaml, data)
 
 
 @pytest.mark.fuzz_full
-def test_yaml_alias_fanout_is_refused_small(request):
-    if "fuzz_full" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("part of the full fuzz set: run with -m fuzz_full")
+def test_yaml_alias_fanout_is_refused_small():
     _alias_fanout()
 
 
@@ -78,7 +81,7 @@ def _alias_fanout(width, depth):
     one_line_or_value(load_yaml, "\n".join(lines))
 
 
-@FAST
+@prop
 @given(st.dictionaries(st.sampled_from(TIMELINE_FIELDS), VALUES, max_size=6),
        st.lists(st.dictionaries(st.sampled_from(KEYFRAME_FIELDS), VALUES, max_size=5), max_size=4))
 def test_timelines(top, keyframes):
@@ -87,7 +90,7 @@ def test_timelines(top, keyframes):
     one_line_or_value(parse_timeline, _yaml_of(doc))
 
 
-@FAST
+@prop
 @given(st.text(alphabet="0123456789-, x", max_size=60))
 def test_seed_lists_stay_lazy(text):
     seeds = one_line_or_value(parse_seeds, text)
@@ -95,7 +98,7 @@ def test_seed_lists_stay_lazy(text):
         assert len(seeds) >= 1 and all(0 <= s < 2 ** 32 for s in seeds[:5])
 
 
-@FAST
+@prop
 @given(st.one_of(st.text(alphabet="0123456789-, ", max_size=40), st.lists(st.integers(0, 10 ** 12), max_size=5)),
        st.integers(1, 32))
 def test_layer_specs(spec, num_ws):
@@ -105,7 +108,7 @@ def test_layer_specs(spec, num_ws):
         assert "\n" not in str(exc)
 
 
-@FAST
+@prop
 @given(st.sampled_from(sorted(registered_architectures())),
        st.dictionaries(st.sampled_from(["z_dim", "w_dim", "c_dim", "img_resolution", "img_channels", "ngf",
                                         "max_channels", "embed_dim", "synthesis_kwargs", "mapping_kwargs", "width",
@@ -125,7 +128,7 @@ def test_model_settings_validate_before_build(arch, kwargs):
             assert "\n" not in str(exc)
 
 
-@FAST
+@prop
 @given(st.binary(max_size=200))
 def test_random_pickle_bytes(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("pk") / "x.pkl"
@@ -133,7 +136,7 @@ def test_random_pickle_bytes(tmp_path_factory, data):
     one_line_or_value(safe_load, p, allowed_globals())
 
 
-@FAST
+@prop
 @given(VALUES)
 def test_pickled_structures(tmp_path_factory, value):
     p = tmp_path_factory.mktemp("pk") / "v.pkl"
@@ -162,3 +165,38 @@ def test_ui_request_size_is_bounded():
     with pytest.raises(gr.Error, match="ui_request_bytes"):
         handler("x" * (65 << 20))
     assert not calls
+
+
+# Found by test_random_pickle_bytes: a length-prefixed opcode declaring far more than the file holds (LONG4 with a
+# 64 MB integer took 64 MB before "truncated"), and a memo index the C unpickler grows its memo to (4 GB from 8 bytes).
+_BIG = 1 << 26
+@pytest.mark.parametrize("body", [b"\x8b" + _BIG.to_bytes(4, "little"), b"T" + _BIG.to_bytes(4, "little"),
+                                  b"B" + _BIG.to_bytes(4, "little"), b"X" + _BIG.to_bytes(4, "little"),
+                                  b"\x8e" + _BIG.to_bytes(8, "little"), b"\x8d" + _BIG.to_bytes(8, "little"),
+                                  b"\x96" + _BIG.to_bytes(8, "little"), b"\x95" + _BIG.to_bytes(8, "little"),
+                                  b"C\xff", b"U\xff", b"\x8a\xff", b"\x8c\xff",
+                                  b"Nr\xff\xff\xff\x0f", b"Np99999999999\n", b"Nq\xff"],
+                         ids=["LONG4", "BINSTRING", "BINBYTES", "BINUNICODE", "BINBYTES8", "BINUNICODE8",
+                              "BYTEARRAY8", "FRAME", "SHORT_BINBYTES", "SHORT_BINSTRING", "LONG1",
+                              "SHORT_BINUNICODE", "LONG_BINPUT", "PUT", "BINPUT"])
+def test_declared_lengths_are_checked_before_allocation(tmp_path, body):
+    p = tmp_path / "x.pkl"
+    p.write_bytes(b"\x80\x04" + body)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match="truncated or corrupt") as info:
+            safe_load(p, allowed_globals())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"peak {peak / 2 ** 20:.1f} MB"
+    assert "\n" not in str(info.value)
+
+
+def test_opcode_scan_passes_real_pickles_of_every_protocol(tmp_path):
+    value = {"a": [1, 2 ** 80, -3.5, "é" * 300, b"\x00" * 70_000], "b": ("t", None, True)}
+    value["c"] = value["a"]  # a shared reference: memo put and get
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        p = tmp_path / f"p{protocol}.pkl"
+        p.write_bytes(pickle.dumps(value, protocol=protocol))
+        assert safe_load(p, allowed_globals()) == value

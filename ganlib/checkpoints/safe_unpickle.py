@@ -7,12 +7,21 @@ refused global, the offending ``module.name``. The loaded data is then walked on
 limits of :mod:`ganlib.limits`: ``pickle_nodes`` (objects visited, a shared reference counted each time it is reached,
 so a 500-byte reference DAG that would make later walks exponential is refused), ``pickle_depth`` (nesting; a
 reference cycle is refused too) and ``tensor_bytes`` (arrays declared, checked before numpy allocates).
+
+Before the unpickler runs, the opcode stream is scanned once (``check_opcodes``) without reading any payload: every
+length a length-prefixed opcode declares (LONG4, BINBYTES8, BINUNICODE8, BYTEARRAY8, BINSTRING, FRAME, ...) must fit
+in the bytes the file still holds, and every memo index must be one an honest pickler could have reached. Python's
+unpickler allocates a declared length (or grows its memo to a declared index) before it reads, so a 10-byte file could
+otherwise ask for gigabytes.
 """
 from __future__ import annotations
 
 import io
 import math
+import mmap
+import os
 import pickle
+import pickletools
 import re
 from collections import OrderedDict
 from pathlib import Path
@@ -193,6 +202,67 @@ def torch_globals() -> dict[tuple[str, str], Any]:
     }
 
 
+# ------------------------------------------------------------------------------------------------ opcode scan
+class DeclaredTooMuch(pickle.UnpicklingError):
+    """Raised by ``check_opcodes`` for a declared length or memo index the file cannot honestly hold."""
+
+
+_LENGTH_PREFIX = {pickletools.TAKEN_FROM_ARGUMENT1: (1, False), pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
+                  pickletools.TAKEN_FROM_ARGUMENT4U: (4, False), pickletools.TAKEN_FROM_ARGUMENT8U: (8, False)}
+_MEMO_PUTS = {"BINPUT", "LONG_BINPUT", "PUT"}
+_OPS = {op.code.encode("latin-1")[0]: op for op in pickletools.opcodes}
+
+
+def check_opcodes(buf) -> None:
+    """Scan the pickle opcodes in ``buf`` (bytes or an mmap of the file) up to STOP, stepping over every payload
+    instead of reading it. Raise ``DeclaredTooMuch`` when an opcode declares more bytes than remain in the file, or a
+    memo index beyond the number of opcodes before it (an honest pickler numbers its memo from 0, one entry per
+    object). Unknown opcodes and a truncated end stop the scan (the unpickler reports them). Returns None."""
+    size, pos, ops = len(buf), 0, 0
+    while pos < size:
+        op = _OPS.get(buf[pos])
+        if op is None or op.name == "STOP":
+            return
+        start, pos, ops = pos, pos + 1, ops + 1
+        arg = op.arg
+        if arg is None:
+            continue
+        index = None
+        if arg.n in _LENGTH_PREFIX:
+            width, signed = _LENGTH_PREFIX[arg.n]
+            length = int.from_bytes(buf[pos:pos + width], "little", signed=signed)
+            pos += width
+            if pos > size:
+                return
+            if length < 0 or length > size - pos:
+                raise DeclaredTooMuch(f"{op.name} at byte {start} declares {length:,} bytes but the file has "
+                                      f"{size - pos:,} left (truncated download?)")
+            pos += length
+        elif arg.n == pickletools.UP_TO_NEWLINE:
+            end = buf.find(b"\n", pos)
+            if end < 0:
+                return
+            if op.name == "PUT":
+                index = buf[pos:min(end, pos + 24)].strip()
+                index = int(index) if index.isdigit() else None
+            pos = end + 1
+            if arg.name.endswith("_pair"):
+                end = buf.find(b"\n", pos)
+                pos = end + 1 if end >= 0 else size
+        else:
+            raw = buf[pos:pos + arg.n]
+            pos += arg.n
+            if pos > size:
+                return
+            if op.name == "FRAME" and int.from_bytes(raw, "little") > size - pos:
+                raise DeclaredTooMuch(f"FRAME at byte {start} declares {int.from_bytes(raw, 'little'):,} bytes but "
+                                      f"the file has {size - pos:,} left (truncated download?)")
+            if op.name in _MEMO_PUTS:
+                index = int.from_bytes(raw, "little")
+        if index is not None and index > ops:
+            raise DeclaredTooMuch(f"{op.name} at byte {start} names memo slot {index:,} after only {ops:,} opcodes")
+
+
 # ---------------------------------------------------------------------------------------------------- loading
 def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
               describe: Callable[[str, str], str] | None = None) -> Any:
@@ -204,6 +274,9 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
     path = input_file(path, what, CheckpointError)  # a FIFO or device is refused without a blocking open
     try:
         with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size:
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                    check_opcodes(view)
             data = _RestrictedUnpickler(f, allowed).load()
         check_structure(data, path)
         return data
@@ -217,6 +290,8 @@ def safe_load(path: str | Path, allowed: Allowed, what: str = "checkpoint",
                               file=path) from None
     except OSError as exc:
         raise CheckpointError(f"cannot read: {os_error_text(exc)}", file=path) from None
+    except DeclaredTooMuch as exc:
+        raise CheckpointError(f"truncated or corrupt {what}: {exc}; nothing was allocated for it", file=path) from None
     except CheckpointError:
         raise
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError, AttributeError,

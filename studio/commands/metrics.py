@@ -5,6 +5,7 @@ Examples::
     studio metrics fid --real data/monet --fake renders/samples
     studio metrics fid kid mifid --real data/monet.h5 --model runs/dcgan/final.safetensors --num 2000 --json
     studio metrics fid --real data/monet --real-cache monet_feats.npz --model builtin:default --num 500
+    studio metrics fid --real data/covers.h5 --model runs/covers/final.safetensors --features covers.h5 --num 500
 
 ``--real`` / ``--fake`` take an image folder, a ``.zip`` of images, an HDF5 file (dataset ``images``, uint8 NHWC or
 NCHW) or a feature ``.npz`` written by ``--real-cache``. The Inception network is ``--inception FILE``, else
@@ -15,14 +16,18 @@ from __future__ import annotations
 
 import difflib
 import json
+from pathlib import Path
 
 import click
+import numpy as np
 
 from ganlib.checkpoints import load_generator
 from ganlib.errors import UserError
 from ganlib.metrics.fid import METRIC_KINDS, MIFID_EPSILON, compute_metrics
 from ganlib.metrics.inception import load_inception
 from ganlib.metrics.stats import features_from_generator, features_from_source, source_kind
+from ganlib.synth import cond_kind
+from studio.batch import seeds_and_features
 from studio.options import COUNT, SEED_RANGE, FiniteFloat, device_option, model_option, truncation_option
 
 
@@ -38,6 +43,19 @@ def _check_kinds(kinds: tuple[str, ...]) -> list[str]:
             raise UserError(f"unknown metric {k!r}{extra}; choose from {', '.join(METRIC_KINDS)}", field="metric")
         out.append(k_norm)
     return list(dict.fromkeys(out))
+
+
+def model_conditions(loaded, features_file: Path | None, num: int) -> np.ndarray | None:
+    """The conditions [num, c_dim] of ``num`` samples of ``loaded``: rows of ``--features`` (read by the one feature
+    loader, ``studio.batch.seeds_and_features``), image i taking row i mod N; None without the option (label models
+    then cycle their classes). UserError for a feature model without ``--features``, or the option on another."""
+    if features_file is None:
+        if cond_kind(loaded.G) == "features":
+            raise UserError(f"this model is conditioned on {loaded.G.c_dim}-value feature vectors: give --features "
+                            "FILE (.npy, .csv or HDF5 'features', one row per image)", field="--features")
+        return None
+    _, rows = seeds_and_features(loaded, None, features_file)
+    return rows[np.arange(num) % len(rows)]
 
 
 def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> list[str]:
@@ -61,6 +79,9 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 @click.option("--fake", "fake", type=click.Path(), default=None, help="Generated images: folder, .zip, .h5 or .npz.")
 @model_option("Generator checkpoint (path or builtin:NAME) to sample instead of --fake.", default=None)
 @click.option("--num", "num", type=COUNT, default=1000, show_default=True, help="Images to generate with --model (seeds from --seed-start).")
+@click.option("--features", "features_file", type=click.Path(path_type=Path), default=None,
+              help="Feature vectors for a feature-conditioned --model (.npy, .csv, HDF5 'features'): image i uses "
+                   "row i mod N.")
 @click.option("--seed-start", type=SEED_RANGE, default=0, show_default=True, help="First seed for --model samples.")
 @truncation_option("Truncation psi for --model samples.")
 @click.option("--max-real", type=COUNT, default=None, help="Use at most this many real images.")
@@ -74,7 +95,8 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 @click.option("--mifid-epsilon", type=FiniteFloat(0, 1e6), default=MIFID_EPSILON, show_default=True, help="MiFID: memorisation threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--progress/--no-progress", default=True, help="Show progress bars on stderr.")
-def command(metric, real, fake, model, num, seed_start, truncation, max_real, real_cache, dataset, inception, device,
+def command(metric, real, fake, model, features_file, num, seed_start, truncation, max_real, real_cache, dataset,
+            inception, device,
             batch_size, kid_subsets, kid_subset_size, mifid_epsilon, as_json, progress):
     """Compute FID, KID and/or MiFID (METRIC...: fid kid mifid) of --fake images or --model samples vs --real."""
     kinds = _check_kinds(metric)
@@ -86,6 +108,12 @@ def command(metric, real, fake, model, num, seed_start, truncation, max_real, re
         raise UserError("--max-real must be at least 2", field="max-real")
     if batch_size < 1:
         raise UserError("--batch-size must be at least 1", field="batch-size")
+    if features_file is not None and model is None:
+        raise UserError("--features conditions --model samples; give --model", field="--features")
+    loaded = conditions = None
+    if model is not None:
+        loaded = load_generator(model, device=device)
+        conditions = model_conditions(loaded, features_file, num)
     source_kind(real)
     if fake is not None:
         source_kind(fake)
@@ -93,9 +121,9 @@ def command(metric, real, fake, model, num, seed_start, truncation, max_real, re
     real_fs = features_from_source(real, extractor, limit=max_real, cache=real_cache, dataset=dataset,
                                    batch_size=batch_size, progress=progress and not as_json)
     if model is not None:
-        loaded = load_generator(model, device=device)
         fake_fs = features_from_generator(loaded.G, num, extractor, seed_start=seed_start, device=device,
-                                          truncation_psi=truncation, progress=progress and not as_json)
+                                          truncation_psi=truncation, conditions=conditions,
+                                          progress=progress and not as_json)
     else:
         fake_fs = features_from_source(fake, extractor, dataset=dataset, batch_size=batch_size,
                                        progress=progress and not as_json)

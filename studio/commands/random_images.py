@@ -5,14 +5,12 @@ from pathlib import Path
 
 import click
 
-from ganlib.data.feature_files import read_features
 from ganlib.errors import UserError
-from studio.batch import distributed_seed_images, seed_images, write_seed_images
+from studio.batch import distributed_seed_images, seed_images, seeds_and_features, write_seed_images
 from studio.chunks import open_backend
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
                             ray_option, rotate_option, translate_option, truncation_option, workers_option)
 from studio.render import get_model
-from studio.seeds import parse_seeds
 from studio.timeline import parse_layers
 
 
@@ -52,10 +50,7 @@ def command(model: str, seeds: str | None, features_file: Path | None, truncatio
             ray: str | None, quiet: bool) -> None:
     """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
     loaded = get_model(model, device)
-    features = None if features_file is None else read_features(features_file, int(loaded.G.c_dim))
-    if seeds is None and features is None:
-        raise UserError("give --seeds (e.g. 0-99), or --features with one row per image", field="--seeds")
-    seed_list = parse_seeds(seeds) if seeds is not None else list(range(len(features)))
+    seed_list, features = seeds_and_features(loaded, seeds, features_file)
     layers = None
     if mix_layers is not None:
         if mix_seed is None:

@@ -26,7 +26,7 @@ from studio.ui import state
 from studio.ui.context import Studio
 from studio.ui.jobs import JobManager
 from studio.ui.models import ModelCatalog
-from studio.ui.tabs import batch, explore, projection, render, timeline
+from studio.ui.tabs import batch, explore, latent, projection, render, timeline
 
 CSS = """
 #studio-title h1 {margin-bottom: 0}
@@ -73,6 +73,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             projection_panel = projection.build(ctx)
         with gr.Tab("Timeline", id="timeline"):
             view = timeline.build(ctx, explore_tab.model)
+        with gr.Tab("Latent", id="latent"):
+            latent.build(ctx, explore_tab.model, view)
         with gr.Tab("Render", id="render"):
             render.build(ctx)
         with gr.Tab("Batch", id="batch"):

@@ -19,7 +19,7 @@ from ganlib.errors import UserError
 from ganlib.paths import OS_USER_ERRORS, escape_text, os_error_text
 from studio.errors import TimelineError
 from studio.timeline import Timeline
-from studio.ui import state
+from studio.ui import guard, state
 from studio.ui.jobs import RENDER_CONCURRENCY, JobManager
 from studio.ui.models import ModelCatalog
 
@@ -41,7 +41,8 @@ def user_errors(fn: Callable) -> Callable:
                 raise gr.Error(limits.exceeded("ui_request_bytes", len(value), "the request"),
                                print_exception=False)
         try:
-            return fn(*args, **kwargs)
+            with guard.request(fn.__name__):  # deadline + memory budget (studio/ui/guard.py)
+                return fn(*args, **kwargs)
         except gr.Error:
             raise
         except UserError as err:

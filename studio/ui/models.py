@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from ganlib.checkpoints import LoadedModel, builtin_models_dir
-from ganlib.checkpoints.registry import BUILTIN_PREFIX
+from ganlib.checkpoints.registry import BUILTIN_PREFIX, detect_format
 from ganlib.devices import resolve_device
 from ganlib.errors import CheckpointError, UserError
 from ganlib.io_utils import file_sha256
@@ -27,6 +27,7 @@ from studio.render import get_model
 MODEL_EXTENSIONS = (".safetensors", ".pkl", ".pt", ".pth")
 BUILTIN = BUILTIN_PREFIX
 MAX_UPLOAD_BYTES = 2 * 1024 ** 3
+PROBE_BYTES = 64 * 1024 ** 2  # folder files up to this size are read when listed, to show the ones that cannot load
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -53,6 +54,7 @@ class ModelCatalog:
         self.models_dir = Path(models_dir).resolve() if models_dir else None
         self.upload_dir = Path(upload_dir).resolve()
         self._uploads: dict[str, str] = {}  # spec -> label
+        self._problems: dict[str, tuple[tuple, str]] = {}  # spec -> (file key, why it cannot be loaded)
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------------------- listing
@@ -73,9 +75,13 @@ class ModelCatalog:
                       and _inside(p, self.models_dir) and p.resolve() not in builtin)
 
     def choices(self) -> list[tuple[str, str]]:
-        """(label, spec) pairs for the model picker: built-ins first, then the models folder, then uploads."""
-        out = [(f"{BUILTIN}{n}", f"{BUILTIN}{n}") for n in self.builtin_names()]
-        out += [(f"{p.name}  (models folder)", str(p)) for p in self.folder_files()]
+        """(label, spec) pairs for the model picker: built-ins first, then the models folder, then uploads; a
+        model that cannot be loaded is labelled so (its reason: :meth:`problem`)."""
+        def label(name: str, where: str | None, spec: str) -> str:
+            where = "cannot load" if self.problem(spec) else where
+            return f"{name}  ({where})" if where else name
+        out = [(label(f"{BUILTIN}{n}", None, f"{BUILTIN}{n}"), f"{BUILTIN}{n}") for n in self.builtin_names()]
+        out += [(label(p.name, "models folder", str(p)), str(p)) for p in self.folder_files()]
         with self._lock:
             out += [(label, spec) for spec, label in self._uploads.items() if Path(spec).is_file()]
         return out
@@ -86,6 +92,46 @@ class ModelCatalog:
         if f"{BUILTIN}default" in specs:
             return f"{BUILTIN}default"
         return specs[0] if specs else None
+
+    # ---------------------------------------------------------------------------------- unloadable models
+    def _file_key(self, spec: str) -> tuple:
+        try:
+            path = Path(spec) if not spec.startswith(BUILTIN) else \
+                builtin_models_dir() / f"{spec[len(BUILTIN):]}.safetensors"
+            st = path.stat()
+            return (st.st_size, st.st_mtime_ns)
+        except OSError:
+            return ()
+
+    def problem(self, spec: str) -> str | None:
+        """Why model ``spec`` cannot be loaded (a failed load, or for a folder file up to PROBE_BYTES, its format
+        check), or None when nothing is known against it. Remembered until the file changes."""
+        key = self._file_key(spec)
+        with self._lock:
+            known = self._problems.get(spec)
+        if known is not None and known[0] == key:
+            return known[1] or None
+        reason = ""
+        path = Path(spec)
+        if not spec.startswith(BUILTIN) and key and key[0] <= PROBE_BYTES:
+            try:
+                detect_format(path)
+            except UserError as exc:
+                reason = exc.message
+            except Exception as exc:  # noqa: BLE001 - an odd file is a reason to list, not a crash
+                reason = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self._problems[spec] = (key, reason)
+        return reason or None
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(name, reason) of every offered model that cannot be loaded, in the picker's order."""
+        found = [(label.split("  (")[0], self.problem(spec)) for label, spec in self.choices()]
+        return [(name, why) for name, why in found if why]
+
+    def _failed(self, spec: str, reason: str) -> None:
+        with self._lock:
+            self._problems[spec] = (self._file_key(spec), reason)
 
     # -------------------------------------------------------------------------------------------- checks
     def check(self, spec: str | None) -> str:
@@ -111,9 +157,12 @@ class ModelCatalog:
         spec = self.check(spec)
         try:
             return get_model(spec, resolve_device(device))
-        except UserError:
+        except UserError as exc:
+            if exc.field not in ("--device", "device"):
+                self._failed(spec, exc.message)
             raise
         except Exception as exc:  # a loader bug or an unsupported format must not look like a crash
+            self._failed(spec, f"{type(exc).__name__}: {exc}")
             raise CheckpointError(f"cannot load this model: {type(exc).__name__}: {exc}", file=spec) from None
 
     # ------------------------------------------------------------------------------------------- uploads

@@ -167,12 +167,13 @@ def _sorted(data: dict, follow: int) -> tuple[Timeline, int]:
 
 def add_keyframe(tl: Timeline, *, seed: int | None = None, latent: str | None = None,
                  latent_space: str | None = None, truncation: float | None = None, at: float | None = None,
-                 spacing: float = DEFAULT_SPACING) -> tuple[Timeline, int]:
+                 spacing: float = DEFAULT_SPACING, fields: dict[str, Any] | None = None) -> tuple[Timeline, int]:
     """Add a keyframe showing ``seed`` (or a ``latent`` file, holding a z or w vector as ``latent_space`` says;
     None: as the file's shape or .npz key tells) and return (new Timeline, its index).
 
     It goes at time ``at`` (seconds) when given, else ``spacing`` seconds after the last keyframe (0 for the
-    first). ``truncation`` None means "use the timeline's". Raises StateError for an occupied time or neither a
+    first). ``truncation`` None means "use the timeline's"; ``fields``: other keyframe fields as plain data
+    (``label``, ``features``, ``dims``, ...), validated by the schema. Raises StateError for an occupied time or neither a
     seed nor a latent, TimelineError (the schema's message) for a bad value.
     """
     if (seed is None) == (latent is None):
@@ -188,6 +189,7 @@ def add_keyframe(tl: Timeline, *, seed: int | None = None, latent: str | None = 
             kf["latent_space"] = latent_space
     if truncation is not None:
         kf["truncation"] = tidy_number(truncation)
+    kf.update(fields or {})
     data = fields_of(tl)
     data["keyframes"] = data["keyframes"] + [kf]
     return _sorted(data, len(data["keyframes"]) - 1)

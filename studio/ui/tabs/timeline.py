@@ -52,6 +52,7 @@ class TimelineView:
     outputs: list
     preview: dict
     thumbs: Callable[[Timeline, int], tuple[str, str]] = field(default=lambda tl, i: ("", ""))
+    directions: Any = None  # the SeFa sliders' panel (hidden by the Explore tab where sliders cannot work)
 
     def show(self, tl: Timeline, index: int, message: str = "", saved: bool = False) -> tuple:
         """Values for :attr:`outputs`: the timeline, its table and YAML, the scrubber's range, the editor, the
@@ -120,7 +121,8 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                     up_btn = gr.Button("▲ Up", size="sm")
                     down_btn = gr.Button("▼ Down", size="sm")
                     del_btn = gr.Button("Delete", variant="stop", size="sm", elem_id="kf-delete")
-            with gr.Accordion("Direction sliders (SeFa: the model's strongest style directions)", open=True):
+            with gr.Accordion("Direction sliders (SeFa: the model's strongest style directions)", open=True,
+                              elem_id="sefa-sliders") as directions_panel:
                 names = direction_names(state.DIRECTION_COUNT)
                 half = len(names) // 2
                 sliders = []
@@ -415,6 +417,7 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
                    **EDIT).then(**kf_preview)
     timeline_play.connect(ctx, player, ctx.timeline)
     music.build(ctx, yaml_code)
+    view.directions = directions_panel
     return view
 
 
