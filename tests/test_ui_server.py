@@ -151,7 +151,7 @@ def test_saved_timeline_renders_identically_with_the_cli(server, tmp_path):
     c.predict(seed=11, keyframe_truncation=0.7, api_name="/add_keyframe")
     c.predict(index=1, sefa0=2.0, sefa1=0, sefa2=0, sefa3=-1.5, sefa4=0, sefa5=0, sefa6=0, sefa7=0,
               api_name="/set_directions")
-    saved, text, status = c.predict(name="walk", api_name="/save_timeline")[:3]
+    saved, text, status = c.predict(name="walk", api_name="/save_timeline")
     assert Path(saved).name == "walk.yaml" and "studio render" in status
     assert Path(saved).read_text().strip() == text.strip()
     assert "directions: {sefa0: 2.0, sefa3: -1.5}" in text

@@ -340,11 +340,14 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
             full = ctx.renderable(tl)
             path = ctx.jobs.save_timeline(full, safe_name(name, "timeline"))
         except UserError as err:
-            beside, line = refusal(err)
-            return gr.skip(), gr.skip(), line, gr.skip(), beside
-        bar_value = ruler.payload(tl, full, int(index), lambda i: view.thumbs(tl, i), saved=True)
-        return (str(path), state.preview_yaml(full), f"Saved **{path.name}** — render it with `studio render {path}`",
-                bar_value, "")
+            return gr.skip(), gr.skip(), refusal(err)[1]
+        return str(path), state.preview_yaml(full), f"Saved **{path.name}** — render it with `studio render {path}`"
+
+    def mark_saved(tl, index, file):
+        """The ruler's picture of the timeline just saved (so Load knows nothing would be lost)."""
+        if not file:
+            return gr.skip()
+        return ruler.payload(tl, ctx.renderable(tl), int(index), lambda i: view.thumbs(tl, i), saved=True)
 
     def loaded(tl: Timeline, message: str, hist: History) -> tuple:
         ctx.admit(tl)
@@ -408,8 +411,9 @@ def build(ctx: Studio, model_picker: Any) -> TimelineView:
     gr.on([c.change for c in settings], change_settings, [ctx.timeline, history, *settings],
           [ctx.timeline, yaml_code, scrubber_of(player), bar, status, settings_error, history],
           api_name="apply_settings", trigger_mode="always_last", show_progress="hidden", **EDIT)
-    save_btn.click(save_timeline, [ctx.timeline, save_name, sel], [save_file, yaml_code, status, bar, yaml_error],
-                   api_name="save_timeline")
+    save_btn.click(save_timeline, [ctx.timeline, save_name, sel], [save_file, yaml_code, status],
+                   api_name="save_timeline").success(mark_saved, [ctx.timeline, sel, save_file], bar, api_name=False,
+                                                     show_progress="hidden")
     load_out = outputs + settings + [yaml_error, history]
     load_file.upload(load_timeline, [ctx.timeline, history, load_file], load_out, api_name="load_timeline",
                      **EDIT).then(**kf_preview)
