@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.nvlabs_reference import load_nvlabs_networks, nvlabs_synthesis, nvlabs_twin  # noqa: E402
 from ganlib.ops import backend  # noqa: E402
+from ganlib.ops.cpu_threads import apply_inference_threads  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from benchmarks import stylegan3_variants as sg3  # noqa: E402
 from ganlib.synth import synthesize, to_uint8  # noqa: E402
@@ -309,7 +310,8 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ap.add_argument("--nvlabs", metavar="DIR", default=None,
                     help="a stylegan2-ada-pytorch checkout: time NVlabs' generator against ours (same weights)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads (default: the inference policy of ganlib.ops.cpu_threads)")
     ap.add_argument("--arch", default="stylegan2,stylegan3-t,stylegan3-r",
                     help="comma-separated: stylegan2, stylegan3-t, stylegan3-r")
     ap.add_argument("--sg3-sizes", default="256", help="comma-separated resolutions for StyleGAN3")
@@ -319,6 +321,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    else:  # the policy every CPU render uses (ganlib.ops.cpu_threads), decided before the first timing
+        apply_inference_threads()
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))
     sizes = [int(s) for s in args.sizes.split(",") if s]

@@ -5,6 +5,7 @@ the chunked render on N local processes / Ray tasks.
 Usage: python benchmarks/render.py [--timeline presets/timelines/demo.yaml] [--seconds 16] [--repeats 3]
                                   [--size native|timeline] [--preset veryfast] [--chunk-frames 60]
                                   [--workers 2] [--ray local] [--audio [TRACK]]
+All three comparisons side by side in one run: ``python benchmarks/render.py --workers 2 --ray local``.
 Prints ``chunked/single-stream ratio`` (target ≥ 0.95: chunking costs little), ``N workers / 1 worker`` and
 ``ray / 1 worker`` throughput ratios; the last line is ``render/generator ratio: X.XX`` (target ≥ 0.90).
 With ``--audio`` the same render is also made with music (default: the demo track) and four react rules, muxed
@@ -117,8 +118,11 @@ def main() -> None:
         tl = tl.model_copy(update={"output": tl.output.model_copy(update={"chunk_frames": args.chunk_frames})})
     model = get_model(tl.model, "cpu")
     n = planned_frame_count(tl, args.seconds)
+    from studio.chunks import default_chunk_frames, plan_chunks
+    chunks = len(plan_chunks(n, tl.output.chunk_frames or default_chunk_frames(tl.fps, "video"), args.batch))
     print(f"timeline {args.timeline}: model {tl.model} ({model.G.img_resolution} px), output size "
-          f"{tl.frame_size or 'native'}, x264 preset {tl.output.preset}, {n} frames, batch {args.batch}, torch threads {torch.get_num_threads()}")
+          f"{tl.frame_size or 'native'}, x264 preset {tl.output.preset}, {n} frames in {chunks} chunks, batch "
+          f"{args.batch}, torch threads {torch.get_num_threads()}")
     runs: dict[str, list[float]] = {"generator": [], "single-stream": [], "chunked": []}
     if args.workers > 1:
         runs[f"{args.workers} workers"] = []

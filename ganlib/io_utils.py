@@ -78,3 +78,10 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def cache_folder(name: str) -> Path:
+    """Return the cache folder ``name`` of the studio: ``$STUDIO_CACHE_DIR/NAME`` or ``~/.cache/latent-studio/NAME``
+    (not created here)."""
+    root = os.environ.get("STUDIO_CACHE_DIR") or Path.home() / ".cache" / "latent-studio"
+    return Path(root) / name

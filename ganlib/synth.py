@@ -25,6 +25,7 @@ import torch
 
 from ganlib.errors import UserError
 from ganlib.networks.stylegan3 import is_stylegan3, transforms_for
+from ganlib.ops.cpu_threads import apply_inference_threads
 from ganlib.pixels import to_rgb
 
 CondKind = Literal["none", "label", "features"]
@@ -301,6 +302,8 @@ def synthesize(G: StyleGenerator, ws: torch.Tensor, *, noise_mode: str = "const"
     only, from :func:`camera_transforms`) moves the camera."""
     precision = precision_name(precision)
     dev = ws.device
+    if dev.type == "cpu" and not grad:
+        apply_inference_threads()
     synth = synthesis if synthesis is not None else G.synthesis
     kwargs = {}
     if transform is not None:

@@ -17,14 +17,17 @@ from studio.sinks.formats import (CRF_DEFAULT, PRESETS, FormatError, OutputForma
 class Output(BaseModel):
     """Where and how to write the video: ``path`` (format from its extension, see ``studio.sinks.formats``),
     ``codec`` (a name or alias; stored as the canonical name), ``crf`` (checked against the codec's range), the
-    x264/x265 ``preset`` and ``chunk_frames`` (frames per resumable chunk, rounded up to a multiple of the batch;
-    None: the default of ``studio.chunks.plan``)."""
+    x264/x265 ``preset``, ``fit`` (how frames meet a ``size`` whose aspect differs from the model's: crop the
+    middle, pad with black or stretch) and ``chunk_frames`` (frames per resumable chunk, rounded up to a multiple
+    of the batch; None: the default of ``studio.chunks.plan``)."""
 
     model_config = _STRICT
     path: str | None = None
     codec: str | None = None
     crf: int = Field(CRF_DEFAULT, ge=0)
     preset: Literal[PRESETS] = "medium"  # x264/x265 speed: faster encodes leave more CPU to the generator
+    # A 16:9 or 9:16 size from a square model: cut the middle out, pad with black, or distort.
+    fit: Literal["crop", "pad", "stretch"] = "crop"
     # Frames per chunk (a resumable unit; one video segment). None: about 10 s of video, 2 s of PNG/GIF/zip frames.
     chunk_frames: int | None = Field(None, ge=1, le=1_000_000)
 

@@ -25,7 +25,7 @@ from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, 
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
                            open_backend, render_chunks, render_key, worker_device)
 from studio.engine import plan_frames
-from studio.resample import resize_frames
+from studio.resample import fit_frames
 from studio.react import prepare_react
 from studio.resolve import resolve_keyframes
 from studio.output_checks import check_render_target
@@ -36,6 +36,7 @@ from studio.timeline import with_audio
 _MODEL_CACHE: dict[tuple, LoadedModel] = {}
 _MODEL_LOCK = threading.Lock()
 _COMPILED: dict[int, Callable] = {}
+_PREPARED: tuple = (None, None, None)  # (job, generator, prepare_frames(...)) of the last chunk rendered here
 
 
 def model_key(spec: str, device: torch.device | str = "cpu") -> tuple:
@@ -79,6 +80,7 @@ class RenderResult:
     frames_done_before: int = 0  # frames an earlier, interrupted run had finished
     chunks: int = 1  # chunks planned
     chunks_rendered: int = 1  # chunks rendered by this run (fewer when resumed)
+    finished_before: bool = False  # --resume found this render already finished: nothing was rendered
 
 
 def timeline_noise(tl, G: Generator) -> Noise:
@@ -102,32 +104,41 @@ def generate_plan(G: Generator, tl, space: str, plan, noise: Noise, *, latents: 
                     stabilize=tl.stabilize)
 
 
-def postprocess(images: torch.Tensor, size: tuple[int, int] | None) -> np.ndarray:
-    """Return uint8 N×H×W×C frames of float ``images``, resized to ``size`` (width, height) when given."""
+def postprocess(images: torch.Tensor, size: tuple[int, int] | None, fit: str = "crop") -> np.ndarray:
+    """Return uint8 N×H×W×C frames of float ``images``, brought to ``size`` (width, height) when given; ``fit``
+    (the timeline's ``output.fit``: crop, pad or stretch) says how when the aspect differs from the model's."""
     frames = to_uint8(images)
     if size is not None and (frames.shape[2], frames.shape[1]) != tuple(size):
-        frames = resize_frames(frames, tuple(size))
+        frames = fit_frames(frames, tuple(size), fit)
     return frames
 
 
+def prepare_frames(tl, G: Generator) -> tuple:
+    """Return what every frame of ``tl`` with ``G`` needs, made once per render: (the timeline with its audio,
+    the resolved keyframes, the prepared react rules or None)."""
+    tl = with_audio(tl)
+    resolved = resolve_keyframes(tl, G)
+    return tl, resolved, prepare_react(tl, G, resolved)
+
+
 def iter_frames(tl, model: LoadedModel, *, start: int = 0, stop: int | None = None, batch: int = 8,
-                dtype: str | torch.dtype = "auto", compile: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+                dtype: str | torch.dtype = "auto", compile: bool = False,
+                prepared: tuple | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, uint8 H×W×C frame at the timeline's output size; C is the model's 1, 3 or 4 channels)
     for frames ``start``..``stop``-1; ``dtype`` is the synthesis precision of this render (an argument of each
-    call, see ``ganlib.synth.synthesize``), ``compile`` runs synthesis through torch.compile."""
+    call, see ``ganlib.synth.synthesize``), ``compile`` runs synthesis through torch.compile; ``prepared`` is
+    :func:`prepare_frames` of ``tl`` (made here when None)."""
     G = model.G
     dtype = precision_name(dtype)
     synthesis = compiled_synthesis(G) if compile and has_w_space(G) else None
-    tl = with_audio(tl)
-    resolved = resolve_keyframes(tl, G)
-    react = prepare_react(tl, G, resolved)  # audio-reactive rules; None without any
+    tl, resolved, react = prepared or prepare_frames(tl, G)  # react: audio-reactive rules; None without any
     total = int(tl.n_frames)
     stop = total if stop is None else min(stop, total)
     noise = timeline_noise(tl, G)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postprocess")
 
     def post(images: torch.Tensor) -> np.ndarray:
-        return postprocess(images, tl.frame_size)
+        return postprocess(images, tl.frame_size, tl.output.fit)
 
     pending: tuple[int, Future] | None = None
     try:
@@ -176,8 +187,12 @@ def render_chunk(job: ChunkJob, chunk: Chunk, progress: Callable[[int], None] | 
     (a video segment or PNG bytes); the task every backend runs. ``progress(1)`` after each frame. Returns the
     ChunkResult."""
     model = get_model(job.model_path, worker_device(job.device))
+    global _PREPARED
+    prepared = _PREPARED  # read once: another thread may render another job
+    if prepared[0] is not job or prepared[1] is not model.G:  # once per job and model in each process
+        prepared = _PREPARED = (job, model.G, prepare_frames(job.timeline, model.G))
     frames = iter_frames(job.timeline, model, start=chunk.start, stop=chunk.stop, batch=job.batch, dtype=job.dtype,
-                         compile=job.compile)
+                         compile=job.compile, prepared=prepared[2])
     return encode_chunk(chunk, (frame for _, frame in frames), job.encode, progress)
 
 
@@ -236,4 +251,5 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         backend.close()
     return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,
                         seconds=done.seconds, resumed_from=done.first_todo if done.done_before else 0,
-                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered)
+                        frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered,
+                        finished_before=done.finished_before)

@@ -90,4 +90,32 @@ def even_size(width: int, height: int) -> Size:
     return max(2, width - width % 2), max(2, height - height % 2)
 
 
-__all__ = ["resize_frames", "resize_frame", "even_size"]
+def fit_frames(batch: np.ndarray, size: int | Size, fit: str = "crop") -> np.ndarray:
+    """Bring uint8 frames [N, H, W, C] to ``size`` = (width, height) when their aspect differs, as ``fit`` says:
+    "crop" scales them to cover the size and cuts the middle out (nothing is distorted, the edges go), "pad" scales
+    them to fit inside and centres them on black (transparent where there is alpha), "stretch" resizes each axis on
+    its own (the picture is distorted). Returns a uint8 array [N, height, width, C]; the input when it already has
+    that size. The resizes use :func:`resize_frames`' filters."""
+    if fit not in ("crop", "pad", "stretch"):  # the choices of studio.output_model.Output.fit
+        raise ValueError(f"fit must be crop, pad or stretch, got {fit!r}")
+    batch = np.asarray(batch)
+    w, h = _parse_size(size)
+    src_h, src_w = batch.shape[1:3]
+    if (src_w, src_h) == (w, h) or fit == "stretch" or src_w * h == src_h * w:
+        return resize_frames(batch, (w, h))
+    scale = (max if fit == "crop" else min)(w / src_w, h / src_h)
+    sw, sh = max(1, round(src_w * scale)), max(1, round(src_h * scale))
+    if fit == "crop":
+        sw, sh = max(sw, w), max(sh, h)
+        scaled = resize_frames(batch, (sw, sh))
+        x0, y0 = (sw - w) // 2, (sh - h) // 2
+        return np.ascontiguousarray(scaled[:, y0:y0 + h, x0:x0 + w])
+    sw, sh = min(sw, w), min(sh, h)
+    scaled = resize_frames(batch, (sw, sh))
+    out = np.zeros((batch.shape[0], h, w, batch.shape[3]), dtype=np.uint8)
+    x0, y0 = (w - sw) // 2, (h - sh) // 2
+    out[:, y0:y0 + sh, x0:x0 + sw] = scaled
+    return out
+
+
+__all__ = ["fit_frames", "resize_frames", "resize_frame", "even_size"]

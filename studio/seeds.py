@@ -14,6 +14,7 @@ from ganlib.errors import UserError
 from ganlib.synth import seed_to_z  # the NVlabs seed → z convention lives in the one generation module
 
 MAX_SEED = 2 ** 32 - 1
+LARGE_RUN = 10_000  # seed lists at least this long are announced (how many images) before anything starts
 
 
 class SeedList(Sequence[int]):
@@ -86,4 +87,14 @@ def parse_seeds(text: str, option: str = "--seeds") -> SeedList:
     return seeds
 
 
-__all__ = ["MAX_SEED", "SeedList", "parse_seeds", "seed_to_z"]
+def large_run_notice(seeds: Sequence[int], what: str = "images") -> str | None:
+    """A line announcing a seed list of :data:`LARGE_RUN` or more, e.g. "1,000,000 images (seeds 0-999999);
+    Ctrl-C stops" (said before a huge run starts); None for a shorter list."""
+    n = len(seeds)
+    if n < LARGE_RUN:
+        return None
+    shown = repr(seeds)[len("SeedList("):-1] if isinstance(seeds, SeedList) else f"{seeds[0]}..{seeds[-1]}"
+    return f"{n:,} {what} (seeds {shown}); Ctrl-C stops"
+
+
+__all__ = ["LARGE_RUN", "MAX_SEED", "SeedList", "large_run_notice", "parse_seeds", "seed_to_z"]

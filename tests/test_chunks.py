@@ -38,8 +38,11 @@ def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(t
     one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(FAULT_ENV, f"1:{marker}")  # the process rendering chunk 1 is SIGKILLed the first time
-    two = render_timeline(tl, out=tmp_path / "two.mp4", progress=False, batch=4, workers=2)
+    seen = []
+    two = render_timeline(tl, out=tmp_path / "two.mp4", progress=False, batch=4, workers=2,
+                          on_progress=lambda done, total: seen.append(done))
     assert marker.exists() and one.chunks == two.chunks == 4
+    assert seen[-1] == 13 and max(seen) == 13  # the workers' frames, each counted once (chunk 1 was retried)
     a, b = decoded(one.path), decoded(two.path)
     assert a.shape == (13, 32, 32, 3) and np.array_equal(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed-once", "one.mp4", "t.yaml", "two.mp4"]

@@ -26,7 +26,10 @@ def test_ray_local_gives_the_frames_of_one_process_and_retries_a_killed_worker(t
     one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(FAULT_ENV, f"2:{marker}")  # the Ray worker running chunk 2 is SIGKILLed the first time
-    got = render_timeline(tl, out=tmp_path / "ray.mp4", progress=False, batch=4, ray="local", workers=2)
+    seen = []
+    got = render_timeline(tl, out=tmp_path / "ray.mp4", progress=False, batch=4, ray="local", workers=2,
+                          on_progress=lambda done, total: seen.append(done))
+    assert seen[-1] == 13 and max(seen) == 13  # frames reported by the tasks, never past the total
     assert marker.exists() and got.chunks == 4
     assert np.array_equal(decoded(got.path), decoded(one.path))
 

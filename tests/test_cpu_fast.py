@@ -129,3 +129,71 @@ def test_bfloat16_stays_within_its_stated_bound():
     d = (generate(G, z, psi=0.7, precision="float32") - generate(G, z, psi=0.7, precision="bfloat16")).abs()
     assert 0 < d.max().item() <= 0.06
     assert d.mean().item() <= 0.005
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_conv3x3_nnpack_equals_conv2d_in_float64(batch):
+    """NNPACK's Winograd convolution (fp32) against the float64 convolution: Winograd's rounding, nothing more."""
+    g = _gen(7 + batch)
+    x = torch.randn(batch, 8, 32, 32, generator=g)
+    weight = torch.randn(5, 8, 3, 3, generator=g) / 8
+    want = torch.nn.functional.conv2d(x.double(), weight.double(), padding=1)
+    got = fast_cpu.conv3x3(x, weight)
+    assert got.shape == want.shape and got.dtype == torch.float32
+    assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+    assert fast_cpu.use_nnpack(x, weight) == fast_cpu.nnpack_ready()
+    assert not fast_cpu.use_nnpack(x[:, :, :16, :16], weight)  # small planes keep oneDNN
+    assert not fast_cpu.use_nnpack(x.double(), weight.double())
+
+
+def test_synthesis_layer_through_nnpack_equals_reference_in_float64():
+    g = _gen(11)
+    x = torch.randn(2, 6, 32, 32, generator=g)
+    weight = torch.randn(4, 6, 3, 3, generator=g)
+    styles = torch.randn(2, 6, generator=g)
+    noise = torch.randn(2, 1, 32, 32, generator=g) * 0.3
+    bias = torch.randn(4, generator=g)
+    want = modulated_conv2d(x.double(), weight.double(), styles.double(), noise=noise.double(), padding=1,
+                            fused_modconv=True)
+    want = bias_act_ref(want, bias.double(), act="lrelu", gain=2 ** 0.5)
+    got = fast_cpu.modulated_conv_lrelu(x, weight, styles, noise=noise, bias=bias, gain=2 ** 0.5)
+    assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+
+
+@pytest.mark.parametrize("taps", [[1, 3, 3, 1], [1, 2, 5, 1]])
+def test_upconv3x3_equals_conv2d_resample_in_float64(taps):
+    from ganlib.ops.conv2d_resample import conv2d_resample
+    f = setup_filter(taps).to(F64)
+    g = _gen(13)
+    x = torch.randn(2, 5, 6, 7, generator=g, dtype=F64)
+    weight = torch.randn(4, 5, 3, 3, generator=g, dtype=F64)
+    want = conv2d_resample(x, weight, f=f, up=2, padding=1, flip_weight=False)
+    got = fast_cpu.upconv3x3(x, weight, f)
+    assert got.shape == want.shape == (2, 4, 12, 14)
+    assert (got - want).abs().max().item() < 1e-13
+
+
+def test_folded_upsampling_equals_conv2d_resample_in_float64():
+    from ganlib.ops.conv2d_resample import conv2d_resample
+    f = setup_filter([1, 2, 5, 1]).to(F64)
+    g = _gen(17)
+    x = torch.randn(2, 5, 6, 7, generator=g, dtype=F64)
+    weight = torch.randn(4, 5, 3, 3, generator=g, dtype=F64)
+    want = conv2d_resample(x, weight, f=f, up=2, padding=1, flip_weight=False)
+    got = fast_cpu.pixel_unphase(torch.nn.functional.conv2d(x, fast_cpu.fold_upsampling(weight, f), padding=1))
+    assert (got - want).abs().max().item() < 1e-13
+    x32 = torch.randn(1, 5, 256, 256, generator=g)  # a plane large enough for the NNPACK route
+    want = conv2d_resample(x32.double(), weight, f=f, up=2, padding=1, flip_weight=False)
+    got = fast_cpu.upconv3x3(x32, weight.float(), f.float())
+    assert (got.double() - want).abs().max().item() < 1e-4 * want.abs().max().item()
+
+
+def test_conv3x3_falls_back_to_onednn_when_nnpack_fails(monkeypatch):
+    def refuse(*args):
+        raise RuntimeError("NNPACK SpatialConvolution_updateOutput failed")
+    monkeypatch.setattr(fast_cpu, "_NNPACK", [True])
+    monkeypatch.setattr(torch, "_nnpack_spatial_convolution", refuse)
+    x = torch.randn(1, 4, 32, 32, generator=_gen(19))
+    weight = torch.randn(3, 4, 3, 3, generator=_gen(20))
+    assert torch.equal(fast_cpu.conv3x3(x, weight), torch.nn.functional.conv2d(x, weight, padding=1))
+    assert not fast_cpu.nnpack_ready()

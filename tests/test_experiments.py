@@ -119,7 +119,7 @@ def test_grid_file_errors_name_field_and_line(tmp_path, text, field, needle, lin
 
 @pytest.mark.parametrize("text,field,needle", [
     ("grid:\n  batchsize: [1, 2]\n", "grid.batchsize", "did you mean 'batch_size'"),
-    ("base:\n  resolution: 33\n", "base.resolution", "power of two"),
+    ("base:\n  resolution: 33\n", "base.resolution", "cannot be built"),
     ("base:\n  data: {flipp: true}\n", "base.data.flipp", "did you mean 'flip'"),
 ])
 def test_training_settings_are_checked_before_any_run(tmp_path, text, field, needle):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from PIL import Image
 from safetensors.torch import load_file
 
 from ganlib.checkpoints import load_generator
@@ -47,7 +48,12 @@ def test_cli_trains_conditional_stylegan2_with_the_shared_outputs(train_data, tm
     assert sorted((out / "samples").glob("grid_*.png"))
     assert yaml.safe_load((out / "config.yaml").read_text())["kind"] == "stylegan2"
     rows = _rows(out / "losses.csv")
-    assert list(rows[0]) == ["step", "epoch", "loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p"]
+    assert list(rows[0]) == ["step", "epoch", "loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p",
+                             "d_acc_real", "d_acc_fake"]
+    for r in rows:  # the accuracies are the fractions of logits on the right side of 0
+        assert float(r["d_acc_real"]) in {i / 4 for i in range(5)} and 0 <= float(r["d_acc_fake"]) <= 1
+    with Image.open(out / "samples" / "real_vs_fake.png") as im:  # 4 reals beside 4 samples (one per class)
+        assert im.width > 2 * 4 * 32 and 32 < im.height < 2 * 32  # one row per side: nrow = the 4 classes
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     # Lazy regularisation: R1 and path length are recomputed on steps 1, 3 (intervals of 2), kept in between.
     assert rows[0]["r1"] == rows[1]["r1"] != rows[2]["r1"] == rows[3]["r1"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 
 import numpy as np
 import pytest
@@ -29,7 +30,9 @@ def _train(kind, data, out, *extra):
     (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "batch_size=many"], ["'batch_size'", "integer"]),
     (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "lr_g=-1"], ["'lr_g'", "greater than 0"]),
     (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "batch_size"], ["key=value"]),
-    (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "resolution=48"], ["power of two"]),
+    (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "resolution=36"],
+     ["'resolution'", "cannot be built", "24, 28, 32"]),
+    (["train", "classifier", "--data", "DATA", "--out", "OUT", "--set", "resolution=28"], ["power of two"]),
     (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--set", "batch_size=64"], ["batch_size 64", "16"]),
     (["train", "dcgan", "--data", "DATA", "--out", "OUT", "--device", "tpu"], ["device"]),
     (["train", "mse", "--data", "DATA", "--out", "OUT"], ["feature vectors"]),
@@ -62,12 +65,18 @@ def test_train_classify_autoencode(train_data, tmp_path):
     assert "accuracy against the folder names" in out
 
     code, out, err = _train("autoencoder", train_data["folder"], tmp_path / "ae", "--set", "width=4",
-                            "--set", "code_dim=8", "--max-steps", "3")
+                            "--set", "code_dim=8", "--max-steps", "3", "--set", f"val_data={train_data['zip']}")
     assert code == 0, err
+    with open(tmp_path / "ae" / "metrics.csv", newline="") as f:
+        assert float(list(csv.DictReader(f))[-1]["val_recon_mse"]) > 0  # over the whole validation set
     dest = tmp_path / "codes"
     code, out, err = run_cli("autoencode", "--model", str(tmp_path / "ae" / "checkpoint.safetensors"),
-                             "--data", str(train_data["hdf5"]), "--out", str(dest))
+                             "--data", str(train_data["hdf5"]), "--out", str(dest), "--test", str(train_data["zip"]))
     assert code == 0, err
+    mse = json.loads((dest / "reconstruction_mse.json").read_text())
+    assert mse["data"] > 0 and mse["test_images"] == 16
+    assert abs(mse["test"] - mse["data"]) < 1e-6  # the zip holds the same 16 images as the HDF5 file
+    assert f"{mse['test']:.5f} over the 16 test images" in out
     codes = np.load(dest / "codes.npy")
     assert codes.shape == (16, 8) and np.isfinite(codes).all()
     assert np.load(dest / "labels.npy").shape == (16,)

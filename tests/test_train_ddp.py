@@ -53,3 +53,12 @@ def test_batch_must_split_and_other_kinds_refuse(train_data, tmp_path):
     with pytest.raises(ConfigError, match="train stylegan2 only, not 'dcgan'"):
         train("dcgan", train_data["folder"], tmp_path / "dc", overrides=tiny("dcgan"), max_steps=1, progress=False,
               nproc=2)
+
+
+def test_ranks_share_the_cores_without_oversubscribing():
+    import os
+
+    from ganlib.train.distributed import threads_per_rank
+    cores = len(os.sched_getaffinity(0))
+    assert threads_per_rank(cores) == 1 and threads_per_rank(4 * cores) == 1
+    assert threads_per_rank(1) == min(cores, torch.get_num_threads())

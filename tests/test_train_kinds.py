@@ -75,6 +75,10 @@ def test_kind_trains_and_exports(kind, data, extra, train_data, tmp_path):
         return
     grids = sorted((out / "samples").glob("grid_*.png"))
     assert grids and (out / "evolution.gif").is_file()
+    adversarial = kind in ("dcgan", "dcgan-mod", "wgan", "wgan-gp", "cgan", "stylegan2")
+    assert (out / "samples" / "real_vs_fake.png").is_file() == adversarial
+    if adversarial and "d_real" in rows[0]:
+        assert all(0 <= float(r["d_acc_real"]) <= 1 and 0 <= float(r["d_acc_fake"]) <= 1 for r in rows)
 
     m = load_generator(result.checkpoint)
     G = m.G

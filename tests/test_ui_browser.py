@@ -1,7 +1,8 @@
 """End to end in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-Loads the studio, adds two keyframes by clicking gallery images, renders, and sees the video element; on the way it
-saves a screenshot of each tab to docs/screenshots/<tab>.png (used by the README). Chromium comes from the set-up
+Loads the studio, adds two keyframes by clicking gallery images, renders, and sees the video element; starts a
+long render and cancels it (no output is left, the job row says so); on the way it saves a screenshot of each tab
+to docs/screenshots/<tab>.png (used by the README). Chromium comes from the set-up
 (scripts/setup_env.sh installs Debian's package when it can); the test is skipped, with the reason, where Chromium or
 Playwright is missing. It never installs anything itself.
 The screenshots use the shipped default model when presets/models/default.safetensors exists, else the 64 px
@@ -93,6 +94,23 @@ def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeyp
             page.wait_for_function("document.querySelector('#video-player video').readyState >= 2")
             page.screenshot(path=str(SHOTS / "render.png"), full_page=True)
 
+            # Cancel: a long render (120 s of video) stops at once; its button is disabled meanwhile; nothing is kept
+            page.get_by_role("tab", name="Timeline").click()
+            length = page.get_by_label("Length", exact=False)
+            length.fill("120")
+            length.press("Enter")
+            expect(page.locator("#keyframes")).to_be_visible()
+            page.get_by_role("tab", name="Render").click()
+            expect(page.locator("#render-plan")).to_contain_text("frames · 120.")
+            render_btn = page.locator("#render-button")
+            render_btn.click()
+            expect(render_btn).to_be_disabled()
+            expect(page.locator("#render-status")).to_contain_text("Rendering")
+            page.locator("#cancel-button").click()
+            expect(page.get_by_text("nothing was kept")).to_be_visible()
+            expect(page.locator("#jobs-table")).to_contain_text("cancelled")
+            expect(render_btn).to_be_enabled()
+
             # Batch: a zip of seed images and its contact sheet
             page.get_by_role("tab", name="Batch").click()
             page.get_by_role("button", name="Make zip of images").click()
@@ -103,4 +121,5 @@ def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeyp
             browser.close()
     for tab in ("explore", "timeline", "render", "batch"):
         assert (SHOTS / f"{tab}.png").stat().st_size > 10_000
-    assert len(list(server.output_dir.glob("*/walk.mp4"))) == 1
+    assert len(list(server.output_dir.glob("*/walk.mp4"))) == 1  # the first render; the cancelled one left nothing
+    assert len(list(server.output_dir.glob("*/walk.yaml"))) == 1

@@ -390,8 +390,8 @@ def test_auth_is_required_when_asked(tmp_path):
 # --------------------------------------------------------------------------------------------- the command
 def test_studio_ui_command_options(monkeypatch, tmp_path):
     seen = {}
-    monkeypatch.setattr(app_module, "build_app", lambda models, out, device: seen.update(models=models, out=out,
-                                                                                       device=device) or "app")
+    monkeypatch.setattr(app_module, "build_app", lambda models, out, device, prune: seen.update(
+        models=models, out=out, device=device) or "app")
     monkeypatch.setattr(app_module, "launch", lambda app, host, port, auth, quiet: seen.update(
         app=app, host=host, port=port, auth=auth))
     code, out, err = run_cli("ui", "--port", "7999", "--output-dir", str(tmp_path / "o"), "--auth", "a:b:c",
@@ -399,7 +399,7 @@ def test_studio_ui_command_options(monkeypatch, tmp_path):
     assert code == 0, err
     assert seen == dict(models=None, out=tmp_path / "o", device="cpu", app="app", host="127.0.0.1", port=7999,
                         auth=("a", "b:c"))
-    code, _, err = run_cli("ui", "--host", "0.0.0.0", "--models-dir", str(tmp_path))
+    code, _, err = run_cli("ui", "--host", "0.0.0.0", "--models-dir", str(tmp_path), "--insecure")
     assert code == 0 and "without --auth" in err and seen["host"] == "0.0.0.0"
     code, _, err = run_cli("ui", "--auth", "nopassword")
     assert code == 2 and "USER:PASS" in err

@@ -48,7 +48,8 @@ class ImageDataset(torch.utils.data.Dataset):
     channels: int
     labels: np.ndarray | None = None
     class_names: list[str] | None = None
-    features: np.ndarray | None = None
+    features: np.ndarray | None = None  # [N, F] (sequences [N, T, F] are kept flat as [N, T*F])
+    features_shape: tuple[int, ...] | None = None  # the per-row shape as stored: (F,) or (T, F)
     cache: torch.Tensor | None = None
     skipped: int = 0
     _count: int = 0
@@ -64,8 +65,15 @@ class ImageDataset(torch.utils.data.Dataset):
 
     @property
     def features_dim(self) -> int:
-        """Return the size of the feature vectors (0 when the dataset has none)."""
+        """Return the size of the (flattened) feature vectors (0 when the dataset has none)."""
         return int(self.features.shape[1]) if self.features is not None else 0
+
+    @property
+    def feature_row_shape(self) -> tuple[int, ...]:
+        """Return the shape of one feature row as stored: (F,), or (T, F) for sequence features; () without any."""
+        if self.features is None:
+            return ()
+        return tuple(self.features_shape) if self.features_shape else (self.features_dim,)
 
     def _read(self, i: int) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -104,6 +104,7 @@ class HDF5Dataset(ImageDataset):
                                dtype=np.float32)
             if not np.isfinite(feats).all():
                 raise DataError(f"{features_key!r} holds NaN or infinite values", file=path)
+            self.features_shape = tuple(int(n) for n in feats.shape[1:])  # (F,), or (T, F) for sequences
             self.features = feats.reshape(feats.shape[0], -1)
             if len(self.features) != self._count:
                 raise DataError(f"{features_key!r} has {len(self.features)} rows but {images_key!r} has "

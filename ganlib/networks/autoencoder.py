@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ganlib.networks.registry import register_generator
-from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_resolution, cond_matrix, dcgan_init,
+from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_pyramid_resolution, cond_matrix, dcgan_init,
                                           pyramid_channels)
 
 
@@ -20,15 +20,15 @@ from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_reso
 class ConvAutoencoder(nn.Module, GeneratorAttrs):
     """Conv autoencoder: ``encode(x) -> code [N, code_dim]``, ``decode(code, c) -> image``, ``forward`` = decode.
 
-    Args: ``img_resolution`` (power of two >= 16), ``img_channels``, ``code_dim``, ``width`` channels of the first
-    encoder map (doubling per halving, capped at ``max_channels``), ``cond_kind`` "none" or "label" with ``c_dim``
-    classes and ``embed_dim`` label-embedding size.
+    Args: ``img_resolution`` (``b · 2^k``, b in 4..7, k >= 1: 28, 32, 64, ...), ``img_channels``, ``code_dim``,
+    ``width`` channels of the first encoder map (doubling per halving, capped at ``max_channels``), ``cond_kind``
+    "none" or "label" with ``c_dim`` classes and ``embed_dim`` label-embedding size.
     """
 
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, code_dim: int = 64, width: int = 32,
                  max_channels: int = 256, cond_kind: str = "none", c_dim: int = 0, embed_dim: int = 16):
         super().__init__()
-        check_resolution(img_resolution, 16)
+        b = self._base = check_pyramid_resolution(img_resolution)
         check_cond(cond_kind, c_dim)
         if cond_kind == "features":
             raise ValueError("the autoencoder's decoder is conditioned on labels only")
@@ -42,17 +42,17 @@ class ConvAutoencoder(nn.Module, GeneratorAttrs):
         chans = pyramid_channels(img_resolution, width, max_channels)
         size = img_resolution // 2
         enc: list[nn.Module] = [nn.Conv2d(img_channels, chans[size], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        while size > 4:
+        while size > b:
             enc += [nn.Conv2d(chans[size], chans[size // 2], 4, 2, 1, bias=False), nn.BatchNorm2d(chans[size // 2]),
                     nn.LeakyReLU(0.2, True)]
             size //= 2
-        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(chans[4] * 16, code_dim))
+        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(chans[b] * b * b, code_dim))
         self.embed = nn.Linear(c_dim, embed_dim, bias=False) if cond_kind == "label" else None
         din = code_dim + (embed_dim if self.embed is not None else 0)
-        self._ch4 = chans[4]
-        self.fc = nn.Sequential(nn.Linear(din, chans[4] * 16), nn.ReLU(True))
+        self._ch4 = chans[b]
+        self.fc = nn.Sequential(nn.Linear(din, chans[b] * b * b), nn.ReLU(True))
         dec: list[nn.Module] = []
-        size = 4
+        size = b
         while size * 2 < img_resolution:
             dec += [nn.Upsample(scale_factor=2, mode="nearest"),
                     nn.Conv2d(chans[size], chans[size * 2], 3, 1, 1, bias=False), nn.BatchNorm2d(chans[size * 2]),
@@ -74,7 +74,7 @@ class ConvAutoencoder(nn.Module, GeneratorAttrs):
         cm = cond_matrix(c, h.shape[0], self.cond_kind, self.c_dim, h.device, h.dtype)
         if cm is not None:
             h = torch.cat([h, self.embed(cm)], dim=1)
-        return self.decoder(self.fc(h).view(-1, self._ch4, 4, 4))
+        return self.decoder(self.fc(h).view(-1, self._ch4, self._base, self._base))
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, noise_mode: str = "const") -> torch.Tensor:

@@ -23,6 +23,11 @@ from torch import nn
 
 from ganlib import limits
 from ganlib.errors import CheckpointError
+from ganlib.networks.small_common import base_size
+
+# Architectures whose resolution is not a power of two: a DCGAN-style pyramid (b * 2^k px, b in 4..7) or any size.
+_PYRAMID_ARCHS = ("dcgan", "dcgan-mod", "cgan", "mse", "autoencoder")
+_ANY_SIZE_ARCHS = ("mlp", "encoded")  # encoded: its inner generator's own rule applies when that is built
 
 _WIDE = ("channel_base",)  # channel budgets spread over layers: may exceed one layer's channel limit
 _MAY_BE_ZERO = ("c_dim", "embed_dim", "num_fp16_res", "conv_clamp", "mapping_layers", "dropout")
@@ -54,6 +59,12 @@ def _check_value(arch: str, name: str, value: Any, default: Any) -> None:
         return
     if isinstance(value, int):
         lo, hi, extra = _int_range(name)
+        if extra and arch in _PYRAMID_ARCHS + _ANY_SIZE_ARCHS:
+            ok = lo <= value <= hi and (arch in _ANY_SIZE_ARCHS or base_size(value) is not None)
+            if not ok:
+                raise CheckpointError(f"model setting {where} is {value}; it must be from {lo} to {hi} and 4, 5, 6 "
+                                      f"or 7 doubled at least once (8, 10, 12, 14, 16, 20, 24, 28, 32, ...)")
+            return
         if not lo <= value <= hi or (extra and value & (value - 1)):
             raise CheckpointError(f"model setting {where} is {value}; it must be a whole number from {lo} to {hi}"
                                   f"{extra}")

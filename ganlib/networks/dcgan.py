@@ -2,8 +2,9 @@
 
 The generator projects ``z`` to a 4x4 map with a transposed convolution and doubles the size with 4x4 stride-2
 transposed convolutions, batch norm and ReLU, ending in tanh. The discriminator mirrors it with stride-2 convolutions,
-batch norm (not on the first layer) and LeakyReLU 0.2, ending in one logit. Weights start at N(0, 0.02). Any power
-of two from 16 px works (tests use 32 px); 64/128/256 are the documented sizes.
+batch norm (not on the first layer) and LeakyReLU 0.2, ending in one logit. Weights start at N(0, 0.02). Any size
+``b · 2^k`` with b in 4..7 and k >= 1 works (the pyramid starts at b x b: 28 px at 7x7; tests use 32 px); 64/128/256
+are the documented sizes.
 
 The same classes take an optional condition (``cond_kind`` "label" or "features"): the condition is embedded by a
 bias-free linear layer (for one-hot labels exactly an ``nn.Embedding`` lookup) and concatenated with ``z``; the
@@ -16,8 +17,8 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from ganlib.networks.registry import register_generator
-from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_resolution, cond_matrix, dcgan_init,
-                                          pyramid_channels)
+from ganlib.networks.small_common import (GeneratorAttrs, check_cond, check_pyramid_resolution, cond_matrix,
+                                          dcgan_init, pyramid_channels)
 
 UPSAMPLE_MODES = ("deconv", "resize")
 
@@ -32,7 +33,7 @@ def _up(cin: int, cout: int, mode: str) -> list[nn.Module]:
 class DCGANGenerator(nn.Module, GeneratorAttrs):
     """DCGAN generator: ``z`` [N, z_dim] (+ condition) → image [N, img_channels, R, R] in [-1, 1].
 
-    Args: ``z_dim`` latent size; ``img_resolution`` R (power of two >= 16); ``img_channels``; ``ngf`` channels of
+    Args: ``z_dim`` latent size; ``img_resolution`` R (``b · 2^k``, b in 4..7, k >= 1: 28, 32, 64, ...); ``img_channels``; ``ngf`` channels of
     the last hidden map (doubling towards 4x4, capped at ``max_channels``); ``upsample`` "deconv" (transposed
     convolutions, the paper) or "resize" (nearest upsampling + 3x3 conv); ``cond_kind``/``c_dim``/``embed_dim``
     for conditional use (see module docstring).
@@ -42,7 +43,7 @@ class DCGANGenerator(nn.Module, GeneratorAttrs):
                  max_channels: int = 512, upsample: str = "deconv", cond_kind: str = "none", c_dim: int = 0,
                  embed_dim: int = 0):
         super().__init__()
-        check_resolution(img_resolution, 16)
+        b = check_pyramid_resolution(img_resolution)
         check_cond(cond_kind, c_dim)
         if upsample not in UPSAMPLE_MODES:
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
@@ -59,9 +60,9 @@ class DCGANGenerator(nn.Module, GeneratorAttrs):
         if in_dim <= 0:
             raise ValueError("the generator needs z_dim > 0 or a condition")
         chans = pyramid_channels(img_resolution, ngf, max_channels)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, chans[4], 4, 1, 0, bias=False),
-                                   nn.BatchNorm2d(chans[4]), nn.ReLU(True)]
-        size = 4
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim, chans[b], b, 1, 0, bias=False),
+                                   nn.BatchNorm2d(chans[b]), nn.ReLU(True)]
+        size = b
         while size * 2 < img_resolution:
             layers += _up(chans[size], chans[size * 2], upsample) + [nn.BatchNorm2d(chans[size * 2]), nn.ReLU(True)]
             size *= 2
@@ -110,7 +111,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, img_resolution: int = 64, img_channels: int = 3, ndf: int = 64, max_channels: int = 512,
                  norm: str = "batch", spectral: bool = False, cond_kind: str = "none", c_dim: int = 0):
         super().__init__()
-        check_resolution(img_resolution, 16)
+        b = check_pyramid_resolution(img_resolution)
         check_cond(cond_kind, c_dim)
         if norm not in ("batch", "layer", "none"):
             raise ValueError(f"norm must be batch, layer or none, got {norm!r}")
@@ -122,7 +123,7 @@ class DCGANDiscriminator(nn.Module):
         cin = img_channels + (1 if self.cond_plane is not None else 0)
         size = img_resolution // 2
         layers: list[nn.Module] = [sn(nn.Conv2d(cin, chans[size], 4, 2, 1)), nn.LeakyReLU(0.2, True)]
-        while size > 4:
+        while size > b:
             cout = chans[size // 2]
             layers.append(sn(nn.Conv2d(chans[size], cout, 4, 2, 1, bias=norm == "none")))
             if norm == "batch":
@@ -131,7 +132,7 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(nn.GroupNorm(1, cout))
             layers.append(nn.LeakyReLU(0.2, True))
             size //= 2
-        layers.append(sn(nn.Conv2d(chans[4], 1, 4, 1, 0)))
+        layers.append(sn(nn.Conv2d(chans[b], 1, b, 1, 0)))
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
 

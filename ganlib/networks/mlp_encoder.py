@@ -1,5 +1,5 @@
-"""An MLP pre-encoder for conditioning features, and the generator wrapper that puts it, frozen, in front of any
-conditional generator.
+"""Pre-encoders for conditioning features (an MLP, or a GRU over sequence features [N, T, F]), and the generator
+wrapper that puts one, frozen, in front of any conditional generator.
 
 Training (``ganlib.train``) first fits ``MLPFeatureAutoencoder`` on the dataset's feature vectors (MSE
 reconstruction through a small bottleneck), then freezes its encoder and trains the conditional generator on the
@@ -33,13 +33,48 @@ class MLPEncoder(nn.Module):
         return self.net(x)
 
 
-class MLPFeatureAutoencoder(nn.Module):
-    """Encoder + mirrored decoder used to pre-train ``MLPEncoder`` on features; ``forward(x) -> reconstruction``."""
+class SequenceEncoder(nn.Module):
+    """A GRU over the time axis of sequence features, then a linear map of its last hidden state:
+    ``forward(x [N, steps, in_dim] or flat [N, steps * in_dim]) -> [N, out_dim]``."""
 
-    def __init__(self, in_dim: int, hidden: int = 64, out_dim: int = 8, layers: int = 2):
+    def __init__(self, in_dim: int, steps: int, hidden: int = 64, out_dim: int = 8, layers: int = 1):
         super().__init__()
-        self.encoder = MLPEncoder(in_dim, hidden, out_dim, layers)
-        self.decoder = MLPEncoder(out_dim, hidden, in_dim, layers)
+        self.in_dim, self.steps, self.out_dim = in_dim, steps, out_dim
+        self.gru = nn.GRU(in_dim, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the codes [N, out_dim] of the sequences ``x``."""
+        _, h = self.gru(x.reshape(x.shape[0], self.steps, self.in_dim))
+        return self.head(h[-1])
+
+
+def build_encoder(kind: str = "mlp", **kwargs) -> nn.Module:
+    """Return the pre-encoder of ``kind``: "mlp" (``MLPEncoder`` kwargs) or "sequence" (``SequenceEncoder``)."""
+    if kind == "sequence":
+        return SequenceEncoder(**kwargs)
+    if kind != "mlp":
+        raise ValueError(f"encoder kind must be mlp or sequence, got {kind!r}")
+    return MLPEncoder(**kwargs)
+
+
+def flat_in_dim(encoder: nn.Module) -> int:
+    """Return how many values one (flattened) feature row of ``encoder`` holds."""
+    return encoder.in_dim * getattr(encoder, "steps", 1)
+
+
+class MLPFeatureAutoencoder(nn.Module):
+    """Encoder (an MLP, or a GRU with ``kind="sequence"``) + MLP decoder back to the flattened features, used to
+    pre-train the encoder; ``forward(x) -> reconstruction`` of the flat rows."""
+
+    def __init__(self, in_dim: int, hidden: int = 64, out_dim: int = 8, layers: int = 2, kind: str = "mlp",
+                 steps: int = 1):
+        super().__init__()
+        if kind == "sequence":
+            self.encoder = SequenceEncoder(in_dim, steps, hidden, out_dim, layers)
+        else:
+            self.encoder = MLPEncoder(in_dim, hidden, out_dim, layers)
+        self.decoder = MLPEncoder(out_dim, hidden, flat_in_dim(self.encoder), layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the reconstruction [N, in_dim] of ``x`` [N, in_dim]."""
@@ -50,22 +85,23 @@ class MLPFeatureAutoencoder(nn.Module):
 class EncodedGenerator(nn.Module, GeneratorAttrs):
     """A frozen ``MLPEncoder`` in front of a conditional generator: ``forward(z, c)`` with raw features ``c``.
 
-    Args: ``encoder`` (MLPEncoder kwargs: in_dim, hidden, out_dim, layers), ``generator_arch`` and
-    ``generator_kwargs`` (any registered generator whose ``c_dim`` equals the encoder's ``out_dim``).
+    Args: ``encoder`` (``build_encoder`` kwargs: MLP in_dim, hidden, out_dim, layers; or kind "sequence" with
+    steps, whose rows are ``steps * in_dim`` flat values), ``generator_arch`` and ``generator_kwargs`` (any
+    registered generator whose ``c_dim`` equals the encoder's ``out_dim``).
     """
 
     def __init__(self, encoder: dict, generator_arch: str, generator_kwargs: dict):
         super().__init__()
         self.init_kwargs = dict(encoder=dict(encoder), generator_arch=generator_arch,
                                 generator_kwargs=dict(generator_kwargs))
-        self.encoder = MLPEncoder(**encoder)
+        self.encoder = build_encoder(**encoder)
         self.generator = build_generator(generator_arch, generator_kwargs)
         if self.generator.c_dim != self.encoder.out_dim:
             raise ValueError(f"generator c_dim {self.generator.c_dim} != encoder out_dim {self.encoder.out_dim}")
         for p in self.encoder.parameters():
             p.requires_grad_(False)
         self.z_dim = self.generator.z_dim
-        self.c_dim = self.encoder.in_dim
+        self.c_dim = flat_in_dim(self.encoder)
         self.cond_kind = "features"
         self.img_resolution, self.img_channels = self.generator.img_resolution, self.generator.img_channels
         self.w_dim = self.num_ws = 0

@@ -42,16 +42,47 @@ def check_resolution(resolution: int, minimum: int = 8) -> int:
     return int(math.log2(resolution))
 
 
+BASE_SIZES = (4, 5, 6, 7)  # the smallest feature map of a DCGAN-style pyramid
+
+
+def base_size(resolution: int) -> int | None:
+    """Return the smallest map of the pyramid that doubles up to ``resolution`` (``resolution = base · 2^k`` with
+    base in 4..7 and k >= 1: 28 px starts at 7x7, 64 px at 4x4), or None when no such pyramid exists."""
+    r = int(resolution)
+    if r < 8:
+        return None
+    while r % 2 == 0 and r // 2 >= 4:
+        r //= 2
+    return r if r in BASE_SIZES and r < resolution else None
+
+
+def pyramid_resolutions(maximum: int = 1024) -> list[int]:
+    """Return every resolution up to ``maximum`` that ``base_size`` accepts, ascending (8, 10, 12, 14, 16, 20, ...)."""
+    return sorted({b << k for b in BASE_SIZES for k in range(1, 12) if (b << k) <= maximum})
+
+
+def check_pyramid_resolution(resolution: int) -> int:
+    """Return ``base_size(resolution)``; raise ValueError listing the allowed sizes when there is none."""
+    b = base_size(resolution)
+    if b is None:
+        allowed = pyramid_resolutions(128)
+        raise ValueError(f"resolution {resolution} cannot be built (sizes are 4, 5, 6 or 7 px doubled at least once): "
+                         f"{', '.join(map(str, allowed))}, ... up to 1024")
+    return b
+
+
 def pyramid_channels(resolution: int, base: int, max_channels: int) -> dict[int, int]:
     """Return {feature-map size: channels} for a DCGAN pyramid ending at ``resolution`` with ``base`` channels.
 
     The map just below the output (resolution / 2) has ``base`` channels; each halving of the size doubles them,
-    capped at ``max_channels`` (DCGAN-64 with base 64 gives 4:512, 8:256, 16:128, 32:64).
+    capped at ``max_channels``, down to the pyramid's smallest map ``base_size(resolution)`` (DCGAN-64 with base 64
+    gives 4:512, 8:256, 16:128, 32:64; 28 px gives 7:128, 14:64).
     """
+    smallest = check_pyramid_resolution(resolution)
     out = {}
     size = resolution // 2
     ch = base
-    while size >= 4:
+    while size >= smallest:
         out[size] = min(ch, max_channels)
         size //= 2
         ch *= 2

@@ -1,4 +1,5 @@
-"""Running trained models over a whole dataset in batches: classifier probabilities and autoencoder codes."""
+"""Running trained models over a whole dataset in batches: classifier probabilities, autoencoder codes and the
+autoencoder's reconstruction error."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,6 +30,27 @@ def encode_dataset(ae: torch.nn.Module, ds: ImageDataset, batch: int = 64,
     ae.eval()
     out = [ae.encode(ds.batch_for(rows)["image"].to(device)).cpu() for rows in _chunks(len(ds), batch)]
     return torch.cat(out).numpy().astype(np.float32)
+
+
+@torch.no_grad()
+def reconstruction_mse(ae: torch.nn.Module, ds: ImageDataset, batch: int = 64,
+                       device: str | torch.device = "cpu") -> float:
+    """Return the mean squared reconstruction error (pixels in [-1, 1]) of the autoencoder over every image of
+    ``ds``; a label-conditioned decoder gets each image's own label when ``ds`` has labels it knows, else the
+    uniform label mixture."""
+    was_training = ae.training
+    ae.eval()
+    total, count = 0.0, 0
+    for rows in _chunks(len(ds), batch):
+        b = ds.batch_for(rows)
+        x = b["image"].to(device)
+        c = None
+        if getattr(ae, "cond_kind", "none") == "label" and "label" in b and int(b["label"].max()) < ae.c_dim:
+            c = b["label"].to(device)
+        total += float(((ae.reconstruct(x, c) - x) ** 2).sum())
+        count += x.numel()
+    ae.train(was_training)
+    return total / max(count, 1)
 
 
 def item_names(ds: ImageDataset) -> list[str]:

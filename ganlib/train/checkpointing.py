@@ -6,15 +6,17 @@ arbitrary unpickling).
 """
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from ganlib.errors import CheckpointError
+from ganlib.errors import CheckpointError, UserError
 from ganlib.io_utils import atomic_path
+from ganlib.paths import os_error_text
 
 STATE_FORMAT = 1
 
@@ -54,16 +56,53 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def save_state(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write a training-state dict to ``path`` atomically (adds the format version); returns the path."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save({"format": STATE_FORMAT, **state}, tmp)
-    return path
+def _write_failure(exc: BaseException) -> str | None:
+    """Return a short phrase for a failed write (disk full, permission, ...), or None when ``exc`` is not one."""
+    if isinstance(exc, OSError):
+        return os_error_text(exc)
+    if isinstance(exc, UserError):
+        return exc.message.removeprefix("cannot write the checkpoint: ")
+    text = str(exc)
+    if isinstance(exc, RuntimeError) and "No space left" in text:
+        return "disk full (no space left on device)"
+    if isinstance(exc, RuntimeError) and "write" in text.lower():  # torch.save's stream writer hides the errno
+        return "the write failed (is the disk full?)"
+    return None
+
+
+def save_checkpoint_pair(state_path: str | Path, state: dict[str, Any], model_path: str | Path,
+                         export: Callable[[Path], Any], previous: str) -> None:
+    """Write the training state to ``state_path`` and the model (``export(tmp_path)`` writes it) to
+    ``model_path``: both under temporary names first, then both renamed, so a failure leaves the previous pair
+    untouched. A write failure (disk full, permission) raises one UserError naming the file and ``previous`` (a
+    phrase such as "the last good checkpoint is ... (step N)"); the temporary files are removed."""
+    state_path, model_path = Path(state_path), Path(model_path)
+    current = state_path
+    try:
+        with contextlib.ExitStack() as stack:
+            tmp_state = stack.enter_context(atomic_path(state_path))
+            tmp_model = stack.enter_context(atomic_path(model_path))
+            torch.save({"format": STATE_FORMAT, **state}, tmp_state)
+            current = model_path
+            export(tmp_model)
+    except Exception as exc:  # noqa: BLE001 - classified below, re-raised when it is not a write failure
+        text = _write_failure(exc)
+        if text is None:
+            raise
+        raise UserError(f"cannot write the checkpoint: {text}; {previous}, untouched", file=current) from None
+
+
+def non_finite_module(modules: dict[str, torch.nn.Module]) -> str | None:
+    """Return the name of the first module in ``modules`` with a NaN or infinite parameter or buffer, else None."""
+    for name, module in modules.items():
+        for t in list(module.parameters()) + list(module.buffers()):
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                return name
+    return None
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
-    """Read a training-state file written by ``save_state`` (safely, ``weights_only=True``); CheckpointError if it
+    """Read a training-state file written by ``save_checkpoint_pair`` (safely, ``weights_only=True``); CheckpointError if it
     cannot be read."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

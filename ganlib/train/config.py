@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ganlib.errors import ConfigError
+from ganlib.networks.small_common import check_pyramid_resolution
 from ganlib.schema import did_you_mean, line_of, parse_scalar, read_yaml_file, translate
 from ganlib.train.diffaugment import POLICIES
 
@@ -20,7 +21,7 @@ KINDS = ("dcgan", "dcgan-mod", "wgan", "wgan-gp", "mse", "cgan", "autoencoder", 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "presets" / "train"
 
 # Settings that may change when a run is resumed (everything else is taken from the saved run).
-RESUME_MUTABLE = {"steps", "log_every", "checkpoint_every", "eval_every", "sample_every_epochs", "data.num_workers",
+RESUME_MUTABLE = {"steps", "epochs", "log_every", "checkpoint_every", "eval_every", "sample_every_epochs", "data.num_workers",
                   "metrics_every", "metrics_num"}
 
 
@@ -44,15 +45,24 @@ class DataConfig(_Strict):
 
 
 class EncoderConfig(_Strict):
-    """The optional MLP pre-encoder of the features (trained first, then frozen in front of the generator)."""
+    """The optional pre-encoder of the features (trained first, or loaded from ``path``, then frozen in front of the
+    generator): an MLP, or for sequence features [N, T, F] a GRU over the time axis (``kind: sequence``). Giving
+    ``path`` or ``kind: sequence`` turns it on."""
 
     enabled: bool = False
+    kind: Literal["mlp", "sequence"] = "mlp"
+    path: str | None = None  # a pretrained MLP state_dict (.pt weights-only, or .safetensors); its shapes win
     hidden: int = Field(64, ge=1)
     code_dim: int = Field(8, ge=1)
     layers: int = Field(2, ge=1, le=8)
     steps: int = Field(500, ge=1)
     lr: float = Field(1e-3, gt=0)
     batch_size: int = Field(64, ge=1)
+
+    @property
+    def used(self) -> bool:
+        """Whether the pre-encoder is on (``enabled``, a ``path`` or ``kind: sequence``)."""
+        return self.enabled or self.path is not None or self.kind == "sequence"
 
 
 class CommonConfig(_Strict):
@@ -63,6 +73,8 @@ class CommonConfig(_Strict):
     channels: Literal[1, 3] = 3
     batch_size: int = Field(64, ge=1)
     steps: int = Field(5000, ge=1)
+    epochs: int | None = Field(None, ge=1)  # instead of steps: passes over the training images
+    val_data: str | None = None  # a validation folder/.zip/.h5 (classifier: instead of the split; others: val metrics)
     log_every: int = Field(1, ge=1)
     checkpoint_every: int = Field(500, ge=0)
     eval_every: int = Field(500, ge=0)
@@ -75,10 +87,25 @@ class CommonConfig(_Strict):
 
     @field_validator("resolution")
     @classmethod
-    def _power_of_two(cls, v: int) -> int:
-        if v < 16 or v > 1024 or v & (v - 1):
-            raise ValueError("resolution must be a power of two from 16 to 1024 (DCGAN: 64, 128 or 256)")
+    def _bounds(cls, v: int) -> int:
+        if v < 4 or v > 1024:
+            raise ValueError("resolution must be from 4 to 1024 px")
         return v
+
+    def resolution_problem(self) -> str | None:
+        """Return why the networks of this config cannot be built at ``resolution`` (listing the allowed sizes), or
+        None when they can. Default: the DCGAN-style pyramid (``b · 2^k`` px, b in 4..7)."""
+        try:
+            check_pyramid_resolution(self.resolution)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+
+def _power_of_two_problem(resolution: int, what: str) -> str | None:
+    if resolution < 8 or resolution & (resolution - 1):
+        return f"{what} needs a power of two from 8 to 1024 px: 8, 16, 32, 64, 128, 256, 512 or 1024"
+    return None
 
 
 class GANConfig(CommonConfig):
@@ -102,6 +129,11 @@ class GANConfig(CommonConfig):
     n_critic: int = Field(1, ge=1)
     clip: float | None = Field(None, gt=0)
     gp_lambda: float = Field(0.0, ge=0)
+    init_std: float = Field(0.02, gt=0, le=1)  # weights start at N(0, init_std) (DCGAN: 0.02)
+
+    def resolution_problem(self) -> str | None:
+        """MLP networks take any size; convolutional ones the pyramid's sizes."""
+        return None if self.arch == "mlp" else super().resolution_problem()
 
 
 class CGANConfig(GANConfig):
@@ -122,6 +154,7 @@ class MSEConfig(CommonConfig):
     embed_dim: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0)
     betas: tuple[float, float] = (0.9, 0.999)
+    init_std: float = Field(0.02, gt=0, le=1)
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
 
 
@@ -135,6 +168,7 @@ class AutoencoderConfig(CommonConfig):
     embed_dim: int = Field(16, ge=1)
     lr: float = Field(1e-3, gt=0)
     betas: tuple[float, float] = (0.9, 0.999)
+    init_std: float = Field(0.02, gt=0, le=1)
 
 
 class ClassifierConfig(CommonConfig):
@@ -146,6 +180,10 @@ class ClassifierConfig(CommonConfig):
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     val_fraction: float = Field(0.1, ge=0, lt=1)
+
+    def resolution_problem(self) -> str | None:
+        """The classifier halves its maps down to 4x4."""
+        return _power_of_two_problem(self.resolution, "the classifier")
 
 
 class StyleGAN2Config(CommonConfig):
@@ -185,6 +223,10 @@ class StyleGAN2Config(CommonConfig):
     diffaugment: str = "color,translation,cutout"
     init: str | None = None
     freeze_d: int = Field(0, ge=0)
+
+    def resolution_problem(self) -> str | None:
+        """StyleGAN2's synthesis doubles from 4x4."""
+        return _power_of_two_problem(self.resolution, "StyleGAN2")
 
     @field_validator("diffaugment")
     @classmethod
@@ -306,9 +348,14 @@ def validate_config(kind: str, raw: dict[str, Any], *, source: str | None = None
     schema = SCHEMAS[kind]
     raw = {k: v for k, v in raw.items() if k != "kind"}
     try:
-        return schema.model_validate(raw)
+        cfg = schema.model_validate(raw)
     except ValidationError as exc:
         raise translate(exc, schema, source=source, lines=lines, error=ConfigError) from None
+    problem = cfg.resolution_problem()
+    if problem:
+        raise ConfigError(f"{kind}: {problem}", file=source, field="resolution",
+                          line=line_of(lines or {}, "resolution"))
+    return cfg
 
 
 def _from_overrides(field: str | None, overrides: dict) -> bool:

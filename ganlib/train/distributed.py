@@ -121,6 +121,16 @@ def from_env(device_type: str) -> Group | None:
     return Group(rank, world, local)
 
 
+def threads_per_rank(nproc: int) -> int:
+    """Return the torch threads each of ``nproc`` local ranks gets: the cores this process may use (and at most its
+    own thread setting) shared out, at least 1, so ranks never oversubscribe the cores (1 each when ranks >= cores)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, torch.get_num_threads()) // max(1, nproc))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,7 +140,7 @@ def _free_port() -> int:
 def _child(local_rank: int, nproc: int, port: int, result_dir: str, fn: Callable, args: tuple, kwargs: dict) -> None:
     os.environ.update({"RANK": str(local_rank), "LOCAL_RANK": str(local_rank), "WORLD_SIZE": str(nproc),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
-    torch.set_num_threads(max(1, torch.get_num_threads() // nproc))
+    torch.set_num_threads(threads_per_rank(nproc))
     out: dict[str, Any]
     try:
         out = {"result": fn(*args, **kwargs)}

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ganlib.networks.conditional import ConditionalGenerator
@@ -17,8 +16,8 @@ from ganlib.networks.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANModGe
 from ganlib.networks.mlp_encoder import EncodedGenerator
 from ganlib.networks.wgan import MLPCritic, MLPGenerator
 from ganlib.train import losses
-from ganlib.train.pretrain import pretrain_encoder
-from ganlib.train.task_base import GeneratorTask, Task, make_optimizer
+from ganlib.train.pretrain import check_feature_shape, feature_encoder
+from ganlib.train.task_base import GeneratorTask, discriminator_accuracy, make_optimizer, matching_reals, reinit
 
 
 class GANTask(GeneratorTask):
@@ -30,9 +29,14 @@ class GANTask(GeneratorTask):
         self.needs_features = self.cond == "features"
         super().__init__(kind, cfg, dataset, device)
         cfg = self.cfg
-        self.loss_names = ["loss_d", "loss_g"] + (["d_real", "d_fake"] if cfg.loss != "wasserstein" else
-                                                  ["wdist"] + (["gp"] if cfg.gp_lambda > 0 else []))
+        if cfg.loss == "wasserstein":  # a critic has no decision threshold, so no accuracy
+            extra = [("wdist",)] + ([("gp",)] if cfg.gp_lambda > 0 else [])
+        else:
+            extra = [("d_real", "d_fake"), ("d_acc_real", "d_acc_fake")]
+        self.plot_columns = [("loss_d", "loss_g")] + extra
+        self.loss_names = [c for panel in self.plot_columns for c in panel]
         self.encoder_mse: float | None = None
+        self.batches_per_step = cfg.n_critic
 
     # -- models ---------------------------------------------------------------------------------------------------
     def _c_dim(self) -> int:
@@ -57,40 +61,40 @@ class GANTask(GeneratorTask):
         return "dcgan", kw
 
     def build(self, fresh: bool, progress: bool) -> None:
-        """Create G and D (and, for features with ``encoder.enabled``, pre-train and freeze the MLP encoder)."""
+        """Create G and D (and, for features with the pre-encoder on, pre-train or load it and freeze it); weights
+        start at N(0, ``init_std``)."""
         cfg = self.cfg
         c_dim = self._c_dim()
-        use_encoder = self.cond == "features" and cfg.encoder.enabled
+        use_encoder = self.cond == "features" and cfg.encoder.used
+        if self.cond == "features" and not use_encoder:
+            check_feature_shape(self.ds, None)  # sequence features need a sequence encoder
         if use_encoder:
-            g_arch, g_kwargs = self._generator_spec(cfg.encoder.code_dim)
-            enc_kwargs = dict(in_dim=c_dim, hidden=cfg.encoder.hidden, out_dim=cfg.encoder.code_dim,
-                              layers=cfg.encoder.layers)
+            enc_kwargs, enc_state, self.encoder_mse = feature_encoder(self.ds, cfg.encoder, cfg.seed, fresh, progress)
+            g_arch, g_kwargs = self._generator_spec(enc_kwargs["out_dim"])
             G = EncodedGenerator(enc_kwargs, g_arch, g_kwargs)
-            if fresh:
-                enc, self.encoder_mse = pretrain_encoder(self.ds.features[self._pool_or_all()], cfg.encoder,
-                                                         cfg.seed, progress)
-                G.encoder.load_state_dict(enc.state_dict())
+            reinit(G.generator, cfg.init_std)
+            if enc_state is not None:
+                G.encoder.load_state_dict(enc_state)
             self.g_arch, self.g_kwargs = "encoded", G.init_kwargs
         else:
             self.g_arch, self.g_kwargs = self._generator_spec(c_dim)
             cls = {"mlp": MLPGenerator, "cgan": ConditionalGenerator, "dcgan-mod": DCGANModGenerator,
                    "dcgan": DCGANGenerator}[self.g_arch]
             G = cls(**self.g_kwargs)
+            reinit(G, cfg.init_std)
         cond_kind = self.cond or "none"
         if cfg.arch == "mlp":
             D = MLPCritic(cfg.resolution, cfg.channels, cfg.hidden, cfg.layers, cond_kind=cond_kind, c_dim=c_dim)
         else:
             D = DCGANDiscriminator(cfg.resolution, cfg.channels, cfg.ndf, cfg.max_channels, norm=cfg.d_norm,
                                    spectral=cfg.spectral_norm, cond_kind=cond_kind, c_dim=c_dim)
+        reinit(D, cfg.init_std)
         self.G, self.D = G.to(self.device).train(), D.to(self.device).train()
         self.modules = {"G": self.G, "D": self.D}
         g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.optimizers = {"G": make_optimizer(cfg.optimizer, g_params, cfg.lr_g, cfg.betas),
                            "D": make_optimizer(cfg.optimizer, self.D.parameters(), cfg.lr_d, cfg.betas)}
         self._fixed = self._make_fixed()
-
-    def _pool_or_all(self) -> np.ndarray:
-        return np.arange(len(self.ds))
 
     def _make_fixed(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
         n = self.cfg.sample_count
@@ -163,6 +167,7 @@ class GANTask(GeneratorTask):
         else:
             out["d_real"] = torch.sigmoid(d_real).mean().item()
             out["d_fake"] = torch.sigmoid(d_fake).mean().item()
+            out.update(discriminator_accuracy(d_real, d_fake))
         return out
 
     def sample_images(self):
@@ -173,10 +178,16 @@ class GANTask(GeneratorTask):
 
     def evaluate(self) -> dict[str, float]:
         """Return a cheap generator statistic on (up to 16 of) the fixed latents: the pixel standard deviation
-        across samples (near 0 means mode collapse)."""
+        across samples (near 0 means mode collapse); reuses the sample grid of this step when there is one."""
         z, c, _ = self._fixed
         n = min(16, len(z))
-        imgs = self.G(z[:n], None if c is None else c[:n])
+        imgs = self.cached_samples[:n] if self.cached_samples is not None else self.G(z[:n], None if c is None
+                                                                                        else c[:n])
         return {"sample_std": float(imgs.float().std(dim=0).mean())}
+
+    def real_samples(self) -> torch.Tensor:
+        """Return real images to show beside the fixed samples (the same class per position when labelled)."""
+        z, c, _ = self._fixed
+        return matching_reals(self, len(z), c if self.cond == "label" else None)
 
 

@@ -8,6 +8,7 @@ step, checkpoint, stop) and out-of-memory errors turned into advice.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import signal
 import threading
@@ -19,13 +20,14 @@ import torch
 from tqdm import tqdm
 
 from ganlib.errors import UserError
-from ganlib.train.checkpointing import capture_rng, restore_rng, save_state
+from ganlib.train.checkpointing import capture_rng, non_finite_module, restore_rng, save_checkpoint_pair
 from ganlib.train.logging import CSVLog, MemoryLog
-from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid
+from ganlib.train.samples import plot_losses, save_evolution_gif, save_grid, save_real_vs_fake
 from ganlib.train.task_base import Task
 
 STATE_FILE = "train_state.pt"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+REAL_VS_FAKE_FILE = "real_vs_fake.png"  # in samples/, GAN KINDs
 
 MetricsHook = Callable[[int, torch.nn.Module, torch.device], dict]
 
@@ -72,8 +74,10 @@ class TrainLoop:
         self.metrics_every = int(getattr(self.cfg, "metrics_every", 0) or getattr(metrics_hook, "every", 0) or 0)
         self.writer = task.ddp is None or task.ddp.is_writer
         self.step = 0
+        self.good_step: int | None = None  # the step of the last checkpoint written (or resumed from)
         self.sampled_epoch = -1
         self.resumed = False
+        self._grid_nrow: int | None = None
         self.last_metrics: dict[str, float] = {}
         self._stop = False
         if self.writer:
@@ -108,6 +112,7 @@ class TrainLoop:
         t.gen.set_state(state["gen"])
         restore_rng(state["rng"])
         self.resumed = True
+        self.good_step = self.step
 
     # -- pieces -------------------------------------------------------------------------------------------------
     def _grid_path(self) -> Path:
@@ -128,7 +133,20 @@ class TrainLoop:
         if got is None:
             return None
         images, nrow = got
+        self.task.cached_samples = images  # until the next step: evaluate and real_vs_fake.png reuse them
+        self._grid_nrow = nrow
         return save_grid(images, self._grid_path(), nrow)
+
+    def write_real_vs_fake(self) -> Path | None:
+        """Write ``samples/real_vs_fake.png`` (real training images beside the fixed samples of this step) for
+        KINDs with real samples; returns its path or None."""
+        t = self.task
+        if not self.writer or t.cached_samples is None:
+            return None
+        real = t.real_samples()
+        if real is None:
+            return None
+        return save_real_vs_fake(real, t.cached_samples, self.out / "samples" / REAL_VS_FAKE_FILE, self._grid_nrow)
 
     def evaluate(self, task_eval: bool = True, hook: bool | None = None) -> dict[str, float]:
         """Run the task's evaluation (``task_eval``) and the metrics hook (``hook``; None: only when metrics have
@@ -154,18 +172,42 @@ class TrainLoop:
         return metrics
 
     def checkpoint(self) -> Path:
-        """Flush logs, write the training state and export the model (both atomically); returns the export."""
+        """Flush logs, then write the training state and export the model together (both or neither, atomically);
+        returns the export. A model with non-finite weights is never written (UserError naming the last good
+        checkpoint); a full disk is one UserError and leaves the previous checkpoint intact."""
         if not self.writer:
             return self.out / CHECKPOINT_FILE
         self.losses_log.flush()
         self.metrics_log.flush()
-        save_state(self.out / STATE_FILE, self.state_dict())
-        return self.task.export(self.out / CHECKPOINT_FILE, self.task.provenance(self.step, self.data))
+        bad = non_finite_module(self.task.modules)
+        if bad is not None:
+            raise self._diverged(f"the weights of {bad} are not finite")
+        save_checkpoint_pair(self.out / STATE_FILE, self.state_dict(), self.out / CHECKPOINT_FILE,
+                             lambda tmp: self.task.export(tmp, self.task.provenance(self.step, self.data)),
+                             self._good_text())
+        self.good_step = self.step
+        return self.out / CHECKPOINT_FILE
+
+    def _good_text(self) -> str:
+        if self.good_step is None:
+            return "no checkpoint was written before"
+        return f"the last good checkpoint is {self.out / CHECKPOINT_FILE} (step {self.good_step})"
+
+    def _diverged(self, what: str) -> UserError:
+        resume = ", continue from it with --resume" if self.good_step is not None else ""
+        return UserError(f"training stopped at step {self.step}: {what} (diverged); {self._good_text()}{resume} "
+                         f"(try lower lr_g/lr_d)")
+
+    def _check_finite(self, values: dict[str, float]) -> None:
+        """Raise the divergence error when a logged value of this step is NaN or infinite."""
+        for name, v in values.items():
+            if v is not None and not math.isfinite(v):
+                raise self._diverged(f"{name} is {v}")
 
     def write_plot(self) -> None:
         """Write ``loss_plot.png`` (losses with rolling means, and a panel per metric when there are any)."""
         if self.writer:
-            plot_losses(self.losses_log.rows, self.task.loss_names, self.out / "loss_plot.png",
+            plot_losses(self.losses_log.rows, self.task.plot_columns or self.task.loss_names, self.out / "loss_plot.png",
                         window=self.cfg.plot_window, title=f"{self.task.kind}: {self.step} steps",
                         metrics=self.metrics_log.rows)
 
@@ -226,6 +268,8 @@ class TrainLoop:
                     raise
                 self.step += 1
                 step = self.step
+                task.cached_samples = None
+                self._check_finite(values)
                 if step % cfg.log_every == 0:
                     self.losses_log.append(step, {"epoch": epoch, **values})
                 if bar is not None:
@@ -255,12 +299,15 @@ class TrainLoop:
             self.write_grid()
         if last_eval != self.step:
             self.evaluate(hook=None if not self.metrics_every else False)
-        if last_ckpt != self.step:
+        plotted = last_ckpt == self.step  # the plot was drawn with this step's checkpoint
+        if not plotted:
             checkpoint_path = self.checkpoint()
         self.losses_log.close()
         self.metrics_log.close()
         self.write_gif()
-        self.write_plot()
+        if not plotted:
+            self.write_plot()
+        self.write_real_vs_fake()
         if self.writer:
             task.set_train(False)
             with torch.no_grad(), preserved_rng(task.gen):

@@ -14,10 +14,12 @@ from ganlib.networks.autoencoder import ConvAutoencoder
 from ganlib.networks.classifier import CNNClassifier
 from ganlib.networks.mlp_encoder import EncodedGenerator
 from ganlib.networks.mse_generator import MSEGenerator
+from ganlib.errors import DataError
+from ganlib.train.apply import reconstruction_mse
 from ganlib.train.export import save_model
-from ganlib.train.pretrain import pretrain_encoder
+from ganlib.train.pretrain import check_feature_shape, feature_encoder
 from ganlib.train.samples import save_grid
-from ganlib.train.task_base import GeneratorTask, Task, make_optimizer
+from ganlib.train.task_base import GeneratorTask, Task, make_optimizer, reinit
 
 
 def _interleave(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -32,25 +34,27 @@ class MSETask(GeneratorTask):
     loss_names = ["loss"]
 
     def build(self, fresh: bool, progress: bool) -> None:
-        """Create the generator (behind a pre-trained frozen MLP encoder when ``encoder.enabled``)."""
+        """Create the generator (behind the frozen pre-encoder when it is on: ``encoder.enabled``, ``path`` or
+        ``kind: sequence``)."""
         cfg = self.cfg
         fdim = self.ds.features_dim
         self.encoder_mse = None
         g_kwargs = dict(z_dim=cfg.z_dim, img_resolution=cfg.resolution, img_channels=cfg.channels, ngf=cfg.ngf,
                         max_channels=cfg.max_channels, upsample=cfg.upsample, cond_kind="features",
                         embed_dim=cfg.embed_dim)
-        if cfg.encoder.enabled:
-            enc_kwargs = dict(in_dim=fdim, hidden=cfg.encoder.hidden, out_dim=cfg.encoder.code_dim,
-                              layers=cfg.encoder.layers)
-            G = EncodedGenerator(enc_kwargs, "mse", dict(g_kwargs, c_dim=cfg.encoder.code_dim))
-            if fresh:
-                enc, self.encoder_mse = pretrain_encoder(self.ds.features, cfg.encoder, cfg.seed, progress)
-                G.encoder.load_state_dict(enc.state_dict())
+        if cfg.encoder.used:
+            enc_kwargs, enc_state, self.encoder_mse = feature_encoder(self.ds, cfg.encoder, cfg.seed, fresh, progress)
+            G = EncodedGenerator(enc_kwargs, "mse", dict(g_kwargs, c_dim=enc_kwargs["out_dim"]))
+            reinit(G.generator, cfg.init_std)
+            if enc_state is not None:
+                G.encoder.load_state_dict(enc_state)
             self.g_arch, self.g_kwargs = "encoded", G.init_kwargs
         else:
+            check_feature_shape(self.ds, None)  # sequence features need a sequence encoder
             self.g_kwargs = dict(g_kwargs, c_dim=fdim)
             self.g_arch = "mse"
             G = MSEGenerator(**self.g_kwargs)
+            reinit(G, cfg.init_std)
         self.G = G.to(self.device).train()
         self.modules = {"G": self.G}
         self.optimizers = {"G": make_optimizer("adam", [p for p in G.parameters() if p.requires_grad], cfg.lr,
@@ -80,8 +84,21 @@ class MSETask(GeneratorTask):
         return _interleave(self._fixed_real, self._predict()), 8
 
     def evaluate(self) -> dict[str, float]:
-        """Return the MSE on the fixed sample rows."""
-        return {"sample_mse": float(F.mse_loss(self._predict(), self._fixed_real))}
+        """Return the MSE on the fixed sample rows (and over the whole ``val_data`` set as ``val_mse``)."""
+        out = {"sample_mse": float(F.mse_loss(self._predict(), self._fixed_real))}
+        if self.val_ds is not None:
+            if self.val_ds.features is None or self.val_ds.features_dim != self.ds.features_dim:
+                raise DataError(f"val_data needs feature vectors of size {self.ds.features_dim} like the training "
+                                f"data", file=self.val_ds.source)
+            total, count = 0.0, 0
+            for s in range(0, len(self.val_ds), 64):
+                b = self.val_ds.batch_for(range(s, min(len(self.val_ds), s + 64)))
+                x = b["image"].to(self.device)
+                z = torch.randn(len(x), self.G.z_dim, generator=self.fixed_generator(13 + s)).to(self.device)
+                total += float(((self.G(z, b["features"].to(self.device)) - x) ** 2).sum())
+                count += x.numel()
+            out["val_mse"] = total / count
+        return out
 
 
 class AutoencoderTask(Task):
@@ -103,7 +120,9 @@ class AutoencoderTask(Task):
                            width=cfg.width, max_channels=cfg.max_channels,
                            cond_kind="label" if cond else "none", c_dim=self.ds.num_classes if cond else 0,
                            embed_dim=cfg.embed_dim)
-        self.model = ConvAutoencoder(**self.kwargs).to(self.device).train()
+        self.model = ConvAutoencoder(**self.kwargs)
+        reinit(self.model, cfg.init_std)
+        self.model = self.model.to(self.device).train()
         self.modules = {"AE": self.model}
         self.optimizers = {"AE": make_optimizer("adam", self.model.parameters(), cfg.lr, cfg.betas)}
         rows = self.fixed_rows(min(cfg.sample_count, 32))
@@ -128,8 +147,12 @@ class AutoencoderTask(Task):
         return _interleave(self._fixed_x, self.model.reconstruct(self._fixed_x, self._fixed_c)), 8
 
     def evaluate(self) -> dict[str, float]:
-        """Return the reconstruction MSE on the fixed images."""
-        return {"recon_mse": float(F.mse_loss(self.model.reconstruct(self._fixed_x, self._fixed_c), self._fixed_x))}
+        """Return the reconstruction MSE on the fixed images (and over the whole ``val_data`` set as
+        ``val_recon_mse``)."""
+        out = {"recon_mse": float(F.mse_loss(self.model.reconstruct(self._fixed_x, self._fixed_c), self._fixed_x))}
+        if self.val_ds is not None:
+            out["val_recon_mse"] = reconstruction_mse(self.model, self.val_ds, 64, self.device)
+        return out
 
     def generator(self):
         """Return the autoencoder (its forward decodes codes: the generator contract)."""
@@ -167,7 +190,9 @@ class ClassifierTask(Task):
         n = len(self.ds)
         perm = torch.randperm(n, generator=self.fixed_generator(3)).numpy()
         n_val = int(round(cfg.val_fraction * n))
-        if cfg.val_fraction > 0 and n >= 4:
+        if cfg.val_data:  # a given validation set replaces the split
+            n_val = 0
+        elif cfg.val_fraction > 0 and n >= 4:
             n_val = max(1, min(n_val, n - 2))
         else:
             n_val = 0
@@ -201,16 +226,32 @@ class ClassifierTask(Task):
         acc = (logits.argmax(1) == batch["label"]).float().mean()
         return {"loss": loss.item(), "acc": acc.item()}
 
+    def _val_label_map(self) -> torch.Tensor:
+        """Map ``val_data`` label indices to the training classes by name (DataError for unknown classes)."""
+        names = list(self.ds.class_names)
+        vds = self.val_ds
+        if vds.labels is None:
+            raise DataError("val_data needs class labels (class sub-folders) like the training data", file=vds.source)
+        unknown = [c for c in vds.class_names if c not in names]
+        if unknown:
+            raise DataError(f"val_data has class {unknown[0]!r}, not one of the training classes: {', '.join(names)}",
+                            file=vds.source)
+        return torch.tensor([names.index(c) for c in vds.class_names])
+
     def evaluate(self) -> dict[str, float]:
-        """Return validation loss, accuracy and balanced accuracy (mean per-class recall); empty without a split."""
-        if len(self.val_idx) == 0:
+        """Return validation loss, accuracy and balanced accuracy (mean per-class recall) on ``val_data`` or the
+        held-out split; empty without either."""
+        ds, idx = (self.val_ds, np.arange(len(self.val_ds))) if self.val_ds is not None else (self.ds, self.val_idx)
+        if len(idx) == 0:
             return {}
+        remap = self._val_label_map() if self.val_ds is not None else None
         preds, labels, total = [], [], 0.0
-        for s in range(0, len(self.val_idx), 128):
-            rows = self.val_idx[s:s + 128]
-            batch = self.ds.batch_for(rows)
+        for s in range(0, len(idx), 128):
+            rows = idx[s:s + 128]
+            batch = ds.batch_for(rows)
             logits = self.model(batch["image"].to(self.device))
-            y = batch["label"].to(self.device)
+            y = batch["label"] if remap is None else remap[batch["label"]]
+            y = y.to(self.device)
             total += float(F.cross_entropy(logits, y, reduction="sum"))
             preds.append(logits.argmax(1).cpu())
             labels.append(y.cpu())

@@ -10,6 +10,7 @@ Outputs in ``out_dir``: ``config.yaml`` (resolved settings), ``losses.csv``, ``m
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Callable
@@ -137,8 +138,7 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     elif resume:
         _say(f"note: nothing to resume in {out}; starting a new run", progress)
     if max_steps is not None:
-        cfg = cfg.model_copy(update={"steps": max(1, int(max_steps))})
-    total = int(max_steps) if max_steps is not None else cfg.steps
+        cfg = cfg.model_copy(update={"steps": max(1, int(max_steps)), "epochs": None})
     dev = resolve_device(device)
     group = distributed.from_env(dev.type)
     if group is not None:
@@ -148,7 +148,7 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     writer = group is None or group.is_writer
     progress = progress and writer
     if metrics_hook is None and cfg.metrics_every and writer and TASKS[kind] != "classifier":
-        metrics_hook = training_hook(data, num=cfg.metrics_num, every=cfg.metrics_every)
+        metrics_hook = training_hook(cfg.val_data or data, num=cfg.metrics_num, every=cfg.metrics_every)
 
     dataset = _open_data(data, cfg)
     _say(dataset.describe(), progress)
@@ -156,7 +156,10 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
         out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed)
     task = _make_task(kind, cfg, dataset, dev, group)
+    if cfg.val_data:
+        task.val_ds = _open_data(cfg.val_data, cfg)
     stream = task.make_stream()  # checks batch size against the data before any model is built
+    total = int(max_steps) if max_steps is not None else steps_for(cfg, stream, task)
     task.build(fresh=state is None, progress=progress)
     loop = TrainLoop(task, stream, out, str(data), max_steps=total, progress=progress, metrics_hook=metrics_hook)
     if state is not None:
@@ -169,6 +172,14 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     finally:
         stream.close()
     return TrainResult(out_dir=out, steps=steps, final_metrics=metrics, checkpoint=Path(ckpt))
+
+
+def steps_for(cfg, stream, task) -> int:
+    """Return the steps to train: ``steps``, or with ``epochs`` set, enough steps for that many passes over the
+    training images (a step draws ``task.batches_per_step`` batches)."""
+    if not getattr(cfg, "epochs", None):
+        return cfg.steps
+    return max(1, math.ceil(cfg.epochs * stream.steps_per_epoch / task.batches_per_step))
 
 
 def _rank_main(kind: str, data: str, out_dir: str, **kwargs) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ganlib.io_utils import atomic_path
 from ganlib.synth import to_rgb, to_uint8
@@ -41,6 +41,25 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, p
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Image.fromarray(grid_array(images, nrow, pad, fill)).save(tmp, format="PNG")
+    return path
+
+
+def save_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, path: str | Path, nrow: int | None = None,
+                      gap: int = 12, header: int = 16) -> Path:
+    """Write one PNG at ``path``: a grid of ``real`` images (left, headed "real") beside a grid of ``fake`` ones
+    (right, headed "generated"), both NCHW in [-1, 1] laid out as ``grid_array`` does; returns the path."""
+    left, right = grid_array(real, nrow), grid_array(fake, nrow)
+    h = max(left.shape[0], right.shape[0])
+    canvas = Image.new("RGB", (left.shape[1] + gap + right.shape[1], h + header), (24, 24, 24))
+    canvas.paste(Image.fromarray(left), (0, header))
+    canvas.paste(Image.fromarray(right), (left.shape[1] + gap, header))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((3, 2), "real", fill=(235, 235, 235))
+    draw.text((left.shape[1] + gap + 3, 2), "generated", fill=(235, 235, 235))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        canvas.save(tmp, format="PNG")
     return path
 
 
@@ -82,31 +101,43 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(cnt > 0, (csum[idx] - csum[lo]) / np.maximum(cnt, 1), np.nan)
 
 
-def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: int = 50,
+PANEL_COLOURS = ("tab:blue", "tab:green", "tab:red", "tab:purple")
+
+
+def _panels(columns) -> list[tuple[str, ...]]:
+    """Return ``columns`` (names, or tuples of names that share one panel) as a list of name tuples."""
+    return [(c,) if isinstance(c, str) else tuple(c) for c in columns]
+
+
+def plot_losses(rows: list[dict], columns, path: str | Path, window: int = 50,
                 title: str = "", metrics: list[dict] | None = None) -> Path | None:
-    """Plot each of ``columns`` against ``step`` (raw, faint, and its rolling mean over ``window`` rows), then one
-    panel per metric found in the ``metrics`` rows (metrics.csv: FID, sample_std, ...), into a PNG at ``path`` (a
-    bare matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is nothing to
-    plot."""
-    if not rows or not columns:
+    """Plot ``columns`` against ``step`` (each raw, faint, and its rolling mean over ``window`` rows), then one panel
+    per metric found in the ``metrics`` rows (metrics.csv: FID, sample_std, ...), into a PNG at ``path`` (a bare
+    matplotlib Figure: no pyplot, no global backend); returns the path, or None when there is nothing to plot.
+
+    ``columns`` holds names (one panel each) or tuples of names drawn together in one panel (e.g. ``("loss_d",
+    "loss_g")``); columns without any value are left out."""
+    have = {k for r in rows for k, v in r.items() if v is not None}
+    panels = [p for p in ([c for c in panel if c in have] for panel in _panels(columns)) if p]
+    if not rows or not panels:
         return None
     metric_names = [k for k in dict.fromkeys(k for r in (metrics or []) for k in r) if k not in ("step", "epoch")]
     steps = np.array([r["step"] for r in rows], dtype=np.float64)
-    height = 1.9 * (len(columns) + len(metric_names)) + 0.7
+    height = 1.9 * (len(panels) + len(metric_names)) + 0.7
     fig = Figure(figsize=(8, height), dpi=90)
-    axes = fig.subplots(len(columns) + len(metric_names), 1, sharex=True, squeeze=False)[:, 0]
+    axes = fig.subplots(len(panels) + len(metric_names), 1, sharex=True, squeeze=False)[:, 0]
     # Fixed margins instead of tight_layout (which costs more than drawing the plot).
     fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.35 / height, bottom=0.45 / height, hspace=0.12)
-    for ax, col in zip(axes, columns):
-        vals = np.array([np.nan if r.get(col) is None else r[col] for r in rows], dtype=np.float64)
-        ax.plot(steps, vals, color="tab:blue", alpha=0.25, linewidth=0.8, label=col)
-        ax.plot(steps, rolling_mean(vals, window), color="tab:blue", linewidth=1.6,
-                label=f"rolling mean ({window})")
-        ax.set_ylabel(col)
+    for ax, panel in zip(axes, panels):
+        for col, colour in zip(panel, PANEL_COLOURS):
+            vals = np.array([np.nan if r.get(col) is None else r[col] for r in rows], dtype=np.float64)
+            ax.plot(steps, vals, color=colour, alpha=0.25, linewidth=0.8)
+            ax.plot(steps, rolling_mean(vals, window), color=colour, linewidth=1.6, label=col)
+        ax.set_ylabel(" / ".join(panel) if len(panel) < 3 else "value")
         ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=8)
-    for ax, name in zip(axes[len(columns):], metric_names):  # the metrics panel(s): one point per evaluation
+    for ax, name in zip(axes[len(panels):], metric_names):  # the metrics panel(s): one point per evaluation
         pts = [(r["step"], r[name]) for r in metrics if r.get(name) is not None]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color="tab:orange", markersize=3, label=name)
         ax.set_ylabel(name)
@@ -115,8 +146,8 @@ def plot_losses(rows: list[dict], columns: list[str], path: str | Path, window: 
         ax.legend(loc="upper right", fontsize=8)
     axes[-1].set_xlabel("step")
     axes[-1].xaxis.set_major_locator(MaxNLocator(8, integer=True))
-    if title:
-        axes[0].set_title(title, fontsize=10)
+    title = f"{title}: " if title else ""
+    axes[0].set_title(f"{title}faint: raw values, bold: rolling mean over {window} rows", fontsize=10)
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -25,7 +25,7 @@ from ganlib.networks.stylegan2 import Generator
 from ganlib.synth import map_z, mix_styles, synthesize
 from ganlib.train.ada import AdaController, AugmentPipe
 from ganlib.train.diffaugment import diff_augment
-from ganlib.train.task_base import GeneratorTask
+from ganlib.train.task_base import GeneratorTask, discriminator_accuracy, matching_reals
 from ganlib.train.transfer import build_discriminator, check_compatible, freeze_blocks, load_init
 
 
@@ -47,7 +47,9 @@ class StyleGAN2Task(GeneratorTask):
             self.conditional = dataset.labels is not None and dataset.num_classes >= 2
         self.needs_labels = self.conditional
         super().__init__(kind, cfg, dataset, device)
-        self.loss_names = ["loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p"]
+        self.plot_columns = [("loss_g", "loss_d"), ("d_real", "d_fake"), ("d_acc_real", "d_acc_fake"), ("r1",),
+                             ("pl",)] + ([("ada_p",)] if cfg.augment == "ada" else [])
+        self.loss_names = ["loss_g", "loss_d", "d_real", "d_fake", "r1", "pl", "ada_p", "d_acc_real", "d_acc_fake"]
         self.step_count = 0
         self.pl_mean = torch.zeros([], dtype=torch.float32)
         self.last = {"r1": None, "pl": None}
@@ -247,7 +249,8 @@ class StyleGAN2Task(GeneratorTask):
         self._ema(n_global)
         self.step_count += 1
         out = {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "d_real": d_real.mean().item(),
-               "d_fake": d_fake.mean().item(), "r1": self.last["r1"], "pl": self.last["pl"], "ada_p": p}
+               "d_fake": d_fake.mean().item(), "r1": self.last["r1"], "pl": self.last["pl"], "ada_p": p,
+               **discriminator_accuracy(d_real, d_fake)}
         if self.ddp is not None:
             out = self.ddp.mean_dict(out)
         return out
@@ -276,11 +279,18 @@ class StyleGAN2Task(GeneratorTask):
         return imgs, nrow
 
     def evaluate(self) -> dict[str, float]:
-        """Return the pixel standard deviation across (up to 16) fixed samples of G_ema (near 0: mode collapse)."""
+        """Return the pixel standard deviation across (up to 16) fixed samples of G_ema (near 0: mode collapse);
+        reuses the sample grid of this step when there is one."""
         z, c, _ = self._fixed
         k = min(16, len(z))
-        imgs = self._sample(z[:k], None if c is None else c[:k])
+        imgs = self.cached_samples[:k] if self.cached_samples is not None else self._sample(z[:k], None if c is None
+                                                                                          else c[:k])
         return {"sample_std": float(imgs.float().std(dim=0).mean())}
+
+    def real_samples(self) -> torch.Tensor:
+        """Return real training images for ``real_vs_fake.png`` (the class of each fixed sample when conditional)."""
+        z, c, _ = self._fixed
+        return matching_reals(self, len(z), c)
 
     def generator(self):
         """Return G_ema (the exported generator)."""

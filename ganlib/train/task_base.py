@@ -15,6 +15,9 @@ from ganlib.checkpoints import save_generator
 from ganlib.data.base import ImageDataset
 from ganlib.data.sampling import DataStream
 from ganlib.errors import ConfigError, DataError
+from ganlib.networks.small_common import dcgan_init
+
+DCGAN_STD = 0.02  # the initial weight spread the small networks are built with
 
 
 class Task:
@@ -30,6 +33,10 @@ class Task:
     smaller_model_hint = "ngf=32"  # the --set of the out-of-memory advice
 
     ddp = None  # a ganlib.train.distributed.Group when several processes train together (KINDs that support it)
+    plot_columns: list | None = None  # panels of loss_plot.png (names or tuples drawn together); None: loss_names
+    cached_samples: torch.Tensor | None = None  # the loop's sample grid of the current step (evaluate may reuse it)
+    batches_per_step = 1  # batches one step draws from the stream (GANs: n_critic)
+    val_ds: ImageDataset | None = None  # the ``val_data`` set, opened by ``ganlib.train.run``
 
     def __init__(self, kind: str, cfg, dataset: ImageDataset, device: torch.device):
         self.kind, self.cfg, self.ds, self.device = kind, cfg, dataset, device
@@ -109,6 +116,11 @@ class Task:
         """Return the model that satisfies the generator contract (None for the classifier)."""
         return None
 
+    def real_samples(self) -> torch.Tensor | None:
+        """Return real images [N, C, R, R] in [-1, 1] to show beside the fixed samples in ``real_vs_fake.png``
+        (GAN KINDs), or None for KINDs without that figure."""
+        return None
+
     def export(self, path: Path, provenance: dict[str, Any]) -> Path:
         """Write the trained model for the studio to ``path``; returns the path."""
         raise NotImplementedError
@@ -140,6 +152,38 @@ class Task:
         """Put every trainable module in train (True) or eval (False) mode."""
         for m in self.modules.values():
             m.train(mode)
+
+
+def discriminator_accuracy(d_real: torch.Tensor, d_fake: torch.Tensor) -> dict[str, float]:
+    """Return {"d_acc_real", "d_acc_fake"}: the fractions of real logits above 0 and fake logits below 0 (how often
+    the discriminator is right at its decision threshold)."""
+    return {"d_acc_real": float((d_real.detach() > 0).float().mean()),
+            "d_acc_fake": float((d_fake.detach() < 0).float().mean())}
+
+
+def matching_reals(task: Task, n: int, classes: torch.Tensor | None = None) -> torch.Tensor:
+    """Return ``n`` real training images [n, C, R, R] in [-1, 1] in a fixed order; with ``classes`` (integer labels
+    [n] or one-hot [n, K]) position i shows an image of class ``classes[i]`` (cycling through that class)."""
+    if classes is None or task.ds.labels is None:
+        rows = task.fixed_rows(n)
+    else:
+        order = task.fixed_rows(len(task.ds) if task.pool() is None else len(task.pool()))
+        wanted = (classes.argmax(1) if classes.ndim == 2 else classes).cpu().numpy()
+        by_class = {int(k): order[task.ds.labels[order] == k] for k in np.unique(wanted)}
+        seen: dict[int, int] = {}
+        rows = []
+        for k in wanted.tolist():
+            got = by_class[k] if len(by_class[k]) else order
+            rows.append(int(got[seen.get(k, 0) % len(got)]))
+            seen[k] = seen.get(k, 0) + 1
+        rows = np.array(rows)
+    return task.ds.batch_for(rows)["image"]
+
+
+def reinit(module: nn.Module, std: float) -> None:
+    """Re-draw ``module``'s weights as N(0, ``std``) (``dcgan_init``) unless ``std`` is the networks' own 0.02."""
+    if std != DCGAN_STD:
+        dcgan_init(module, std)
 
 
 def make_optimizer(name: str, params, lr: float, betas=(0.5, 0.999), weight_decay: float = 0.0):

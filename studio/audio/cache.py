@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ganlib.io_utils import atomic_path, file_sha256
+from ganlib.io_utils import atomic_path, cache_folder, file_sha256
 from studio.audio.analysis import AnalysisParams, AudioAnalysis, analyse
 from studio.audio.decode import decode_audio
 
 
 def cache_dir() -> Path:
     """Return the folder of cached analyses: ``$STUDIO_CACHE_DIR/audio`` or ``~/.cache/latent-studio/audio``."""
-    root = os.environ.get("STUDIO_CACHE_DIR") or Path.home() / ".cache" / "latent-studio"
-    return Path(root) / "audio"
+    return cache_folder("audio")
 
 
 def cache_key(digest: str, params: AnalysisParams) -> str:

@@ -1,20 +1,26 @@
 """Where chunks run: in this process (``--workers 1``), in N local processes (``--workers N``), or as Ray tasks
 (``--ray``, in ``ray_backend.py``). Every backend takes a picklable task ``task(job, chunk, progress=None) ->
-ChunkResult`` and yields results as chunks finish (in any order); the driver writes the outputs.
+ChunkResult`` (or a Future of one: a video segment's encoder finishes in a thread) and yields results as chunks
+finish (in any order); the driver writes the outputs. ``progress(k)`` is called as frames are done, in every
+backend: worker processes send their counts over a queue, summed here per chunk (a retried chunk counts again
+from 0, never past its length).
 
+In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits.
 Local processes are started with ``spawn`` (no forked torch state). On the CPU this process's torch threads are
-split between them (threads // N each); with ``--device cuda`` each process gets its own GPU (``cuda:0``, ...).
-Frames are bit-identical across backends when every process runs the same number of torch threads (always on a
-GPU); on the CPU a different thread count can change a pixel by 1 of 255 in a few frames (torch's reductions are
-split differently). A
-process that dies (killed, out of memory) breaks the pool: the pool is started again and the chunks in flight are
-retried, each at most ``retries`` times.
+split between them (threads // N each, at least 1); with ``--device cuda`` each process gets its own GPU
+(``cuda:0``, ...). Frames are bit-identical across backends when every process runs the same number of torch
+threads (always on a GPU); on the CPU a different thread count can change a pixel by 1 of 255 in a few frames
+(torch's reductions are split differently), so ``--workers 1`` on T threads equals ``--workers N`` when
+T // N == T, i.e. T = 1 (the tests run one thread). A process that dies (killed, out of memory) breaks the pool:
+the pool is started again and the chunks in flight are retried, each at most ``retries`` times.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import signal
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -24,12 +30,15 @@ import torch
 
 from ganlib.errors import UserError
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult
+from studio.chunks.segments import resolve_result
 
 RETRIES = 3
 # Fault injection for tests: "INDEX:MARKER" makes the worker rendering chunk INDEX kill itself with SIGKILL the
 # first time (when the file MARKER does not exist yet; it is created first), so retries can be tested.
 FAULT_ENV = "STUDIO_CHUNK_FAULT"
 _ASSIGNED_DEVICE: str | None = None  # the GPU this worker process was given, if any
+_PROGRESS = None  # the queue this worker process sends (chunk index, frames) on, if any
+SEND_EVERY_S = 0.2  # a worker sends its frame count at most this often (and at the end of each chunk)
 
 
 def worker_device(device: str) -> str:
@@ -52,30 +61,108 @@ def inject_fault(chunk: Chunk) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_in_worker(task: Callable, job: ChunkJob, chunk: Chunk) -> ChunkResult:
-    """Run ``task(job, chunk)`` in a worker process (after the fault-injection hook). Returns its ChunkResult."""
+class ProgressSender:
+    """A worker's ``progress(k)`` callback for chunk ``index``: sums frames and passes (index, frames) to
+    ``send`` at most every SEND_EVERY_S seconds; ``flush()`` sends the rest."""
+
+    def __init__(self, index: int, send: Callable[[tuple[int, int]], None]):
+        self.index, self.send, self.pending, self.last = index, send, 0, time.monotonic()
+
+    def __call__(self, k: int) -> None:
+        self.pending += k
+        if time.monotonic() - self.last >= SEND_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the frames counted since the last send (if any). Returns None."""
+        if self.pending:
+            self.send((self.index, self.pending))
+            self.pending, self.last = 0, time.monotonic()
+
+
+def run_in_worker(task: Callable, job: ChunkJob, chunk: Chunk, send: Callable | None = None) -> ChunkResult:
+    """Run ``task(job, chunk)`` in a worker process (after the fault-injection hook), reporting frames through
+    ``send`` (default: this process's progress queue, when it has one). Returns its ChunkResult."""
     inject_fault(chunk)
-    return task(job, chunk)
+    send = send or (_PROGRESS.put if _PROGRESS is not None else None)
+    sender = ProgressSender(chunk.index, send) if send is not None else None
+    result = resolve_result(task(job, chunk, sender))
+    if sender is not None:
+        sender.flush()
+    return result
 
 
-def _init_worker(threads: int, devices) -> None:
-    global _ASSIGNED_DEVICE
+class ChunkProgress:
+    """Frames done per chunk, reported to ``progress(k)`` as deltas: a chunk never counts past its length, a
+    retried chunk starts again from 0, a finished chunk counts in full (late messages are ignored)."""
+
+    def __init__(self, progress: Callable[[int], None] | None, chunks: Iterable[Chunk]):
+        self.progress = progress
+        self.size = {c.index: c.n_frames for c in chunks}
+        self.count: dict[int, int] = {}
+        self.finished: set[int] = set()
+
+    def add(self, index: int, k: int) -> None:
+        """Count ``k`` more frames of chunk ``index``. Returns None."""
+        if index in self.finished or index not in self.size:
+            return
+        done = self.count.get(index, 0)
+        k = min(k, self.size[index] - done)
+        if k > 0:
+            self.count[index] = done + k
+            if self.progress is not None:
+                self.progress(k)
+
+    def restart(self, index: int) -> None:
+        """Chunk ``index`` is run again: take back its frames. Returns None."""
+        k = self.count.pop(index, 0)
+        if k and self.progress is not None:
+            self.progress(-k)
+
+    def finish(self, index: int) -> None:
+        """Chunk ``index`` is done: count the rest of its frames. Returns None."""
+        self.add(index, self.size.get(index, 0))
+        self.finished.add(index)
+
+
+def _init_worker(threads: int, devices, progress) -> None:
+    global _ASSIGNED_DEVICE, _PROGRESS
     torch.set_num_threads(threads)
+    _PROGRESS = progress
     if devices is not None:
         _ASSIGNED_DEVICE = devices.get()
 
 
 class InlineBackend:
-    """Run chunks one after another in this process, with per-frame progress."""
+    """Run chunks one after another in this process, with per-frame progress; chunk k+1 is generated while chunk
+    k's encoder finishes (when the task returns a Future)."""
 
     slots = 1
     in_process = True
+    reports_progress = True
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
             progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield ``task(job, chunk, progress)`` for each chunk in order."""
+        """Yield the ChunkResult of ``task(job, chunk, progress)`` for each chunk in order; a Future (a segment
+        whose encoder is finishing) is yielded once the next chunk is generated, so a kill can cost two chunks. A
+        chunk already rendered is still yielded (so it is kept) when the next one fails or is interrupted."""
+        pending = None
         for chunk in chunks:
-            yield task(job, chunk, progress)
+            try:
+                result = task(job, chunk, progress)
+            except BaseException:
+                if pending is not None:
+                    yield resolve_result(pending)
+                raise
+            if pending is not None:
+                yield resolve_result(pending)
+                pending = None
+            if isinstance(result, Future):
+                pending = result
+            else:  # nothing left to finish: kept at once
+                yield result
+        if pending is not None:
+            yield resolve_result(pending)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -83,6 +170,8 @@ class InlineBackend:
 
 class ProcessBackend:
     """Run chunks in ``workers`` local processes (spawned), at most two chunks queued per process."""
+
+    reports_progress = True
 
     def __init__(self, workers: int, device: str = "cpu", retries: int = RETRIES):
         if workers < 1:
@@ -92,6 +181,7 @@ class ProcessBackend:
         self.retries = retries
         self._ctx = mp.get_context("spawn")
         self._pool: ProcessPoolExecutor | None = None
+        self._progress = self._ctx.Queue()
 
     def _start(self) -> ProcessPoolExecutor:
         threads = max(1, torch.get_num_threads() // self.slots)
@@ -101,13 +191,15 @@ class ProcessBackend:
             for k in range(self.slots):
                 devices.put(f"cuda:{k % torch.cuda.device_count()}")
         self._pool = ProcessPoolExecutor(self.slots, mp_context=self._ctx, initializer=_init_worker,
-                                         initargs=(threads, devices))
+                                         initargs=(threads, devices, self._progress))
         return self._pool
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
             progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield ChunkResults as the processes finish them (any order); a chunk whose process died is retried."""
+        """Yield ChunkResults as the processes finish them (any order); a chunk whose process died is retried.
+        ``progress(k)`` follows the frames the processes report."""
         todo = list(chunks)[::-1]
+        counter = ChunkProgress(progress, todo)
         attempts: dict[int, int] = {}
         running: dict[Future, Chunk] = {}
         pool = self._pool or self._start()
@@ -115,22 +207,36 @@ class ProcessBackend:
             while todo and len(running) < 2 * self.slots:
                 chunk = todo.pop()
                 running[pool.submit(run_in_worker, task, job, chunk)] = chunk
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=SEND_EVERY_S, return_when=FIRST_COMPLETED)
+            self._drain_progress(counter)
             broken = False
             for fut in finished:
                 chunk = running.pop(fut)
                 try:
-                    yield fut.result()
+                    result = fut.result()
                 except BrokenProcessPool:
                     broken = True
+                    counter.restart(chunk.index)
                     todo.append(self._retry(chunk, attempts))
+                    continue
+                counter.finish(chunk.index)
+                yield result
             if broken:  # every chunk of a broken pool fails: run them again in a fresh pool
                 for fut, chunk in list(running.items()):
                     fut.cancel()
+                    counter.restart(chunk.index)
                     todo.append(self._retry(chunk, attempts))
                 running.clear()
                 pool.shutdown(wait=True, cancel_futures=True)
                 pool = self._start()
+
+    def _drain_progress(self, counter: ChunkProgress) -> None:
+        while True:
+            try:
+                index, k = self._progress.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return
+            counter.add(index, k)
 
     def _retry(self, chunk: Chunk, attempts: dict[int, int]) -> Chunk:
         attempts[chunk.index] = attempts.get(chunk.index, 0) + 1

@@ -11,6 +11,10 @@ Order of a render to ``renders/x.mp4`` (likewise MOV, MKV, WebM; GIF and zip cac
    complete (a kill before the work folder is gone only means ``--resume`` joins again).
 
 A PNG sequence is written frame by frame into its own folder, with the manifest inside until the last chunk is in.
+
+The whole render holds the output's lock (``lock.py``: a second render of the same output is refused with one
+line); once the output is in place it is recorded as finished (``finished.py``), so ``--resume`` of a finished
+render says so instead of rendering it again.
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from studio.chunks.finished import is_finished, record_finished
+from studio.chunks.lock import render_lock
 from studio.chunks.manifest import (Manifest, check_key, load_manifest, remove_stale_parts, remove_work_dir,
                                     start_manifest, work_dir)
 from studio.chunks.plan import Chunk, ChunkJob, plan_chunks
@@ -34,7 +40,8 @@ from studio.sinks.images import existing_png_frames
 class ChunkedRender:
     """What a chunked render did: the final ``path``, the frame ``size`` (width, height), ``done_before`` (frames
     already done by an earlier run), ``first_todo`` (the first frame this run rendered; ``n_frames`` when none),
-    the number of ``chunks`` planned and ``rendered`` by this run, and the wall-clock ``seconds``."""
+    the number of ``chunks`` planned and ``rendered`` by this run, and the wall-clock ``seconds``;
+    ``finished_before`` is True when ``--resume`` found the render already finished (nothing was done)."""
 
     path: Path
     size: tuple[int, int]
@@ -43,6 +50,7 @@ class ChunkedRender:
     chunks: int
     rendered: int
     seconds: float
+    finished_before: bool = False
 
 
 def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key: dict, chunk_frames: int,
@@ -56,26 +64,31 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
     ChunkedRender."""
     t0 = time.time()
     target = Path(target)
-    folder = work_dir(target, kind)
-    manifest = load_manifest(folder) if resume else None
-    if manifest is not None:
-        check_key(manifest, key, target)
-    elif kind != "png":
+    with render_lock(target, field="--frames" if kind == "png" else "--out"):
+        folder = work_dir(target, kind)
+        manifest = load_manifest(folder) if resume else None
+        if manifest is None and resume and is_finished(target, kind, key):
+            return ChunkedRender(path=target, size=(0, 0), done_before=job.n_frames, first_todo=job.n_frames,
+                                 chunks=0, rendered=0, seconds=time.time() - t0, finished_before=True)
+        if manifest is not None:
+            check_key(manifest, key, target)
+        elif kind != "png":
+            remove_work_dir(folder, kind)
+        remove_stale_parts(target, folder)
+        if manifest is None:
+            legacy = min(existing_png_frames(target), job.n_frames) if resume and kind == "png" else 0
+            manifest = start_manifest(folder, key, plan_chunks(job.n_frames, chunk_frames, job.batch, start=legacy))
+        chunks = [Chunk(i, start, stop) for i, (start, stop) in sorted(manifest.chunks.items())]
+        for c in chunks:  # a chunk whose files vanished is done again
+            if c.index in manifest.done and not chunk_on_disk(folder, c, manifest.done[c.index], job.encode):
+                del manifest.done[c.index]
+        todo = [c for c in chunks if c.index not in manifest.done]
+        done_before = job.n_frames - sum(c.n_frames for c in todo)
+        _run(job, task, backend, todo, folder, manifest, done_before, progress, on_progress,
+             label or f"render {target.name}")
+        final = _finish(job, target, kind, folder, manifest, chunks, audio)
         remove_work_dir(folder, kind)
-    remove_stale_parts(target, folder)
-    if manifest is None:
-        legacy = min(existing_png_frames(target), job.n_frames) if resume and kind == "png" else 0
-        manifest = start_manifest(folder, key, plan_chunks(job.n_frames, chunk_frames, job.batch, start=legacy))
-    chunks = [Chunk(i, start, stop) for i, (start, stop) in sorted(manifest.chunks.items())]
-    for c in chunks:  # a chunk whose files vanished is done again
-        if c.index in manifest.done and not chunk_on_disk(folder, c, manifest.done[c.index], job.encode):
-            del manifest.done[c.index]
-    todo = [c for c in chunks if c.index not in manifest.done]
-    done_before = job.n_frames - sum(c.n_frames for c in todo)
-    _run(job, task, backend, todo, folder, manifest, done_before, progress, on_progress,
-         label or f"render {target.name}")
-    final = _finish(job, target, kind, folder, manifest, chunks, audio)
-    remove_work_dir(folder, kind)
+        record_finished(final, kind, key)
     return ChunkedRender(path=final, size=tuple(manifest.frame_size or (0, 0)), done_before=done_before,
                          first_todo=min((c.start for c in todo), default=job.n_frames), chunks=len(chunks),
                          rendered=len(todo), seconds=time.time() - t0)
@@ -94,7 +107,7 @@ def _run(job: ChunkJob, task: Callable, backend, todo: list[Chunk], folder: Path
         if on_progress is not None:
             on_progress(count[0], n)
 
-    per_frame = backend.slots == 1 and getattr(backend, "in_process", False)
+    per_frame = getattr(backend, "reports_progress", False)
     by_index = {c.index: c for c in todo}
     try:
         for result in backend.run(task, job, todo, progress=advance if per_frame else None):
@@ -115,7 +128,7 @@ def _finish(job: ChunkJob, target: Path, kind: str, folder: Path, manifest: Mani
         segments = [folder / manifest.done[c.index] for c in chunks]
         path, offset = audio if audio is not None else (None, 0.0)
         return join_segments(segments, target, codec=job.encode.codec, audio_path=path, audio_offset=offset,
-                             seconds=float(n / Fraction(job.encode.fps)))
+                             seconds=float(n / Fraction(job.encode.fps)), frames=n)
     if kind in ("gif", "zip"):
         return encode_from_frames(folder, n, target, job.encode.fps)
     remove_frames_from(target, n)

@@ -4,7 +4,9 @@ a GPU where the cluster has GPUs (``num_gpus=1``) and retries a task whose worke
 The model file's bytes and the job (timeline included) travel through Ray's object store once (``ray.put``); each
 worker writes the model to a local cache file named by its hash. Tasks return encoded chunks (segment or PNG
 bytes) and the driver writes every output, so the workers need no shared storage for outputs (files the timeline
-names, such as latent ``.npy`` files, must be readable at the same path on every node).
+names, such as latent ``.npy`` files, must be readable at the same path on every node). Tasks report their frames
+through a Ray queue (an actor) that the driver reads while it waits, so progress and ETA follow every worker. A
+CPU task runs torch on exactly one thread (it holds one CPU), so its frames do not depend on the node's cores.
 
 Ray is an optional extra (``pip install "latent-studio[ray]"``); this module is imported only when ``--ray`` is
 given.
@@ -18,7 +20,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ganlib.errors import UserError
-from studio.chunks.backends import RETRIES, run_in_worker
+import torch
+
+from studio.chunks.backends import RETRIES, SEND_EVERY_S, ChunkProgress, run_in_worker
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult
 
 INSTALL_HINT = 'Ray is not installed: pip install "latent-studio[ray]" (or pip install ray)'
@@ -47,15 +51,31 @@ def cached_model_file(data: bytes, sha: str, suffix: str) -> str:
 
 
 def ray_chunk(task: Callable, job: ChunkJob, chunk: Chunk, model_bytes: bytes, suffix: str,
-              device: str) -> ChunkResult:
+              device: str, progress=None) -> ChunkResult:
     """The body of one Ray task: materialise the model file from the object store, then run ``task`` on
-    ``device`` ("cuda" where Ray gave the task a GPU, else "cpu"). Returns the ChunkResult."""
+    ``device`` ("cuda" where Ray gave the task a GPU, else "cpu": one torch thread), sending (chunk index,
+    frames) to the Ray queue ``progress`` when given. Returns the ChunkResult."""
+    if device == "cpu":
+        torch.set_num_threads(1)
     path = cached_model_file(model_bytes, job.model_sha, suffix)
-    return run_in_worker(task, dataclasses.replace(job, model_path=path, device=device), chunk)
+    send = progress.put_nowait if progress is not None else None
+    return run_in_worker(task, dataclasses.replace(job, model_path=path, device=device), chunk, send=send)
+
+
+def _drain(frames, counter: ChunkProgress) -> None:
+    """Pass the (chunk index, frames) messages waiting in the Ray queue ``frames`` to ``counter``."""
+    if frames is None:
+        return
+    n = frames.qsize()
+    if n:
+        for index, k in frames.get_nowait_batch(n):
+            counter.add(index, k)
 
 
 class RayBackend:
     """Send chunks to a Ray cluster at ``address`` ("local": start Ray on this machine, with ``workers`` CPUs)."""
+
+    reports_progress = True
 
     def __init__(self, address: str, workers: int | None = None, retries: int = RETRIES):
         self.ray = import_ray()
@@ -81,23 +101,29 @@ class RayBackend:
             progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
         """Yield ChunkResults as Ray tasks finish (any order); at most two tasks per slot are in flight."""
         ray = self.ray
+        from ray.util.queue import Queue  # optional extra, like ray itself
         model_ref = ray.put(Path(job.model_path).read_bytes())
         job_ref = ray.put(dataclasses.replace(job, model_path=""))
         remote = ray.remote(ray_chunk).options(num_gpus=1 if self.gpus else 0, num_cpus=0 if self.gpus else 1,
                                                max_retries=self.retries, retry_exceptions=False)
         todo = list(chunks)[::-1]
+        counter = ChunkProgress(progress, todo)
+        frames = Queue() if progress is not None else None
         running: dict = {}
         suffix = Path(job.model_path).suffix
         try:
             while todo or running:
                 while todo and len(running) < 2 * self.slots:
                     chunk = todo.pop()
-                    running[remote.remote(task, job_ref, chunk, model_ref, suffix, self.device)] = chunk
-                ready, _ = ray.wait(list(running), num_returns=1)
+                    running[remote.remote(task, job_ref, chunk, model_ref, suffix, self.device, frames)] = chunk
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=SEND_EVERY_S)
+                _drain(frames, counter)
                 for ref in ready:
                     chunk = running.pop(ref)
                     try:
-                        yield ray.get(ref)
+                        result = ray.get(ref)
+                        counter.finish(chunk.index)
+                        yield result
                     except ray.exceptions.WorkerCrashedError:
                         raise UserError(f"chunk {chunk.index} failed {self.retries + 1} times: its Ray worker "
                                         f"died each time", field="--ray") from None
@@ -110,6 +136,8 @@ class RayBackend:
         finally:
             for ref in running:
                 ray.cancel(ref, force=True)
+            if frames is not None:
+                frames.shutdown()
 
     def close(self) -> None:
         """Disconnect from (or stop the local) Ray runtime."""

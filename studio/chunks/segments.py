@@ -10,8 +10,11 @@ over all frames; frames are the resumable form).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,16 +27,17 @@ from studio.chunks.plan import Chunk, ChunkResult, EncodeSpec
 from studio.sinks import PNG_PATTERN, EncoderError, open_sink
 from studio.sinks.formats import CODECS, audio_codec_args, output_format
 from studio.sinks.images import encode_image, existing_png_frames
-from studio.sinks.pipe import ffmpeg_exe
+from studio.sinks.pipe import ffmpeg_exe, probe_frames
 
 SEGMENT_PATTERN = "seg_{:05d}{}"
 
 
 def encode_chunk(chunk: Chunk, frames: Iterable[np.ndarray], spec: EncodeSpec,
-                 progress: Callable[[int], None] | None = None) -> ChunkResult:
-    """Encode ``frames`` (uint8 H×W×C, the chunk's frames in order) as ``spec`` says and return a ChunkResult whose
-    ``data`` is the segment's bytes (kind "segment") or a list of PNG bytes (kind "png"). ``progress(1)`` is
-    called after each frame."""
+                 progress: Callable[[int], None] | None = None) -> ChunkResult | Future:
+    """Encode ``frames`` (uint8 H×W×C, the chunk's frames in order) as ``spec`` says. Returns a ChunkResult whose
+    ``data`` is a list of PNG bytes (kind "png"), or, for a video segment, a Future of the ChunkResult holding the
+    segment's bytes: the encoder's tail (flushing, exit, reading the file) finishes in a thread, so the caller may
+    start generating the next chunk meanwhile (``resolve_result`` waits for it). ``progress(1)`` after each frame."""
     size = (0, 0)
     if spec.kind == "png":
         pngs = []
@@ -43,15 +47,51 @@ def encode_chunk(chunk: Chunk, frames: Iterable[np.ndarray], spec: EncodeSpec,
             if progress is not None:
                 progress(1)
         return ChunkResult(chunk.index, size, pngs)
-    with tempfile.TemporaryDirectory(prefix="studio-chunk-") as tmp:
-        path = Path(tmp) / SEGMENT_PATTERN.format(chunk.index, spec.suffix)
-        with open_sink(path, fps=spec.fps, codec=spec.codec, crf=spec.crf, preset=spec.preset) as sink:
+    tmp = Path(tempfile.mkdtemp(prefix="studio-chunk-"))
+    path = tmp / SEGMENT_PATTERN.format(chunk.index, spec.suffix)
+    try:
+        sink = open_sink(path, fps=spec.fps, codec=spec.codec, crf=spec.crf, preset=spec.preset)
+        sink.verify_frames = False  # the joined output is counted once instead (join_segments)
+        try:
             for frame in frames:
                 size = (frame.shape[1], frame.shape[0])
                 sink.write(frame)
                 if progress is not None:
                     progress(1)
-        return ChunkResult(chunk.index, size, path.read_bytes())
+        except BaseException:
+            sink.abort()
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    def finish() -> ChunkResult:
+        try:
+            sink.close()
+            return ChunkResult(chunk.index, size, path.read_bytes())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    return finish_in_thread(finish)
+
+
+def finish_in_thread(fn: Callable[[], ChunkResult]) -> Future:
+    """Run ``fn`` in a new (daemon) thread; return the Future of its result."""
+    fut: Future = Future()
+
+    def run() -> None:
+        try:
+            fut.set_result(fn())
+        except BaseException as err:  # noqa: BLE001 - handed to whoever waits on the future
+            fut.set_exception(err)
+
+    threading.Thread(target=run, name="segment-finish", daemon=True).start()
+    return fut
+
+
+def resolve_result(result: ChunkResult | Future) -> ChunkResult:
+    """Return ``result`` itself, or the ChunkResult a Future from :func:`encode_chunk` holds (waiting for it)."""
+    return result.result() if isinstance(result, Future) else result
 
 
 def store_chunk(folder: Path, chunk: Chunk, result: ChunkResult, spec: EncodeSpec) -> str:
@@ -80,13 +120,19 @@ def chunk_on_disk(folder: Path, chunk: Chunk, file: str, spec: EncodeSpec) -> bo
 
 def join_segments(segments: list[Path], target: Path, *, codec: str | None = None,
                   audio_path: str | Path | None = None, audio_offset: float = 0.0,
-                  seconds: float | None = None) -> Path:
+                  seconds: float | None = None, frames: int | None = None) -> Path:
     """Join video ``segments`` (same ``codec`` and settings, in order) into ``target`` with ffmpeg's concat demuxer
     and stream copy, written under a temporary name and renamed into place. With ``audio_path`` the audio from
     ``audio_offset`` seconds on is encoded with the format table's audio codec and lasts exactly ``seconds`` (cut,
-    or padded with silence), as the video sink muxes it. Returns ``target``."""
+    or padded with silence), as the video sink muxes it. With ``frames`` the joined file must hold that many
+    frames (counted without decoding) before it is renamed; one segment without audio is renamed into place as
+    it is (no ffmpeg run: it is already a complete file of the output's format). Returns ``target``."""
     fmt = output_format(target)
     target = Path(target)
+    if len(segments) == 1 and audio_path is None:
+        _check_frames(Path(segments[0]), frames, target)
+        os.replace(segments[0], target)
+        return target
     with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix=".concat-", dir=segments[0].parent,
                                      delete=False) as lst:
         for seg in segments:
@@ -113,9 +159,20 @@ def join_segments(segments: list[Path], target: Path, *, codec: str | None = Non
                 tail = " | ".join(proc.stderr.decode("utf-8", "replace").strip().splitlines()[-6:])
                 raise EncoderError(f"ffmpeg failed joining {len(segments)} segments into {target} (exit code "
                                    f"{proc.returncode}): {tail}", file=target)
+            _check_frames(tmp, frames, target)
     finally:
         os.unlink(lst.name)
     return target
+
+
+def _check_frames(path: Path, frames: int | None, target: Path) -> None:
+    """Raise EncoderError when the video ``path`` (to become ``target``) holds fewer than ``frames`` frames."""
+    if frames is None:
+        return
+    found = probe_frames(path)
+    if found is not None and found < frames:
+        raise EncoderError(f"the joined video holds {found} frames but {frames} were rendered; the output was not "
+                           f"kept", file=target)
 
 
 def remove_frames_from(folder: Path, n_frames: int) -> None:

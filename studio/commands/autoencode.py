@@ -3,6 +3,7 @@ label and by k-means cluster, and reconstructions."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from ganlib.data.datasets import open_dataset
 from ganlib.errors import CheckpointError
 from ganlib.io_utils import atomic_path
 from ganlib.train.analysis import cluster_purity, kmeans, pca, plot_codes
-from ganlib.train.apply import encode_dataset, item_names
+from ganlib.train.apply import encode_dataset, item_names, reconstruction_mse
 from ganlib.train.samples import save_grid
 from studio.commands.train import warnings_as_lines
 from studio.options import device_option, model_option, out_option
@@ -27,11 +28,15 @@ from studio.options import device_option, model_option, out_option
 @click.option("--clusters", type=click.IntRange(min=1), default=None,
               help="k for k-means (default: the number of classes, else 8).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means.")
+@click.option("--test", "test_data", default=None,
+              help="A held-out test set (folder, .zip or HDF5): its reconstruction MSE is reported too.")
 @device_option
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True)
-def command(model: str, data: str, out: Path, clusters: int | None, seed: int, device: str, batch: int) -> None:
-    """Write codes.npy (+ labels.npy), codes.csv (file, label, cluster, PC1, PC2), pca.png, reconstructions.png and,
-    for a label-conditioned decoder, reclass.png (each image re-rendered as every class)."""
+def command(model: str, data: str, out: Path, clusters: int | None, seed: int, test_data: str | None, device: str,
+            batch: int) -> None:
+    """Write codes.npy (+ labels.npy), codes.csv (file, label, cluster, PC1, PC2), pca.png, reconstructions.png,
+    reconstruction_mse.json (mean squared error over --data and --test, pixels in [-1, 1]) and, for a
+    label-conditioned decoder, reclass.png (each image re-rendered as every class)."""
     dev = torch.device(device)
     loaded = load_generator(model, dev)
     if loaded.arch != "autoencoder":
@@ -80,9 +85,20 @@ def command(model: str, data: str, out: Path, clusters: int | None, seed: int, d
             cols = [x[:m]] + [ae.decode(code, torch.full((m,), j, dtype=torch.long, device=dev))
                               for j in range(ae.c_dim)]
             save_grid(torch.stack(cols, 1).reshape(-1, *x.shape[1:]), out / "reclass.png", nrow=ae.c_dim + 1)
+    mse = {"data": reconstruction_mse(ae, ds, batch, dev), "data_images": len(ds)}
+    if test_data is not None:
+        with warnings_as_lines():
+            test_ds = open_dataset(test_data, ae.img_resolution, ae.img_channels, fit)
+        mse.update(test=reconstruction_mse(ae, test_ds, batch, dev), test_images=len(test_ds))
+    with atomic_path(out / "reconstruction_mse.json") as tmp:
+        tmp.write_text(json.dumps(mse, indent=2) + "\n", encoding="utf-8")
     msg = f"encoded {len(ds)} images to {out / 'codes.npy'} ({codes.shape[1]} values each); {k} clusters"
     if labels is not None:
         msg += f", purity against the true labels {cluster_purity(cl, labels):.1%}"
     click.echo(msg)
+    text = f"reconstruction MSE: {mse['data']:.5f} over the {len(ds)} images"
+    if test_data is not None:
+        text += f", {mse['test']:.5f} over the {mse['test_images']} test images"
+    click.echo(text)
     click.echo(f"PCA: PC1 {ratio[0]:.0%}, PC2 {ratio[1] if len(ratio) > 1 else 0:.0%} of the variance; "
                f"plots in {out / 'pca.png'}")

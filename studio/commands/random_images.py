@@ -11,6 +11,7 @@ from studio.chunks import open_backend
 from studio.options import (SEED_RANGE, batch_option, device_option, dtype_option, model_option, out_option,
                             ray_option, rotate_option, translate_option, truncation_option, workers_option)
 from studio.render import get_model
+from studio.seeds import large_run_notice, parse_seeds
 from studio.timeline import parse_layers
 
 
@@ -49,6 +50,10 @@ def command(model: str, seeds: str | None, features_file: Path | None, truncatio
             device: str, batch: int, dtype: str, out: Path, size: int | None, fmt: str, workers: int,
             ray: str | None, quiet: bool) -> None:
     """Generate seedNNNN.png (or .jpg) per seed (z = RandomState(seed).randn(1, z_dim), as NVlabs generate.py)."""
+    parsed = parse_seeds(seeds) if seeds is not None else None
+    notice = large_run_notice(parsed) if parsed is not None else None
+    if notice:
+        click.echo(f"studio random: {notice}", err=True)  # before the model loads: a typo costs nothing
     loaded = get_model(model, device)
     seed_list, features = seeds_and_features(loaded, seeds, features_file)
     layers = None

@@ -38,6 +38,9 @@ def command(timeline: Path, out: Path | None, frames_dir: Path | None, duration:
     result = render_timeline(tl, out=out, frames_dir=frames_dir, duration=duration, device=device, batch=batch,
                              resume=resume, progress=not quiet, dtype=dtype, compile=compile_, overwrite=overwrite,
                              workers=workers, ray=ray)
+    if result.finished_before:
+        click.echo(f"{result.path} is already finished ({result.n_frames} frames); nothing to resume")
+        return
     fps = result.n_frames / result.seconds if result.seconds else 0.0
     resumed = ""
     if result.frames_done_before:

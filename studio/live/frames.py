@@ -96,7 +96,7 @@ class LiveFrames:
         if self._noise is None:
             self._noise = timeline_noise(tl, self.model.G)
         images = generate_plan(self.model.G, tl, res.space, plan, self._noise, dtype=self.dtype)
-        return postprocess(images, tl.frame_size)[0]
+        return postprocess(images, tl.frame_size, tl.output.fit)[0]
 
     def latent_at(self, n: int) -> tuple[np.ndarray, dict]:
         """Return (latent, keyframe fields) frame ``n`` is drawn with, from the engine's plan of the window

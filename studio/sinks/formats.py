@@ -65,8 +65,8 @@ class OutputFormat:
     """One output format: ``name``, ``kind`` (video, gif, png folder, zip), the file ``suffix`` ("" for a folder),
     the ffmpeg ``muxer``, the ``codecs`` it can hold (the first is the default), its ``fps_max``, the audio codec
     and its ffmpeg arguments (None: no audio), whether it keeps a grey or alpha channel (else frames become RGB:
-    grey is repeated, alpha is dropped) and whether it is an MP4/MOV file (``faststart``: the index moves to the
-    front and the codec's ``tag`` applies)."""
+    grey is repeated, alpha is dropped), whether it is an MP4/MOV file (``faststart``: the index moves to the
+    front and the codec's ``tag`` applies) and the ``label`` a menu shows."""
 
     name: str
     kind: Kind
@@ -78,6 +78,7 @@ class OutputFormat:
     keeps_grey: bool = False
     keeps_alpha: bool = False
     faststart: bool = False
+    label: str = ""  # what a menu calls it (the studio's format picker)
 
     @property
     def default_codec(self) -> str | None:
@@ -98,13 +99,16 @@ CODECS: dict[str, Codec] = {c.name: c for c in (
 _AAC = ("aac", "-b:a", "192k")
 _OPUS = ("libopus", "-b:a", "160k")
 FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
-    OutputFormat("mp4", "video", ".mp4", "mp4", ("h264", "h265", "vp9"), audio_codec=_AAC, faststart=True),
-    OutputFormat("mov", "video", ".mov", "mov", ("h264", "h265", "prores"), audio_codec=_AAC, faststart=True),
-    OutputFormat("mkv", "video", ".mkv", "matroska", ("h264", "h265", "vp9", "prores"), audio_codec=_AAC),
-    OutputFormat("webm", "video", ".webm", "webm", ("vp9",), audio_codec=_OPUS),
-    OutputFormat("gif", "gif", ".gif", "gif", fps_max=GIF_FPS_MAX),
-    OutputFormat("png", "png", "", keeps_grey=True, keeps_alpha=True),
-    OutputFormat("zip", "zip", ".zip", keeps_grey=True, keeps_alpha=True),
+    OutputFormat("mp4", "video", ".mp4", "mp4", ("h264", "h265", "vp9"), audio_codec=_AAC, faststart=True,
+                 label="MP4 video"),
+    OutputFormat("mov", "video", ".mov", "mov", ("h264", "h265", "prores"), audio_codec=_AAC, faststart=True,
+                 label="MOV video"),
+    OutputFormat("mkv", "video", ".mkv", "matroska", ("h264", "h265", "vp9", "prores"), audio_codec=_AAC,
+                 label="Matroska video (MKV)"),
+    OutputFormat("webm", "video", ".webm", "webm", ("vp9",), audio_codec=_OPUS, label="WebM video"),
+    OutputFormat("gif", "gif", ".gif", "gif", fps_max=GIF_FPS_MAX, label="GIF animation"),
+    OutputFormat("png", "png", "", keeps_grey=True, keeps_alpha=True, label="PNG sequence (folder)"),
+    OutputFormat("zip", "zip", ".zip", keeps_grey=True, keeps_alpha=True, label="PNG sequence (zip)"),
 )}
 SUFFIXES: dict[str, OutputFormat] = {f.suffix: f for f in FORMATS.values() if f.suffix}
 VIDEO_SUFFIXES = tuple(f.suffix for f in FORMATS.values() if f.kind == "video")

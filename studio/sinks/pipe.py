@@ -48,6 +48,9 @@ class FfmpegPipeSink(TempFileSink):
     _proc: subprocess.Popen | None = None
     _stderr = None  # a temporary file holding ffmpeg's stderr while it runs
     command: list[str] | None = None
+    #: count the frames of the finished file before the rename (False: the caller checks them, e.g. once after
+    #: joining chunk segments)
+    verify_frames = True
     _waited = 0.0  # seconds the encoder has accepted nothing (stall watchdog)
 
     def _first_frame(self, width: int, height: int) -> None:
@@ -154,6 +157,8 @@ class FfmpegPipeSink(TempFileSink):
         if size == 0:
             raise EncoderError(f"the encoder exited without writing {self.path} (an empty file); nothing was "
                                f"written under the final name", file=self.path)
+        if not self.verify_frames:
+            return
         found = probe_frames(self.temp_path)
         if found is not None and found < self.frames_written:
             raise EncoderError(f"the encoded file holds {found} frames but {self.frames_written} were sent; the "

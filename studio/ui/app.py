@@ -26,6 +26,7 @@ from studio.ui import state
 from studio.ui.context import Studio
 from studio.ui.jobs import JobManager
 from studio.ui.models import ModelCatalog
+from studio.ui.prune import CACHE_MAX_AGE_S, PrunePolicy
 from studio.ui.tabs import batch, explore, latent, projection, render, timeline
 
 CSS = """
@@ -45,25 +46,32 @@ def theme() -> gr.themes.Base:
 
 
 def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "renders/ui", *,
-              device: str = "auto", temp_dir: str | Path | None = None) -> gr.Blocks:
+              device: str = "auto", temp_dir: str | Path | None = None,
+              prune: PrunePolicy | None = None) -> gr.Blocks:
     """Build the studio (not launched): ``gr.Blocks`` with its queue configured.
 
     ``models_dir``: a folder of checkpoints offered besides the built-ins; ``output_dir``: where renders, batches,
     saved timelines, uploads and Gradio's temporary files go (the only folder the server serves); ``device``:
     'auto', 'cpu', 'cuda' or 'cuda:N'; ``temp_dir``: Gradio's temporary folder (default ``$GRADIO_TEMP_DIR`` or
-    ``<output_dir>/_gradio``). Launch it with :func:`launch`.
+    ``<output_dir>/_gradio``); ``prune``: how long and how much old jobs and Gradio's copies are kept (default
+    :class:`studio.ui.prune.PrunePolicy`; applied now and before each render or batch). Launch it with
+    :func:`launch`.
     """
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     temp = Path(temp_dir or os.environ.get("GRADIO_TEMP_DIR") or output_dir / "_gradio").resolve()
     temp.mkdir(parents=True, exist_ok=True)
     os.environ["GRADIO_TEMP_DIR"] = str(temp)  # read by gr.Blocks() and the server; must be set before both
-    ctx = Studio(catalog=ModelCatalog(models_dir, output_dir / "uploads"), jobs=JobManager(output_dir, device=device),
-                 output_dir=output_dir, device=device)
+    policy = prune or PrunePolicy()
+    jobs = JobManager(output_dir, device=device, policy=policy, cache_dir=temp)
+    jobs.prune()
+    ctx = Studio(catalog=ModelCatalog(models_dir, output_dir / "uploads"), jobs=jobs, output_dir=output_dir,
+                 device=device)
 
-    # delete_cache: Gradio's copies of served files (gallery pages, previews, downloads) older than a day are
-    # removed every hour; the job folders themselves are never touched.
-    with gr.Blocks(title="Latent Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+    # delete_cache: besides the pruning before each job, Gradio itself removes its copies of served files (gallery
+    # pages, previews, downloads) older than an hour (or the policy's age) every ten minutes.
+    cache_age = max(60, int(min(policy.max_age_s, CACHE_MAX_AGE_S)))
+    with gr.Blocks(title="Latent Studio", analytics_enabled=False, delete_cache=(600, cache_age)) as app:
         ctx.timeline = gr.State(state.new_timeline(ctx.catalog.default_spec()))
         with gr.Row():
             gr.Markdown("# Latent Studio\nExplore a GAN's seeds, keyframe a walk through its latent space, "
@@ -75,8 +83,8 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
             view = timeline.build(ctx, explore_tab.model)
         with gr.Tab("Latent", id="latent"):
             latent.build(ctx, explore_tab.model, view)
-        with gr.Tab("Render", id="render"):
-            render.build(ctx)
+        with gr.Tab("Render", id="render") as render_tab:
+            render.build(ctx, render_tab)
         with gr.Tab("Batch", id="batch"):
             batch.build(ctx, explore_tab.model)
         explore.connect(ctx, explore_tab, view)

@@ -28,6 +28,13 @@ from studio.ui.models import ModelCatalog
 EDIT = dict(concurrency_id="edit", concurrency_limit=1)
 # Renders and batches share the job queue's limit.
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=RENDER_CONCURRENCY)
+# Cancelling, counting and pruning never wait behind the jobs they are about.
+CONTROL = dict(concurrency_id="control", concurrency_limit=None)
+
+
+def session_id(request: Any) -> str | None:
+    """The browser (or gradio_client) session of a ``gr.Request``: its session hash; None without one."""
+    return getattr(request, "session_hash", None) or None
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -112,6 +119,11 @@ class Studio:
         self.catalog.check(tl.model)
         check_timeline_files(tl, [self.output_dir])
         return tl
+
+    def cancel(self, request: Any) -> str:
+        """Cancel the queued and running jobs of ``request``'s session; return a status line."""
+        n = self.jobs.cancel(session_id(request))
+        return f"Cancelling {n} job{'s' if n != 1 else ''}…" if n else "Nothing to cancel"
 
     def renderable(self, tl: Timeline) -> Timeline:
         """Return ``tl`` validated whole (:func:`studio.ui.state.to_timeline`) after :meth:`admit`."""

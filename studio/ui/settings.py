@@ -13,13 +13,22 @@ from typing import Any, Literal, Mapping, get_args, get_origin
 
 from annotated_types import Ge, Le
 
+from studio.output_model import Output
+from studio.sinks.formats import CODECS, FORMATS, PRESETS, output_format, resolve_codec
 from studio.timeline import Keyframe, Timeline
+from studio.ui.models import safe_name
 from studio.ui.state import MAX_UI_SIZE, StateError, tidy_number, rebuild
 
 # The timeline-wide settings, in the order the components are listed (see apply_settings / settings_of).
 SETTINGS = ("model", "fps", "size", "duration", "interpolation", "loop", "truncation", "space", "noise")
 NATIVE_SIZE = "model"   # the size choice meaning "the model's own resolution"
-SIZE_CHOICES = [NATIVE_SIZE, "128", "256", "512", "768", "1024"]
+# (label, value) pairs for a dropdown: square sides, then landscape 16:9 and portrait 9:16 (output.fit says how a
+# square model's frames meet them)
+SIZE_CHOICES = [("model's own", NATIVE_SIZE)] + [(f"{n} × {n}", str(n)) for n in (128, 256, 512, 768, 1024)] + \
+    [(f"{w} × {h} ({'16:9' if w > h else '9:16'})", f"{w}x{h}")
+     for w, h in ((640, 360), (1280, 720), (1920, 1080), (360, 640), (720, 1280), (1080, 1920))]
+# The render options the Render tab edits: the timeline's output block, in the order of its components.
+OUTPUT_OPTIONS = ("format", "codec", "crf", "preset", "fit")
 
 
 def _field(name: str, model: type = Timeline):
@@ -121,6 +130,58 @@ def apply_settings(tl: Timeline, values: Mapping[str, Any]) -> Timeline:
         elif value is not None:
             changes[name] = value
     return rebuild(tl, **changes)
+
+
+def format_choices() -> list[tuple[str, str]]:
+    """(label, name) of every output format of the one format table (``studio.sinks.formats.FORMATS``)."""
+    return [(f.label or f.name, f.name) for f in FORMATS.values()]
+
+
+def codec_choices(fmt: str) -> list[tuple[str, str]]:
+    """(label, name) of the video codecs format ``fmt`` can hold, its default first; [] for GIF, PNG and zip."""
+    return [(CODECS[c].label, c) for c in FORMATS[fmt].codecs]
+
+
+def apply_output(tl: Timeline, name: str, values: Mapping[str, Any]) -> Timeline:
+    """Return a new Timeline whose ``output`` block has the render options ``values`` (names from
+    :data:`OUTPUT_OPTIONS`): ``format`` (a name of the format table) becomes ``output.path`` = ``name`` + its suffix
+    (a folder ``name/`` for PNG frames); a ``codec`` the format cannot hold becomes its default; ``crf`` is
+    clamped to the codec's range; ``preset`` and ``fit`` are stored as given. The schema validates the result."""
+    unknown = sorted(set(values) - set(OUTPUT_OPTIONS))
+    if unknown:
+        raise StateError(f"unknown render option {unknown[0]!r}; the options are {', '.join(OUTPUT_OPTIONS)}",
+                         field=unknown[0])
+    out = tl.output.model_dump(exclude_none=True)
+    fmt_name = values.get("format") or output_format(tl.output.path).name
+    if fmt_name not in FORMATS:
+        raise StateError(f"unknown format {fmt_name!r}; allowed: {', '.join(FORMATS)}", field="format")
+    fmt = FORMATS[fmt_name]
+    base = safe_name(name, "walk")
+    out["path"] = f"{base}/" if fmt.kind == "png" else f"{base}{fmt.suffix}"
+    codec = values.get("codec", out.get("codec"))
+    if not fmt.codecs or not codec or codec not in fmt.codecs:
+        codec = fmt.default_codec
+    out.pop("codec", None)
+    if codec is not None:
+        out["codec"] = codec
+    if values.get("crf") is not None:
+        crf = int(round(float(values["crf"])))
+        top = resolve_codec(fmt, codec).crf_max if codec else None
+        out["crf"] = max(0, min(crf, top)) if top is not None else max(0, crf)
+    for key in ("preset", "fit"):
+        if values.get(key):
+            out[key] = values[key]
+    return rebuild(tl, output=out)
+
+
+def output_options(tl: Timeline) -> dict[str, Any]:
+    """The render options of ``tl`` (its ``output`` block) by :data:`OUTPUT_OPTIONS` name."""
+    o = tl.output
+    return dict(format=o.format, codec=o.codec_name, crf=int(o.crf), preset=o.preset, fit=o.fit)
+
+
+PRESET_CHOICES = list(PRESETS)
+FIT_CHOICES = choices("fit", Output)
 
 
 def settings_of(tl: Timeline) -> tuple:

@@ -1,25 +1,47 @@
-"""The Batch tab: a list of seeds becomes a zip of PNGs, with a contact sheet of the first images."""
+"""The Batch tab: a list of seeds becomes a zip of PNGs, with a contact sheet of the first images.
+
+The seed list is parsed lazily (:class:`studio.seeds.SeedList`) as it is typed, and the tab says how many images
+it means; more than :data:`studio.ui.jobs.MAX_BATCH` are refused with that number before anything is made. A
+running batch can be cancelled (its folder is removed).
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import gradio as gr
 
+from ganlib.errors import UserError
 from ganlib.synth import cond_kind
 from studio.seeds import parse_seeds
 from studio.ui import state
-from studio.ui.context import HEAVY, Studio, user_errors
+from studio.ui.context import CONTROL, HEAVY, Studio, session_id, user_errors
+from studio.ui.jobs import MAX_BATCH
 from studio.ui.settings import bounds
 
 
+def count_text(seeds_text: str) -> str:
+    """One line saying how many images ``seeds_text`` means, or why it is refused (too many, or not seeds)."""
+    try:
+        n = len(parse_seeds(seeds_text or "", option="seeds"))
+    except UserError as err:
+        return f"⚠️ {err.message}"
+    if n > MAX_BATCH:
+        return f"⚠️ {n:,} images: the studio makes at most {MAX_BATCH:,} per batch (use `studio random` for more)"
+    return f"{n:,} image{'s' if n != 1 else ''}"
+
+
 def build(ctx: Studio, model_picker: Any) -> None:
-    """Lay out the Batch tab (inside the current ``gr.Tab``) and wire its ``batch`` event; the images come from the
-    model chosen in ``model_picker`` (the Explore tab's dropdown)."""
+    """Lay out the Batch tab (inside the current ``gr.Tab``) and wire its ``batch``, ``batch_count`` and
+    ``cancel_batch`` events; the images come from the model chosen in ``model_picker`` (the Explore tab's
+    dropdown)."""
     lo, hi = bounds("truncation")
     with gr.Row(elem_classes="compact-row"):
-        seeds_box = gr.Textbox("0-31", label="Seeds", info="numbers and ranges, e.g. 0-99 or 1,5,10-20", scale=3)
+        seeds_box = gr.Textbox("0-31", label="Seeds", info=f"numbers and ranges, e.g. 0-99 or 1,5,10-20 (at most "
+                               f"{MAX_BATCH} images)", scale=3, elem_id="batch-seeds")
         psi_slider = gr.Slider(lo, hi, value=state.START_TRUNCATION, step=0.05, label="Truncation ψ", scale=3)
         batch_btn = gr.Button("Make zip of images", variant="primary", scale=2)
+        cancel_btn = gr.Button("Cancel", variant="stop", scale=1, interactive=False)
+    count = gr.Markdown(count_text("0-31"), elem_id="batch-count")
     with gr.Row():
         sheet_img = gr.Image(label="First images", type="numpy", format="png", interactive=False, scale=3,
                              height=420, buttons=["download"])
@@ -28,7 +50,7 @@ def build(ctx: Studio, model_picker: Any) -> None:
             status = gr.Markdown()
 
     @user_errors
-    def batch(spec, seeds_text, psi, progress=gr.Progress()):
+    def batch(spec, seeds_text, psi, request: gr.Request, progress=gr.Progress()):
         seeds = parse_seeds(seeds_text or "", option="seeds")
         model = ctx.load_model(spec)
 
@@ -36,9 +58,21 @@ def build(ctx: Studio, model_picker: Any) -> None:
             progress((done, total), desc="Images", unit="images")
 
         class_idx = 0 if cond_kind(model.G) == "label" else None  # class 0 of a class-conditional model
-        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=class_idx, on_progress=on_progress)
+        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=class_idx, on_progress=on_progress,
+                                    session=session_id(request))
+        if job.status == "cancelled":
+            return None, None, f"Cancelled job `{job.id}`: nothing was kept"
         return str(job.output), sheet, f"**{job.output.name}**: {len(seeds)} PNGs in {job.seconds:.1f} s · job " \
                                        f"`{job.id}`"
 
-    batch_btn.click(batch, [model_picker, seeds_box, psi_slider], [zip_file, sheet_img, status], api_name="batch",
-                    **HEAVY)
+    def cancel(request: gr.Request):
+        return ctx.cancel(request)
+
+    seeds_box.change(count_text, seeds_box, count, api_name="batch_count", **CONTROL)
+    batch_btn.click(lambda: (gr.update(interactive=False), gr.update(interactive=True)), None,
+                    [batch_btn, cancel_btn], queue=False) \
+        .then(batch, [model_picker, seeds_box, psi_slider], [zip_file, sheet_img, status], api_name="batch",
+              show_progress_on=[status], **HEAVY) \
+        .then(lambda: (gr.update(interactive=True), gr.update(interactive=False)), None, [batch_btn, cancel_btn],
+              queue=False)
+    cancel_btn.click(cancel, None, status, api_name="cancel_batch", **CONTROL)
