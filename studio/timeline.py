@@ -8,9 +8,9 @@ is reported as ONE :class:`studio.errors.TimelineError` naming the file, the 1-b
 
 Public API::
 
-    parse_timeline(text, source="<string>", base_dir=None) -> Timeline
+    parse_timeline(text, source="timeline text", base_dir=None) -> Timeline
     load_timeline(path) -> Timeline                     # also checks that latent/feature files exist
-    timeline_from_dict(d, source="<dict>", base_dir=None) -> Timeline
+    timeline_from_dict(d, source="timeline data", base_dir=None) -> Timeline
     timeline_to_yaml(tl, relative_to=None) -> str        # parse_timeline(timeline_to_yaml(tl)) == tl
     check_files(tl) -> None
     parse_layers(spec, num_ws) -> list[int]
@@ -85,7 +85,7 @@ def _build(data: Any, source: str, base_dir: Path | str | None, lines: dict[str,
 
 
 # ------------------------------------------------------------------------------------------------- public API
-def parse_timeline(text: str | bytes, source: str = "<string>", base_dir: Path | str | None = None) -> Timeline:
+def parse_timeline(text: str | bytes, source: str = "timeline text", base_dir: Path | str | None = None) -> Timeline:
     """Parse timeline YAML ``text`` (str or bytes).
 
     ``source`` names the file in error messages; ``base_dir`` resolves relative model/latent/feature/output paths
@@ -97,7 +97,7 @@ def parse_timeline(text: str | bytes, source: str = "<string>", base_dir: Path |
     return _build(data, source, base_dir, lines)
 
 
-def timeline_from_dict(d: Any, source: str = "<dict>", base_dir: Path | str | None = None) -> Timeline:
+def timeline_from_dict(d: Any, source: str = "timeline data", base_dir: Path | str | None = None) -> Timeline:
     """Validate a plain dict (e.g. built by the UI) into a Timeline; TimelineError (no line numbers) otherwise."""
     return _build(d, str(source), base_dir, {})
 

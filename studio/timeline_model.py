@@ -56,7 +56,7 @@ class Timeline(BaseModel):
     beats_per_bar: int = Field(4, ge=1, le=64)
     react: list[ReactRule] = Field(default_factory=list)
 
-    _source: str = PrivateAttr(default="<string>")
+    _source: str = PrivateAttr(default="timeline text")
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
     _track: Any = PrivateAttr(default=None)  # the analysed audio (studio.timeline_audio.AudioTrack), when attached
 
@@ -174,7 +174,7 @@ class Timeline(BaseModel):
     # ---------------------------------------------------------------------------------------- resolved values
     @property
     def source(self) -> str:
-        """The file the timeline came from (or "<string>" / "<dict>")."""
+        """The file the timeline came from (or "timeline text" / "timeline data" when it came from no file)."""
         return self._source
 
     @property

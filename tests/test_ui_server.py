@@ -117,9 +117,10 @@ def test_keyframe_editing_through_the_api(server):
     assert r[3:6] == (1, 2.0, 3)
     r = _settings(c, fps=12, loop=True)
     assert "fps: 12.0" in r[0] and "loop: true" in r[0]
-    with pytest.raises(AppError, match="two keyframes would be at 2 s"):
-        c.predict(index=0, time_s=2.0, seed=7, own_truncation=False, keyframe_truncation=0.7, ease="linear",
+    r = c.predict(index=0, time_s=2.0, seed=7, own_truncation=False, keyframe_truncation=0.7, ease="linear",
                   api_name="/update_keyframe")
+    assert "**Time (s)**: two keyframes would be at 2 s" in r[-2]  # refused beside the field, nothing raised
+    assert "two keyframes would be at 2 s" in r[-1]  # and in the status line
 
 
 def test_direction_sliders_are_stored_and_change_the_frame(server):
@@ -179,27 +180,29 @@ def test_load_timeline_file_and_yaml_text(server, tmp_path):
     f.write_text("model: builtin:default\nfps: 10\nsize: 128\ninterpolation: linear\nloop: true\nnoise: random\n"
                  "keyframes:\n  - {time: 0, seed: 5}\n  - {time: 1.5, seed: 6, ease: in}\n")
     r = c.predict(handle_file(str(f)), api_name="/load_timeline")
-    assert r[-9:] == ("builtin:default", 10.0, "128", 0.0, "linear", True, 1.0, "w", "random")
-    assert "Loaded **mine.yaml** — 2 keyframes · 30 frames" in r[-10]
+    assert r[-10:-1] == ("builtin:default", 10.0, "128", 0.0, "linear", True, 1.0, "w", "random")
+    assert "Loaded **mine.yaml** — 2 keyframes · 30 frames" in r[-11]
     img, info = c.predict(frame=3, api_name="/preview")  # the loaded timeline's settings
     assert _pixels(img).shape == (128, 128, 3)
     r = c.predict("keyframes: [{time: 0, seed: 1}, {time: 3, seed: 2}]\nfps: 5\n", api_name="/load_yaml")
-    assert r[-8] == 5.0 and "16 frames" in r[-10]
-    with pytest.raises(AppError, match=r"timeline YAML:2: 'keyframes\[0\].tim'.*did you mean 'time'"):
-        c.predict("fps: 5\nkeyframes: [{tim: 0, seed: 1}]\n", api_name="/load_yaml")
+    assert r[-9] == 5.0 and "16 frames" in r[-11]
+    r = c.predict("fps: 5\nkeyframes: [{tim: 0, seed: 1}]\n", api_name="/load_yaml")
+    assert re.search(r"timeline YAML:2: 'keyframes\[0\].tim'.*did you mean 'time'", r[-11])  # the status line
+    assert "did you mean 'time'" in r[-1]  # beside the YAML editor
 
 
 def test_timelines_cannot_reach_outside_files(server, tmp_path):
     c = server.client()
-    with pytest.raises(AppError, match="not one this studio offers"):
-        c.predict("model: /etc/passwd\nkeyframes: [{time: 0, seed: 1}]\n", api_name="/load_yaml")
-    with pytest.raises(AppError, match="not one this studio offers"):
-        c.predict(f"model: {server.output_dir / '..' / 'builtin' / 'default.safetensors'}\n"
-                  f"keyframes: [{{time: 0, seed: 1}}]\n", api_name="/load_yaml")
+
+    def refused(text):  # a refused YAML leaves the timeline alone and says why beside the editor
+        return c.predict(text, api_name="/load_yaml")[-1]
+
+    assert "not one this studio offers" in refused("model: /etc/passwd\nkeyframes: [{time: 0, seed: 1}]\n")
+    builtin = server.output_dir / ".." / "builtin" / "default.safetensors"
+    assert "not one this studio offers" in refused(f"model: {builtin}\nkeyframes: [{{time: 0, seed: 1}}]\n")
     outside = tmp_path / "w.npy"
     np.save(outside, np.zeros([128]))
-    with pytest.raises(AppError, match="outside the studio's folders"):
-        c.predict(f"keyframes: [{{time: 0, latent: {outside}}}]\n", api_name="/load_yaml")
+    assert "outside the studio's folders" in refused(f"keyframes: [{{time: 0, latent: {outside}}}]\n")
     with pytest.raises(AppError, match="not in the list of choices"):
         _settings(c, model="/etc/passwd")
 

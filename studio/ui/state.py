@@ -33,7 +33,7 @@ DIRECTION_COUNT = 8     # SeFa sliders per keyframe (sefa0 .. sefa7)
 DIRECTION_LIMIT = 5.0   # slider range: ± this many steps
 MAX_UI_SIZE = 2048      # largest output side the UI accepts
 MAX_UI_FRAMES = 10_000  # longest render the UI accepts (the CLI has no limit)
-UI_SOURCE = "<studio ui>"
+UI_SOURCE = "timeline (edited in the studio)"
 # The studio starts new timelines (and its truncation sliders) at ψ 0.7, which shows typical images; a YAML file
 # without 'truncation' keeps the schema's default (no truncation).
 START_TRUNCATION = 0.7
@@ -220,6 +220,71 @@ def update_keyframe(tl: Timeline, index: int, *, time: float | None = None, seed
     return _sorted(data, i)
 
 
+_WHEN_KEYS = ("time", "frame", "beat", "bar")
+
+
+def edit_keyframe(tl: Timeline, index: int, changes: dict[str, Any]) -> tuple[Timeline, int]:
+    """Set keyframe ``index``'s fields from ``changes`` (field name → value; None removes the field, so the
+    keyframe falls back to the timeline's value). A new ``time`` replaces frame/beat/bar placement and re-sorts; a
+    new ``seed`` replaces a latent file. Returns (new Timeline, the keyframe's index after sorting); the schema's
+    message (naming ``keyframes[i].field``) otherwise."""
+    i = _check_index(tl, index)
+    data = fields_of(tl)
+    kf = data["keyframes"][i]
+    for name, value in changes.items():
+        if name not in Keyframe.model_fields:
+            raise StateError(f"unknown keyframe field {name!r}", field=name)
+        if value is None:
+            if name in _WHEN_KEYS or (name == "seed" and "latent" not in kf):
+                continue  # a keyframe keeps its place in time and its source
+            kf.pop(name, None)
+            continue
+        if name == "time":
+            for other in _WHEN_KEYS:
+                kf.pop(other, None)
+        if name == "seed":
+            kf.pop("latent", None)
+            kf.pop("latent_space", None)
+        kf[name] = whole_number(value) if name in ("seed", "label") else tidy_number(value)
+    return _sorted(data, i)
+
+
+def _free_time(tl: Timeline, at: float) -> float:
+    """``at`` (snapped to a frame) when no keyframe is there, else DEFAULT_SPACING after the last keyframe."""
+    at = round(max(0.0, float(at)) * tl.fps) / tl.fps
+    times = tl.keyframe_times
+    if all(abs(at - t) > 1e-9 for t in times):
+        return tidy_number(at)
+    return tidy_number(max(times) + DEFAULT_SPACING)
+
+
+def keyframe_content(tl: Timeline, index: int) -> dict:
+    """Keyframe ``index`` as plain data without its time (what "copy" keeps)."""
+    kf = dict(fields_of(tl)["keyframes"][_check_index(tl, index)])
+    for when in _WHEN_KEYS:
+        kf.pop(when, None)
+    return kf
+
+
+def paste_keyframe(tl: Timeline, content: dict, at: float) -> tuple[Timeline, int]:
+    """Add a keyframe with ``content`` (from :func:`keyframe_content`) at ``at`` seconds, or after the last
+    keyframe when a keyframe is already there. Returns (new Timeline, its index)."""
+    if not isinstance(content, dict) or not content:
+        raise StateError("copy a keyframe first (select it, then Copy or Ctrl+C on the ruler)", field="keyframe")
+    data = fields_of(tl)
+    data["keyframes"] = data["keyframes"] + [{"time": _free_time(tl, at), **content}]
+    return _sorted(data, len(data["keyframes"]) - 1)
+
+
+def duplicate_keyframe(tl: Timeline, index: int) -> tuple[Timeline, int]:
+    """Copy keyframe ``index`` halfway to the next keyframe (DEFAULT_SPACING after it when it is the last).
+    Returns (new Timeline, the copy's index)."""
+    i = _check_index(tl, index)
+    times = tl.keyframe_times
+    at = (times[i] + times[i + 1]) / 2 if i + 1 < len(times) else times[i] + DEFAULT_SPACING
+    return paste_keyframe(tl, keyframe_content(tl, i), at)
+
+
 def move_keyframe(tl: Timeline, index: int, delta: int) -> tuple[Timeline, int]:
     """Swap keyframe ``index``'s content with the one ``delta`` (-1 up, +1 down) places away; times stay put.
     Returns (new Timeline, the index where the content now is); moving past either end changes nothing."""
@@ -283,11 +348,18 @@ def direction_values(tl: Timeline, index: int, count: int = DIRECTION_COUNT) -> 
 
 def keyframe_fields(tl: Timeline, index: int) -> dict:
     """Return what the keyframe editor shows for keyframe ``index``: time, seed (None for a latent), latent
-    (file name or ""), truncation (None = the timeline's), ease and directions (a list)."""
+    (file name or ""), latent_space, truncation (None = the timeline's), ease, label (class), features (a list
+    or file), mix (seed and layers, or None), translate, rotate and directions (a list)."""
     i = _check_index(tl, index)
     kf = tl.keyframes[i]
-    return {"time": kf.time_s(tl.fps), "seed": kf.seed, "latent": Path(kf.latent).name if kf.latent else "",
-            "truncation": kf.truncation, "ease": kf.ease, "directions": direction_values(tl, i)}
+    try:
+        when = float(tl.keyframe_times[i])
+    except (TypeError, ValueError, UserError):  # beat keyframes before the music is analysed
+        when = float(kf.time or 0.0)
+    return {"time": when, "seed": kf.seed, "latent": Path(kf.latent).name if kf.latent else "",
+            "latent_space": kf.latent_space, "truncation": kf.truncation, "ease": kf.ease, "label": kf.label,
+            "features": kf.features, "mix": kf.mix.model_dump() if kf.mix is not None else None,
+            "translate": kf.translate, "rotate": kf.rotate, "directions": direction_values(tl, i)}
 
 
 def keyframe_rows(tl: Timeline | None) -> list[list]:

@@ -25,7 +25,7 @@ from studio import directions
 from studio.latents import read_latent
 from studio.timeline import Keyframe, Timeline
 from studio.timeline_model import LATENT_EXTENSIONS
-from studio.ui import imaging, state
+from studio.ui import imaging, playback, state
 from studio.ui.context import EDIT, Studio, user_errors
 from studio.ui.models import MODEL_EXTENSIONS, safe_name
 from studio.ui.settings import bounds, choices
@@ -273,6 +273,8 @@ def connect(ctx: Studio, tab: ExploreTab, view: TimelineView) -> None:
         fields = imaging.condition_fields(ctx.load_model(tl.model), class_idx, feature_text) if tl.model else {}
         tl, i = state.add_keyframe(tl, seed=seed, latent=latent, latent_space=latent_space, truncation=psi,
                                    fields=fields)
+        if latent is not None:  # a latent file is checked against the model at once (its shape, its space)
+            playback.check_keyframe(tl, ctx.load_model(tl.model), i)
         what = f"seed {seed}" if seed is not None else f"latent {Path(latent).name}"
         msg = f"Added {what} at {state.keyframe_time(tl, i):g} s — {summary(tl)}. Open the Timeline tab to edit " \
               f"and preview."
