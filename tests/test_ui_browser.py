@@ -49,6 +49,19 @@ def server(tmp_path):
         yield srv
 
 
+def add_two_keyframes(page) -> None:
+    """On a freshly opened studio page: wait for the 16-image Explore gallery, click seeds 2 and 5 and see them added
+    as keyframes at 0 s and 2 s (the start of every browser test)."""
+    from playwright.sync_api import expect
+
+    images = page.locator("#seed-gallery img")
+    expect(images).to_have_count(16)
+    images.nth(2).click()
+    expect(page.get_by_text("Added seed 2 at 0 s")).to_be_visible()
+    images.nth(5).click()
+    expect(page.get_by_text("Added seed 5 at 2 s")).to_be_visible()
+
+
 def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeypatch):
     from playwright.sync_api import expect, sync_playwright
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
@@ -63,12 +76,7 @@ def test_explore_keyframe_render_in_chromium(chromium, server, tmp_path, monkeyp
             page.goto(server.url)
 
             # Explore: the gallery fills in; clicking two images adds two keyframes
-            images = page.locator("#seed-gallery img")
-            expect(images).to_have_count(16)
-            images.nth(2).click()
-            expect(page.get_by_text("Added seed 2 at 0 s")).to_be_visible()
-            images.nth(5).click()
-            expect(page.get_by_text("Added seed 5 at 2 s")).to_be_visible()
+            add_two_keyframes(page)
             page.mouse.move(0, 0)
             page.screenshot(path=str(SHOTS / "explore.png"), full_page=True)
 

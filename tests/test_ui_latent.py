@@ -6,7 +6,6 @@ GIF with ``studio render``.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -95,12 +95,7 @@ def test_timeline_in_chromium_drag_refuse_undo_play_reload(chromium, server, tmp
             questions = []
             page.on("dialog", lambda d: (questions.append(d.message), d.accept()))
             page.goto(server.url)
-            images = page.locator("#seed-gallery img")
-            expect(images).to_have_count(16)
-            images.nth(2).click()
-            expect(page.get_by_text("Added seed 2 at 0 s")).to_be_visible()
-            images.nth(5).click()
-            expect(page.get_by_text("Added seed 5 at 2 s")).to_be_visible()
+            browser_support.add_two_keyframes(page)
             page.get_by_role("tab", name="Timeline").click()
             page.locator("#tl-fps input").fill("4")  # 9 frames: quick to play
             page.locator("#tl-fps input").press("Enter")

@@ -6,7 +6,6 @@ critic update the generated batch is reused for the generator update, as in the 
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch

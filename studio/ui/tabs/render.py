@@ -15,7 +15,6 @@ import gradio as gr
 from ganlib.errors import UserError
 from studio.live.session import open_live
 from studio.sinks.formats import CODECS, FORMATS
-from studio.ui import state
 from studio.ui.context import CONTROL, EDIT, HEAVY, Studio, session_id, user_errors
 from studio.ui.models import safe_name
 from studio.ui.prune import PrunePolicy
