@@ -49,11 +49,17 @@ def temp_path_for(final: str | Path) -> Path:
     remove_stale_temps(final)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.{os.getpid()}.", suffix=".part" + final.suffix, dir=final.parent)
     os.close(fd)
-    # mkstemp makes the file private (0600); give it the permissions a plain open() would.
+    _plain_permissions(Path(name))  # mkstemp makes the file private (0600)
+    return Path(name)
+
+
+def _plain_permissions(path: Path) -> None:
+    """Give the regular file ``path`` the permissions a plain open() would (0666 less the umask); writers such as
+    safetensors' ``save_file`` replace the file with a private (0600) one."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)
-    return Path(name)
+    if path.is_file() and not path.is_symlink():
+        os.chmod(path, 0o666 & ~umask)
 
 
 @contextlib.contextmanager
@@ -66,6 +72,7 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     tmp = temp_path_for(final)
     try:
         yield tmp
+        _plain_permissions(tmp)
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -4,6 +4,7 @@ mapping and numerics against outputs computed once with the real upstream code (
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 
 import ckpt_helpers as H
 from ganlib.checkpoints import detect_format, load_generator
+from ganlib.checkpoints.native import save_module
 from ganlib.errors import CheckpointError
 
 
@@ -220,3 +222,13 @@ def test_random_and_info_accept_foreign_models(ckpts, tmp_path, capsys):
     assert main(["info", str(ckpts["tf"]), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["format"] == "tf-pkl" and info["c_dim"] == 2 and info["resolution"] == 32
+
+
+def test_written_checkpoints_get_the_users_umask(tmp_path):
+    """safetensors writes a private (0600) file; the renamed checkpoint gets 0666 less the umask like any file."""
+    old = os.umask(0o022)
+    try:
+        path = save_module(tmp_path / "m.safetensors", torch.nn.Linear(2, 2), "x", {})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
