@@ -154,3 +154,13 @@ def test_sefa_sliders_only_where_they_work(tmp_path):
     style = load_generator(make_ui_model(tmp_path)).G
     assert slider_support(style, "w") is None
     assert "space to w" in slider_support(style, "z")
+
+
+def test_batch_follows_the_class_picker(server):
+    """The Batch tab makes the class chosen in Explore's class picker (not always class 0)."""
+    c = server.client()
+    letters = _spec(server, "letters")
+    sheets = [c.predict(letters, "0-1", 1.0, k, "", api_name="/batch")[1] for k in (0, 2)]
+    assert not np.array_equal(_pixels(sheets[0]), _pixels(sheets[1]))
+    with pytest.raises(AppError, match="out of range"):
+        c.predict(letters, "0-1", 1.0, 7, "", api_name="/batch")

@@ -86,7 +86,7 @@ def build_app(models_dir: str | Path | None = None, output_dir: str | Path = "re
         with gr.Tab("Render", id="render") as render_tab:
             render.build(ctx, render_tab)
         with gr.Tab("Batch", id="batch"):
-            batch.build(ctx, explore_tab.model)
+            batch.build(ctx, explore_tab.model, explore_tab.class_pick, explore_tab.features)
         explore.connect(ctx, explore_tab, view)
         projection.connect(ctx, projection_panel, explore_tab.model, view)
 

@@ -210,9 +210,11 @@ class JobManager:
         return self._run(job, work)
 
     def batch(self, model, seeds: list[int], truncation: float = 1.0, class_idx: int | None = None,
-              on_progress: ProgressFn | None = None, session: str | None = None) -> tuple[Job, np.ndarray | None]:
-        """Write one PNG per seed into ``<output>/<job-id>/seeds_<first>-<last>.zip``; return (job, contact sheet of
-        the first images or None)."""
+              on_progress: ProgressFn | None = None, session: str | None = None,
+              features: np.ndarray | None = None) -> tuple[Job, np.ndarray | None]:
+        """Write one PNG per seed into ``<output>/<job-id>/seeds_<first>-<last>.zip`` (class ``class_idx`` of a label
+        model; ``features`` [len(seeds), c_dim] rows for a feature model); return (job, contact sheet of the first
+        images or None)."""
         if not seeds:
             raise UserError("no seeds given", field="seeds")
         if len(seeds) > MAX_BATCH:
@@ -224,7 +226,8 @@ class JobManager:
 
         def work() -> None:
             out = write_seed_images(model, seeds, job.folder / f"{job.name}.zip", progress=False,
-                                    on_progress=progress, truncation=float(truncation), class_idx=class_idx)
+                                    on_progress=progress, truncation=float(truncation), class_idx=class_idx,
+                                    features=features)
             job.output, job.frames = Path(out), len(seeds)
             sheet.append(_sheet_from_zip(Path(out)))
 

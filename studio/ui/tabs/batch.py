@@ -1,5 +1,8 @@
 """The Batch tab: a list of seeds becomes a zip of PNGs, with a contact sheet of the first images.
 
+A conditional model's images are of the class chosen in the Explore tab's class picker, or conditioned on the
+vector typed in its feature box (one vector for every seed).
+
 The seed list is parsed lazily (:class:`studio.seeds.SeedList`) as it is typed, and the tab says how many images
 it means; more than :data:`studio.ui.jobs.MAX_BATCH` are refused with that number before anything is made. A
 running batch can be cancelled (its folder is removed).
@@ -10,11 +13,13 @@ from typing import Any
 
 import gradio as gr
 
+import numpy as np
+
 from ganlib.errors import UserError
-from ganlib.synth import cond_kind
 from studio.seeds import parse_seeds
 from studio.ui import state
 from studio.ui.context import CONTROL, HEAVY, Studio, session_id, user_errors
+from studio.ui.imaging import condition_fields
 from studio.ui.jobs import MAX_BATCH
 from studio.ui.settings import bounds
 
@@ -30,10 +35,10 @@ def count_text(seeds_text: str) -> str:
     return f"{n:,} image{'s' if n != 1 else ''}"
 
 
-def build(ctx: Studio, model_picker: Any) -> None:
+def build(ctx: Studio, model_picker: Any, class_pick: Any = None, features: Any = None) -> None:
     """Lay out the Batch tab (inside the current ``gr.Tab``) and wire its ``batch``, ``batch_count`` and
     ``cancel_batch`` events; the images come from the model chosen in ``model_picker`` (the Explore tab's
-    dropdown)."""
+    dropdown), conditioned by the Explore tab's ``class_pick`` and ``features`` components when given."""
     lo, hi = bounds("truncation")
     with gr.Row(elem_classes="compact-row"):
         seeds_box = gr.Textbox("0-31", label="Seeds", info=f"numbers and ranges, e.g. 0-99 or 1,5,10-20 (at most "
@@ -50,16 +55,18 @@ def build(ctx: Studio, model_picker: Any) -> None:
             status = gr.Markdown()
 
     @user_errors
-    def batch(spec, seeds_text, psi, request: gr.Request, progress=gr.Progress()):
+    def batch(spec, seeds_text, psi, class_idx=None, feature_text="", request: gr.Request = None,
+              progress=gr.Progress()):
         seeds = parse_seeds(seeds_text or "", option="seeds")
         model = ctx.load_model(spec)
 
         def on_progress(done: int, total: int) -> None:
             progress((done, total), desc="Images", unit="images")
 
-        class_idx = 0 if cond_kind(model.G) == "label" else None  # class 0 of a class-conditional model
-        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=class_idx, on_progress=on_progress,
-                                    session=session_id(request))
+        cond = condition_fields(model, class_idx, feature_text)  # {"label": i}, {"features": [...]} or {}
+        rows = None if "features" not in cond else np.tile(np.asarray(cond["features"], np.float32), (len(seeds), 1))
+        job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=cond.get("label"), features=rows,
+                                    on_progress=on_progress, session=session_id(request))
         if job.status == "cancelled":
             return None, None, f"Cancelled job `{job.id}`: nothing was kept"
         return str(job.output), sheet, f"**{job.output.name}**: {len(seeds)} PNGs in {job.seconds:.1f} s · job " \
@@ -71,7 +78,8 @@ def build(ctx: Studio, model_picker: Any) -> None:
     seeds_box.change(count_text, seeds_box, count, api_name="batch_count", **CONTROL)
     batch_btn.click(lambda: (gr.update(interactive=False), gr.update(interactive=True)), None,
                     [batch_btn, cancel_btn], queue=False) \
-        .then(batch, [model_picker, seeds_box, psi_slider], [zip_file, sheet_img, status], api_name="batch",
+        .then(batch, [model_picker, seeds_box, psi_slider] + [c for c in (class_pick, features) if c is not None],
+              [zip_file, sheet_img, status], api_name="batch",
               show_progress_on=[status], **HEAVY) \
         .then(lambda: (gr.update(interactive=True), gr.update(interactive=False)), None, [batch_btn, cancel_btn],
               queue=False)
