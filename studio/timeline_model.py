@@ -25,7 +25,10 @@ from studio.output_model import Output
 from studio.react_model import AudioSpec, ReactRule, check_audio_fields
 from studio.sinks.formats import FormatError, parse_fps
 
-__all__ = ["BUILTIN_PREFIX", "EASES", "INTERPOLATIONS", "KEYFRAME_FIELDS", "LATENT_EXTENSIONS", "MAX_FEATURE",
+# The names of timelines that came from no file (``studio.timeline``'s text and data defaults, the studio's editor).
+IN_MEMORY_SOURCES = ("timeline text", "timeline data", "timeline (edited in the studio)")
+
+__all__ = ["IN_MEMORY_SOURCES", "BUILTIN_PREFIX", "EASES", "INTERPOLATIONS", "KEYFRAME_FIELDS", "LATENT_EXTENSIONS", "MAX_FEATURE",
            "MAX_FRAMES", "MAX_SECONDS", "MAX_STRENGTH", "SEED_MAX", "TIMELINE_FIELDS", "WHEN_FIELDS", "Keyframe",
            "MixSpec", "Output", "Timeline"]
 
@@ -241,7 +244,8 @@ class Timeline(BaseModel):
         folder), else ``renders/<timeline file stem>.mp4`` relative to the working folder."""
         if self.output.path is not None:
             return Path(self.output.path)
-        stem = "timeline" if self._source.startswith("<") else (Path(self._source).stem or "timeline")
+        in_memory = self._source.startswith("<") or self._source in IN_MEMORY_SOURCES
+        stem = "timeline" if in_memory else (Path(self._source).stem or "timeline")
         return Path("renders") / f"{stem}.mp4"
 
     def line_of(self, field: str) -> int | None:
