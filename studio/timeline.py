@@ -40,8 +40,8 @@ from ganlib.schema import load_yaml, read_yaml_file, show, suggest, validate
 from studio.errors import TimelineError
 from studio.timeline_audio import load_track
 from studio.layer_specs import parse_layers
-from studio.timeline_model import (EASES, INTERPOLATIONS, KEYFRAME_FIELDS, SEED_MAX, TIMELINE_FIELDS, Keyframe,
-                                   MixSpec, Output, Timeline)
+from studio.timeline_model import (DATA_SOURCE, EASES, INTERPOLATIONS, KEYFRAME_FIELDS, SEED_MAX, TEXT_SOURCE,
+                                   TIMELINE_FIELDS, Keyframe, MixSpec, Output, Timeline)
 
 _WHAT = "timeline file"
 
@@ -85,7 +85,7 @@ def _build(data: Any, source: str, base_dir: Path | str | None, lines: dict[str,
 
 
 # ------------------------------------------------------------------------------------------------- public API
-def parse_timeline(text: str | bytes, source: str = "timeline text", base_dir: Path | str | None = None) -> Timeline:
+def parse_timeline(text: str | bytes, source: str = TEXT_SOURCE, base_dir: Path | str | None = None) -> Timeline:
     """Parse timeline YAML ``text`` (str or bytes).
 
     ``source`` names the file in error messages; ``base_dir`` resolves relative model/latent/feature/output paths
@@ -97,7 +97,7 @@ def parse_timeline(text: str | bytes, source: str = "timeline text", base_dir: P
     return _build(data, source, base_dir, lines)
 
 
-def timeline_from_dict(d: Any, source: str = "timeline data", base_dir: Path | str | None = None) -> Timeline:
+def timeline_from_dict(d: Any, source: str = DATA_SOURCE, base_dir: Path | str | None = None) -> Timeline:
     """Validate a plain dict (e.g. built by the UI) into a Timeline; TimelineError (no line numbers) otherwise."""
     return _build(d, str(source), base_dir, {})
 

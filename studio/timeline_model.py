@@ -26,9 +26,10 @@ from studio.react_model import AudioSpec, ReactRule, check_audio_fields
 from studio.sinks.formats import FormatError, parse_fps
 
 # The names of timelines that came from no file (``studio.timeline``'s text and data defaults, the studio's editor).
-IN_MEMORY_SOURCES = ("timeline text", "timeline data", "timeline (edited in the studio)")
+TEXT_SOURCE, DATA_SOURCE, STUDIO_SOURCE = "timeline text", "timeline data", "timeline (edited in the studio)"
+IN_MEMORY_SOURCES = (TEXT_SOURCE, DATA_SOURCE, STUDIO_SOURCE)
 
-__all__ = ["IN_MEMORY_SOURCES", "BUILTIN_PREFIX", "EASES", "INTERPOLATIONS", "KEYFRAME_FIELDS", "LATENT_EXTENSIONS", "MAX_FEATURE",
+__all__ = ["DATA_SOURCE", "IN_MEMORY_SOURCES", "STUDIO_SOURCE", "TEXT_SOURCE", "BUILTIN_PREFIX", "EASES", "INTERPOLATIONS", "KEYFRAME_FIELDS", "LATENT_EXTENSIONS", "MAX_FEATURE",
            "MAX_FRAMES", "MAX_SECONDS", "MAX_STRENGTH", "SEED_MAX", "TIMELINE_FIELDS", "WHEN_FIELDS", "Keyframe",
            "MixSpec", "Output", "Timeline"]
 
@@ -59,7 +60,7 @@ class Timeline(BaseModel):
     beats_per_bar: int = Field(4, ge=1, le=64)
     react: list[ReactRule] = Field(default_factory=list)
 
-    _source: str = PrivateAttr(default="timeline text")
+    _source: str = PrivateAttr(default=TEXT_SOURCE)
     _lines: dict[str, int] = PrivateAttr(default_factory=dict)
     _track: Any = PrivateAttr(default=None)  # the analysed audio (studio.timeline_audio.AudioTrack), when attached
 

@@ -27,14 +27,14 @@ from studio.directions import direction_names
 from studio.engine import frame_time
 from studio.errors import UserError
 from studio.timeline import Keyframe, Timeline, parse_timeline, timeline_from_dict, timeline_to_yaml, with_audio
-from studio.timeline_model import IN_MEMORY_SOURCES
+from studio.timeline_model import STUDIO_SOURCE
 
 DEFAULT_SPACING = 2.0   # seconds between a new keyframe and the last one
 DIRECTION_COUNT = 8     # SeFa sliders per keyframe (sefa0 .. sefa7)
 DIRECTION_LIMIT = 5.0   # slider range: ± this many steps
 MAX_UI_SIZE = 2048      # largest output side the UI accepts
 MAX_UI_FRAMES = 10_000  # longest render the UI accepts (the CLI has no limit)
-UI_SOURCE = IN_MEMORY_SOURCES[2]  # "timeline (edited in the studio)"
+UI_SOURCE = STUDIO_SOURCE
 # The studio starts new timelines (and its truncation sliders) at ψ 0.7, which shows typical images; a YAML file
 # without 'truncation' keeps the schema's default (no truncation).
 START_TRUNCATION = 0.7
