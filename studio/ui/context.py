@@ -30,6 +30,8 @@ EDIT = dict(concurrency_id="edit", concurrency_limit=1)
 HEAVY = dict(concurrency_id="heavy", concurrency_limit=RENDER_CONCURRENCY)
 # Cancelling, counting and pruning never wait behind the jobs they are about.
 CONTROL = dict(concurrency_id="control", concurrency_limit=None)
+# How long a cancel waits for its jobs to stop (each stops at its next frame or image).
+CANCEL_WAIT_S = 30.0
 
 
 def session_id(request: Any) -> str | None:
@@ -121,9 +123,18 @@ class Studio:
         return tl
 
     def cancel(self, request: Any) -> str:
-        """Cancel the queued and running jobs of ``request``'s session; return a status line."""
-        n = self.jobs.cancel(session_id(request))
-        return f"Cancelling {n} job{'s' if n != 1 else ''}…" if n else "Nothing to cancel"
+        """Cancel the queued and running jobs of ``request``'s session and wait (up to CANCEL_WAIT_S) for them to
+        stop; return a status line. When one job stopped, the line is the one its render or batch shows, so
+        whichever of the two events the browser gets last, the status says the same."""
+        jobs = self.jobs.cancel(session_id(request), wait_s=CANCEL_WAIT_S)
+        if not jobs:
+            return "Nothing to cancel"
+        if len(jobs) == 1 and jobs[0].status == "cancelled":
+            return jobs[0].cancelled_line()
+        stopped = sum(j.status == "cancelled" for j in jobs)
+        if stopped == len(jobs):
+            return f"Cancelled {stopped} jobs: nothing was kept"
+        return f"Cancelling {len(jobs)} job{'s' if len(jobs) != 1 else ''}… ({stopped} stopped so far)"
 
     def renderable(self, tl: Timeline) -> Timeline:
         """Return ``tl`` validated whole (:func:`studio.ui.state.to_timeline`) after :meth:`admit`."""

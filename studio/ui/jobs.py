@@ -57,6 +57,11 @@ class Job:
     error: str | None = None
     session: str | None = None   # the browser session that started it (may cancel it)
     stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    ended: threading.Event = field(default_factory=threading.Event, repr=False)  # done, failed or cancelled
+
+    def cancelled_line(self) -> str:
+        """The status line of a cancelled job (the same whichever of the render and the cancel shows it)."""
+        return f"Cancelled job `{self.id}`: nothing was kept"
 
 
 class Cancelled(Exception):
@@ -102,16 +107,19 @@ class JobManager:
                     j.status = "pruned"
         return done
 
-    def cancel(self, session: str | None) -> int:
-        """Cancel the queued and running jobs that browser ``session`` started; return how many were asked to
-        stop (each stops at its next frame or image)."""
+    def cancel(self, session: str | None, wait_s: float = 0.0) -> list[Job]:
+        """Cancel the queued and running jobs that browser ``session`` started (each stops at its next frame or
+        image) and wait up to ``wait_s`` seconds in all for them to end; return the jobs asked to stop."""
         if not session:
-            return 0
+            return []
         with self._lock:
             jobs = [j for j in self._jobs if j.session == session and j.status in ("queued", "running")]
         for j in jobs:
             j.stop.set()
-        return len(jobs)
+        deadline = time.monotonic() + wait_s
+        for j in jobs:
+            j.ended.wait(max(0.0, deadline - time.monotonic()))
+        return jobs
 
     def new_job(self, kind: str, name: str, session: str | None = None) -> Job:
         """Create a job with its own new folder ``<output>/<job-id>/`` and record it (``session``: the browser
@@ -146,7 +154,14 @@ class JobManager:
 
     def _run(self, job: Job, work: Callable[[], None]) -> Job:
         """Run ``work`` when a slot is free (a job cancelled while queued never starts); a cancelled job's folder
-        is removed and the job returned with status "cancelled"; failures are recorded and raised again."""
+        is removed and the job returned with status "cancelled"; failures are recorded and raised again. The
+        job's ``ended`` event is set once its status is final."""
+        try:
+            return self._run_in_slot(job, work)
+        finally:
+            job.ended.set()
+
+    def _run_in_slot(self, job: Job, work: Callable[[], None]) -> Job:
         while not self._slots.acquire(timeout=0.1):
             if job.stop.is_set():
                 return self._cancelled(job)

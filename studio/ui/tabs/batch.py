@@ -68,7 +68,7 @@ def build(ctx: Studio, model_picker: Any, class_pick: Any = None, features: Any 
         job, sheet = ctx.jobs.batch(model, seeds, truncation=float(psi), class_idx=cond.get("label"), features=rows,
                                     on_progress=on_progress, session=session_id(request))
         if job.status == "cancelled":
-            return None, None, f"Cancelled job `{job.id}`: nothing was kept"
+            return None, None, job.cancelled_line()
         return str(job.output), sheet, f"**{job.output.name}**: {len(seeds)} PNGs in {job.seconds:.1f} s · job " \
                                        f"`{job.id}`"
 

@@ -136,7 +136,7 @@ def build(ctx: Studio, tab: Any = None) -> None:
         job = ctx.jobs.render(tl, safe_name(name, "walk"), on_progress=on_progress,
                               session=session_id(request))
         if job.status == "cancelled":
-            return None, None, f"Cancelled job `{job.id}`: nothing was kept", ctx.jobs.recent()
+            return None, None, job.cancelled_line(), ctx.jobs.recent()
         fps_done = job.frames / job.seconds if job.seconds else 0.0
         out = job.output
         msg = (f"Rendered **{out.name}**: {job.frames} frames in {job.seconds:.1f} s "
