@@ -136,6 +136,20 @@ def test_freeze_d_keeps_frozen_blocks_bit_identical(nvlabs_pkl, train_data, tmp_
               overrides=tiny("stylegan2", init=str(path), freeze_d=9), max_steps=1, progress=False)
 
 
+def test_d_warmup_steps_train_only_d_then_g(nvlabs_pkl, train_data, tmp_path):
+    path, d_state = nvlabs_pkl
+    expected = load_generator(path).G.state_dict()
+    for steps, g_moves in ((2, False), (3, True)):
+        out = tmp_path / f"warm{steps}"
+        train("stylegan2", train_data["folder"], out, overrides=tiny("stylegan2", init=str(path), d_warmup_steps=2),
+              max_steps=steps, progress=False)
+        modules = torch.load(out / "train_state.pt", weights_only=True)["modules"]
+        g_same = all(torch.equal(modules[n][k], expected[k]) for n in ("G", "G_ema") for k in expected)
+        assert g_same is not g_moves
+        assert any(not torch.equal(modules["D"][k], v) for k, v in d_state.items())
+        assert [r["loss_g"] for r in _rows(out / "losses.csv")][:2] == ["", ""]
+
+
 def test_init_resolution_mismatch_is_one_clear_error(nvlabs_pkl, train_data, tmp_path):
     path, _ = nvlabs_pkl
     code, _, err = run_cli("train", "stylegan2", "--data", str(train_data["folder"]), "--out", str(tmp_path / "r"),

@@ -223,6 +223,7 @@ class StyleGAN2Config(CommonConfig):
     diffaugment: str = "color,translation,cutout"
     init: str | None = None
     freeze_d: int = Field(0, ge=0)
+    d_warmup_steps: int = Field(0, ge=0)  # first N steps train only D (G, G_ema frozen): a new D meets an init G
 
     def resolution_problem(self) -> str | None:
         """StyleGAN2's synthesis doubles from 4x4."""

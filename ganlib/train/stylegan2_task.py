@@ -7,7 +7,8 @@ reals; the real logits feed the ADA controller) and D reg (lazy R1 every ``r1_in
 reals, through the augmentation). Lazy regularisation scales the learning rates by interval / (interval + 1) and
 betas to that power, as NVlabs does. Style-mixing regularisation picks one random crossover per batch with
 probability ``style_mixing_prob``. The generator EMA (``G_ema``, what is exported) uses a half-life of ``ema_kimg``
-thousand images, ramped up over the first ``ema_rampup`` of training. Labels (class sub-folders) make it conditional.
+thousand images, ramped up over the first ``ema_rampup`` of training. The first ``d_warmup_steps`` steps train
+only D (a new D meeting a trained ``init`` G would otherwise wreck it). Labels (class sub-folders) make it conditional.
 
 With ``ddp`` (a ``ganlib.train.distributed.Group``) gradients are averaged across ranks after every backward pass.
 """
@@ -155,12 +156,14 @@ class StyleGAN2Task(GeneratorTask):
     def _D(self, img: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         return self.D(self._augment(img), c if self.conditional else None)
 
-    def _run_G(self, z: torch.Tensor, c: torch.Tensor, grad: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def _run_G(self, z: torch.Tensor, c: torch.Tensor, grad: bool = True,
+               frozen: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Generate through the one generation path (``ganlib.synth``) with style-mixing regularisation: with
-        probability ``style_mixing_prob`` the layers from a random cutoff take a second latent's styles."""
+        probability ``style_mixing_prob`` the layers from a random cutoff take a second latent's styles.
+        ``frozen`` leaves the mapping's ``w_avg`` alone (D warm-up)."""
         G = self.G
         conds = c.cpu().numpy() if self.conditional else None
-        ws = map_z(G, z, conds, grad=grad)
+        ws = map_z(G, z, conds, grad=grad, skip_w_avg_update=frozen)
         prob = self.cfg.style_mixing_prob
         if prob > 0 and torch.rand([], generator=self.gen).item() < prob:
             cutoff = int(torch.randint(1, ws.shape[1], [], generator=self.gen).item())
@@ -197,14 +200,17 @@ class StyleGAN2Task(GeneratorTask):
         n_global = cfg.batch_size
         z_dim = G.z_dim
         it = self.step_count
+        warmup = it < cfg.d_warmup_steps  # D-only steps: G (and so G_ema) stay as they are
+        loss_g = None
         # G main.
         G.requires_grad_(True)
         D.requires_grad_(False)
-        fake, _ = self._run_G(self._noise_local(n_global, z_dim), c)
-        loss_g = F.softplus(-self._D(fake, c)).mean()
-        self._update("G", loss_g, self.g_params)
+        if not warmup:
+            fake, _ = self._run_G(self._noise_local(n_global, z_dim), c)
+            loss_g = F.softplus(-self._D(fake, c)).mean()
+            self._update("G", loss_g, self.g_params)
         # G reg: path length.
-        if cfg.pl_weight > 0 and it % cfg.pl_interval == 0:
+        if cfg.pl_weight > 0 and it % cfg.pl_interval == 0 and not warmup:
             bs = max(1, n_global // cfg.pl_batch_shrink)
             z = self._noise_local(bs, z_dim)
             k = z.shape[0]
@@ -225,7 +231,7 @@ class StyleGAN2Task(GeneratorTask):
         G.requires_grad_(False)
         for p in self.d_params:
             p.requires_grad_(True)
-        fake, _ = self._run_G(self._noise_local(n_global, z_dim), c, grad=False)
+        fake, _ = self._run_G(self._noise_local(n_global, z_dim), c, grad=False, frozen=warmup)
         d_fake = self._D(fake, c)
         d_real = self._D(real, c)
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
@@ -248,7 +254,8 @@ class StyleGAN2Task(GeneratorTask):
         D.requires_grad_(False)
         self._ema(n_global)
         self.step_count += 1
-        out = {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "d_real": d_real.mean().item(),
+        out = {"loss_g": None if loss_g is None else loss_g.item(), "loss_d": loss_d.item(),
+               "d_real": d_real.mean().item(),
                "d_fake": d_fake.mean().item(), "r1": self.last["r1"], "pl": self.last["pl"], "ada_p": p,
                **discriminator_accuracy(d_real, d_fake)}
         if self.ddp is not None:
