@@ -275,7 +275,7 @@ class TrainLoop:
                 if bar is not None:
                     bar.update(1)
                     if step % 10 == 0 or step == self.max_steps:
-                        bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if v is not None}, refresh=False)
                 if (cfg.sample_every_epochs and self.stream.epoch > self.sampled_epoch
                         and self.stream.epoch % cfg.sample_every_epochs == 0):
                     self.write_grid()
