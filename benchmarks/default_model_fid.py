@@ -49,10 +49,13 @@ def real_features(extractor, num: int, seed: int, cache: str | None) -> FeatureS
     return fs
 
 
-def evaluate(spec: str, extractor, real: FeatureSet, num: int, seed_start: int) -> dict:
-    """Return FID/KID of ``num`` truncation-1 samples of checkpoint ``spec`` (seeds from ``seed_start``)."""
+def evaluate(spec: str, extractor, real: FeatureSet, num: int, seed_start: int, save: str | None = None) -> dict:
+    """Return FID/KID of ``num`` truncation-1 samples of checkpoint ``spec`` (seeds from ``seed_start``); their
+    features go to ``save`` (.npz) when given."""
     G = load_generator(spec).G.eval()
     fake = features_from_generator(G, num, extractor, seed_start=seed_start, truncation_psi=1.0)
+    if save:
+        save_feature_set(save, fake)
     values = compute_metrics(real.features, fake.features, ["fid", "kid"], kid_subsets=100,
                              kid_subset_size=min(1000, num, real.num))
     return {"model": spec, "fid": round(values["fid"], 3), "kid": round(values["kid"], 5),
@@ -68,12 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num-real", type=int, default=1000, help="held-out real landscapes")
     ap.add_argument("--real-seed", type=int, default=1, help="dataset seed of the real landscapes (training: 0)")
     ap.add_argument("--real-cache", default=None, help=".npz cache of the real features")
+    ap.add_argument("--fake-features", default=None, help=".npz for the generated features (one model only)")
     ap.add_argument("--inception", default=None, help="TorchScript Inception file (default: the fid extra)")
     args = ap.parse_args(argv)
     extractor = load_inception(args.inception)
     real = real_features(extractor, args.num_real, args.real_seed, args.real_cache)
+    if args.fake_features and len(args.models) > 1:
+        ap.error("--fake-features takes one model")
     for spec in args.models:
-        print(json.dumps(evaluate(spec, extractor, real, args.num, args.seed_start)), flush=True)
+        print(json.dumps(evaluate(spec, extractor, real, args.num, args.seed_start, args.fake_features)), flush=True)
     return 0
 
 
