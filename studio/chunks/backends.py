@@ -8,8 +8,10 @@ it is finished, before it is yielded (in this process: from the thread whose enc
 records a segment the moment it is complete, not when the next chunk is generated.
 
 In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits.
-Local processes are started with ``spawn`` (no forked torch state); with ``--device cuda`` each process gets its
-own GPU (``cuda:0``, ...). Threads: on the CPU a different torch thread count can change a pixel by 1 of 255 (torch
+Local processes are forked from a ``forkserver``: one clean process started once (no torch state of this one: no
+threads, no CUDA) that imports the task's module once, so a pool starts (and restarts after a crash) without every
+worker importing torch again; each worker takes this process's environment as of the pool's start, as a spawned
+one would. With ``--device cuda`` each process gets its own GPU (``cuda:0``, ...). Threads: on the CPU a different torch thread count can change a pixel by 1 of 255 (torch
 and oneDNN split some sums and pick some kernels by thread count), so a CPU job carries one thread count
 (``ChunkJob.threads``, from :func:`render_threads` in the driver, recorded in the manifest) and every backend runs
 each chunk on exactly that many threads (:func:`apply_job_threads`): the frames do not depend on ``--workers`` or
@@ -149,8 +151,10 @@ class ChunkProgress:
         self.finished.add(index)
 
 
-def _init_worker(threads: int, devices, progress) -> None:
+def _init_worker(threads: int, devices, progress, environ: dict) -> None:
     global _ASSIGNED_DEVICE, _PROGRESS
+    os.environ.clear()
+    os.environ.update(environ)
     torch.set_num_threads(threads)
     _PROGRESS = progress
     if devices is not None:
@@ -226,7 +230,7 @@ def _stamped(fut: Future, threads: int | None, on_finished: Callable | None) -> 
 
 
 class ProcessBackend:
-    """Run chunks in ``workers`` local processes (spawned), at most two chunks queued per process."""
+    """Run chunks in ``workers`` local processes (from a forkserver), at most two chunks queued per process."""
 
     reports_progress = True
 
@@ -236,11 +240,12 @@ class ProcessBackend:
         self.slots = workers
         self.device = device
         self.retries = retries
-        self._ctx = mp.get_context("spawn")
+        self._ctx = mp.get_context("forkserver")
         self._pool: ProcessPoolExecutor | None = None
         self._progress = self._ctx.Queue()
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, task: Callable) -> ProcessPoolExecutor:
+        self._ctx.set_forkserver_preload([task.__module__])  # used when the forkserver is not running yet
         threads = max(1, torch.get_num_threads() // self.slots)
         devices = None
         if self.device.startswith("cuda") and torch.cuda.is_available():
@@ -248,7 +253,7 @@ class ProcessBackend:
             for k in range(self.slots):
                 devices.put(f"cuda:{k % torch.cuda.device_count()}")
         self._pool = ProcessPoolExecutor(self.slots, mp_context=self._ctx, initializer=_init_worker,
-                                         initargs=(threads, devices, self._progress))
+                                         initargs=(threads, devices, self._progress, dict(os.environ)))
         return self._pool
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
@@ -260,7 +265,7 @@ class ProcessBackend:
         counter = ChunkProgress(progress, todo)
         attempts: dict[int, int] = {}
         running: dict[Future, Chunk] = {}
-        pool = self._pool or self._start()
+        pool = self._pool or self._start(task)
         while todo or running:
             while todo and len(running) < 2 * self.slots:
                 chunk = todo.pop()
@@ -288,7 +293,7 @@ class ProcessBackend:
                     todo.append(self._retry(chunk, attempts))
                 running.clear()
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = self._start()
+                pool = self._start(task)
 
     def _drain_progress(self, counter: ChunkProgress) -> None:
         while True:
