@@ -57,6 +57,9 @@ def test_a_kill_while_a_chunk_is_generated_redoes_only_that_chunk(tiny_models, t
     assert out.strip() == "recorded", f"chunk {k - 1} was not in the manifest while chunk {k} was generated"
     manifest = work_dir(target, "video") / MANIFEST_NAME
     assert _done(manifest) == list(range(k)) and not target.exists()  # killed before the join: no final name
+    stale = [tmp_path / f".x.mp4.{proc.pid}.abcd1234.part.mp4", manifest.parent / f".seg_00000.mp4.{proc.pid}.x.part"]
+    for p in stale:  # temporary files of the dead render: removed on resume
+        p.write_bytes(b"partial")
     text = _resume(str(path), "--out", str(target))
     assert re.search(rf"\b{5 - k} of 5 chunks rendered now", text), text  # chunk k (in flight) and the rest
     got = decoded(target)
@@ -81,6 +84,7 @@ def test_sigkill_at_a_random_point_then_resume_equals_an_uninterrupted_png_rende
     assert proc.returncode == -signal.SIGKILL, f"the render ended before it was killed: {err}"
     assert json.loads(manifest.read_text())["state"] == "rendering"
     done = len(_done(manifest))
+    (target / f".frame_000000.png.{proc.pid}.abcd1234.part.png").write_bytes(b"partial")  # the dead render's
     text = _resume(str(path), "--frames", str(target))
     assert "resumed at frame" in text and f"{7 - done} of 7 chunks rendered now" in text, text
     assert png_frames(target) == want

@@ -31,10 +31,10 @@ from typing import Callable
 from tqdm import tqdm
 
 from ganlib.errors import UserError
+from ganlib.io_utils import remove_stale_temps
 from studio.chunks.finished import is_finished, record_finished
 from studio.chunks.lock import render_lock
-from studio.chunks.manifest import (Manifest, check_key, load_manifest, remove_stale_parts, remove_work_dir,
-                                    start_manifest, work_dir)
+from studio.chunks.manifest import Manifest, check_key, load_manifest, remove_work_dir, start_manifest, work_dir
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult, plan_chunks
 from studio.chunks.segments import (chunk_on_disk, encode_from_frames, join_segments, remove_frames_from,
                                     store_chunk)
@@ -81,7 +81,8 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
             check_key(manifest, key, target)
         elif kind != "png":
             remove_work_dir(folder, kind)
-        remove_stale_parts(target, folder)
+        remove_stale_temps(target)  # what killed renders left: temporary outputs, segments, frames
+        remove_stale_temps(folder, every_name=True)
         if manifest is None:
             legacy = min(existing_png_frames(target), job.n_frames) if resume and kind == "png" else 0
             manifest = start_manifest(folder, key, plan_chunks(job.n_frames, chunk_frames, job.batch, start=legacy),

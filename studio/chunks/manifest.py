@@ -4,7 +4,8 @@ are done, so ``--resume`` continues it and refuses a manifest made for other set
 Layout: a video, GIF or zip output ``renders/x.mp4`` keeps its work in the hidden folder ``renders/.x.mp4.chunks/``
 (manifest + segments or cached PNG frames), removed once the output is renamed into place. A PNG sequence keeps the
 manifest inside its own folder (``frames/.studio-chunks.json``) until the last frame is written. The manifest is
-always replaced atomically (temp name + rename), so a kill leaves the old or the new one, never half of one.
+always replaced atomically (temp name + rename), so a kill leaves the old or the new one, never half of one; the
+temporary files a killed render left go with ``ganlib.io_utils.remove_stale_temps`` (the driver calls it).
 """
 from __future__ import annotations
 
@@ -117,18 +118,6 @@ def check_key(manifest: Manifest, key: dict, target: Path) -> None:
     if differs:
         raise UserError(f"cannot resume {target}: its render manifest was made with a different "
                         f"{', '.join(differs)}; render without --resume to start over", file=manifest.path)
-
-
-def remove_stale_parts(target: Path, folder: Path) -> None:
-    """Delete the temporary ``.part`` files a killed render to ``target`` left: ``.NAME.*.part*`` beside it and any
-    ``*.part*`` in its work ``folder``. Returns None."""
-    target = Path(target)
-    patterns = [(target.parent, f".{target.name}.*.part*"), (folder, ".*.part*")]
-    for where, pattern in patterns:
-        if where.is_dir():
-            for p in where.glob(pattern):
-                if p.is_file():
-                    p.unlink(missing_ok=True)
 
 
 def remove_work_dir(folder: Path, kind: str) -> None:
