@@ -15,6 +15,8 @@ from studio.chunks.manifest import MANIFEST_NAME
 from tests.chunk_support import (LOOP, Interrupt, decoded, png_frames, stop_after, two_torch_threads,  # noqa: F401
                                   write_timeline)
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny renders: far faster on one thread on a busy machine
+
 
 def test_plan_rounds_chunks_to_batches_and_resumes_inside_one():
     chunks = plan_chunks(23, 5, batch=4)  # 5 → 8 frames: every chunk starts on a batch boundary
@@ -51,7 +53,7 @@ def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed-once", "one.mp4", "t.yaml", "two.mp4"]
 
 
-def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path, one_torch_thread):
+def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path):
     from tests.conftest import run_cli
     for name, extra in (("one.zip", []), ("two.zip", ["--workers", "2"])):
         code, out, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "0-5,9,20-30", "--batch", "2",
@@ -88,7 +90,7 @@ def test_music_is_the_same_across_joins_as_in_one_stream(tiny_models, tmp_path, 
 def test_joins_drop_and_duplicate_no_frame(tiny_models, tmp_path):
     """A loop cut into 2-frame segments: every decoded frame is closest to its own source frame."""
     from studio.render import get_model, iter_frames, render_timeline
-    _, tl = write_timeline(tmp_path, chunk=2, kind=LOOP)
+    _, tl = write_timeline(tmp_path, chunk=2, end=0.6, kind=LOOP)
     result = render_timeline(tl, out=tmp_path / "loop.mkv", progress=False, batch=2)
     source = np.stack([f for _, f in iter_frames(tl, get_model(tl.model), batch=2)]).astype(float)
     video = decoded(result.path).astype(float)

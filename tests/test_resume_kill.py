@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from studio.chunks import work_dir
 from studio.chunks.manifest import MANIFEST_NAME
@@ -25,7 +26,7 @@ RNG = random.Random(int.from_bytes(os.urandom(4), "little"))
 
 
 def _python(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), STUDIO_THREADS="1")  # the render's thread count, in its manifest
     return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
@@ -38,18 +39,20 @@ def _done(manifest: Path) -> list[int]:
 
 
 def _resume(*args: str) -> str:
+    """Resume in this process, on torch's 2 threads: the chunks left are rendered on the manifest's 1 thread."""
     code, out, err = run_cli("render", *args, "--quiet", "--batch", "2", "--resume")
     assert code == 0, err
     return out
 
 
-def test_a_kill_while_a_chunk_is_generated_redoes_only_that_chunk(tiny_models, tmp_path):
+def test_a_kill_while_a_chunk_is_generated_redoes_only_that_chunk(tiny_models, tmp_path, one_torch_thread):
     """The render kills itself (SIGKILL) at a random chunk K, once chunk K-1 is in the manifest: it must get there
     while K would be generated (from its encoder's thread), not after. Resume renders K and the rest, nothing
     else, and the frames are those of one uninterrupted render."""
     from studio.render import render_timeline
     path, tl = write_timeline(tmp_path, chunk=2, end=0.75)  # 10 frames in 5 chunks
     want = decoded(render_timeline(tl, out=tmp_path / "want.mp4", progress=False, batch=2).path)
+    torch.set_num_threads(2)  # the resume's own count (the fixture restores it)
     k, target = RNG.randint(1, 4), tmp_path / "x.mp4"
     proc = _python("-c", KILL_SCRIPT, str(path), str(target), str(k))
     out, err = proc.communicate(timeout=300)
@@ -67,10 +70,12 @@ def test_a_kill_while_a_chunk_is_generated_redoes_only_that_chunk(tiny_models, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml", "want.mp4", "x.mp4"]  # no .part, no work
 
 
-def test_sigkill_at_a_random_point_then_resume_equals_an_uninterrupted_png_render(tiny_models, tmp_path):
+def test_sigkill_at_a_random_point_then_resume_equals_an_uninterrupted_png_render(tiny_models, tmp_path,
+                                                                                 one_torch_thread):
     from studio.render import render_timeline
     path, tl = write_timeline(tmp_path, chunk=2, end=1.0)  # 13 frames in 7 chunks
     want = png_frames(render_timeline(tl, frames_dir=tmp_path / "want", progress=False, batch=2).path)
+    torch.set_num_threads(2)  # the resume's own count (the fixture restores it)
     target = tmp_path / "frames"
     manifest = work_dir(target, "png") / MANIFEST_NAME
     chunks, extra = RNG.randint(1, 5), RNG.uniform(0, 0.1)  # kill after this many chunks, then this many seconds
