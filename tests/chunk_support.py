@@ -9,8 +9,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
 from tests.video_tools import read_video_frames
 
@@ -36,15 +34,6 @@ def write_timeline(folder: Path, chunk: int = 4, end: float = 1.0, name: str = "
     path = folder / name
     path.write_text(TIMELINE.format(chunk=chunk, end=end, middle=min(0.5, end / 2), **kind))
     return path, load_timeline(path)
-
-
-@pytest.fixture()
-def two_torch_threads():
-    """Run the test with torch on 2 threads (the CI machine's cores), as a render without settings does there."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(old)
 
 
 def decoded(path: Path) -> np.ndarray:

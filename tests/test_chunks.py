@@ -7,13 +7,13 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from ganlib.errors import UserError
 from studio.chunks import plan_chunks, work_dir
 from studio.chunks.backends import FAULT_ENV
 from studio.chunks.manifest import MANIFEST_NAME
-from tests.chunk_support import (LOOP, Interrupt, decoded, png_frames, stop_after, two_torch_threads,  # noqa: F401
-                                  write_timeline)
+from tests.chunk_support import LOOP, Interrupt, decoded, png_frames, stop_after, write_timeline
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny renders: far faster on one thread on a busy machine
 
@@ -35,10 +35,11 @@ def test_chunk_frames_is_validated_with_its_line(tmp_path, value, message):
 
 
 def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(tiny_models, tmp_path,
-                                                                               monkeypatch, two_torch_threads):
+                                                                               monkeypatch):
     """--workers 1 on 2 threads and --workers 2: both run every chunk on the render's 2 threads (a chunk run on
     another count is refused), so the frames are the same (torch's sums and kernels depend on the thread count)."""
     from studio.render import render_timeline
+    torch.set_num_threads(2)  # as a render without settings on the 2-core CI machine (one_torch_thread restores)
     _, tl = write_timeline(tmp_path, chunk=2, end=0.5)  # 7 frames in 4 chunks
     one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=2)
     marker = tmp_path / "killed-once"

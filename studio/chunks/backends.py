@@ -7,15 +7,16 @@ from 0, never past its length). ``on_finished(result)``, when given, is called w
 it is finished, before it is yielded (in this process: from the thread whose encoder finished it), so the driver
 records a segment the moment it is complete, not when the next chunk is generated.
 
-In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits.
-Local processes are forked from a ``forkserver``: one clean process started once (no torch state of this one: no
-threads, no CUDA) that imports the task's module once, so a pool starts (and restarts after a crash) without every
-worker importing torch again; each worker takes this process's environment as of the pool's start, as a spawned
-one would. With ``--device cuda`` each process gets its own GPU (``cuda:0``, ...). Threads: on the CPU a different torch thread count can change a pixel by 1 of 255 (torch
-and oneDNN split some sums and pick some kernels by thread count), so a CPU job carries one thread count
-(``ChunkJob.threads``, from :func:`render_threads` in the driver, recorded in the manifest) and every backend runs
-each chunk on exactly that many threads (:func:`apply_job_threads`): the frames do not depend on ``--workers`` or
-``--ray``. N CPU processes of T threads use N·T threads: set ``STUDIO_THREADS`` to cores / N for the driver too.
+In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits. Local
+processes are forked from a ``forkserver``: one clean process started once (no torch state of this one: no threads,
+no CUDA) that imports the task's module once, so a pool starts (and restarts after a crash) without every worker
+importing torch again; each worker takes this process's environment as of the pool's start, as a spawned one would.
+With ``--device cuda`` each process gets its own GPU (``cuda:0``, ...). Threads: on the CPU a different torch thread
+count can change a pixel by 1 of 255 (torch and oneDNN split some sums and pick some kernels by thread count), so a
+CPU job carries one thread count (``ChunkJob.threads``, from :func:`render_threads` in the driver, recorded in the
+manifest) and every backend runs each chunk on exactly that many threads (:func:`apply_job_threads`): the frames do
+not depend on ``--workers`` or ``--ray``. N CPU processes of T threads use N·T threads: set ``STUDIO_THREADS`` to
+cores / N for the driver too.
 A process that dies (killed, out of memory) breaks the pool: the pool is started again and the chunks in flight are
 retried, each at most ``retries`` times.
 """
