@@ -2,7 +2,7 @@
 through a plain, minimal PyTorch loop of the same model, batch and data, interleaved in one run.
 
 Usage: python benchmarks/train.py [--steps 32] [--images 1024] [--batch 64] [--repeats 3] [--ngf 64]
-       python benchmarks/train.py --kind stylegan2 [--steps 36] [--base-steps 4] [--batch 8] [--ranks]
+       python benchmarks/train.py --kind stylegan2 [--steps 36] [--base-steps 4] [--batch 8] [--interleave] [--ranks]
 (StyleGAN2: the plain loop is in ``benchmarks/train_stylegan2.py``, which times runs of ``--base-steps`` and
 ``--steps`` steps and reports the steady-state ratio of the steps in between, the fixed per-run cost apart;
 ``--ranks`` also times ``--nproc 2`` against one process at the same global batch.)
@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=None, help="batch (default 64 for dcgan, 8 for stylegan2)")
     ap.add_argument("--ngf", type=int, default=64)
     ap.add_argument("--resolution", type=int, default=32, help="stylegan2 only")
+    ap.add_argument("--interleave", action="store_true",
+                    help="stylegan2: also alternate task.step and the plain step in one process (stable when busy)")
     ap.add_argument("--ranks", action="store_true", help="stylegan2: also time --nproc 2 against 1 process")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

@@ -20,9 +20,11 @@ before the rank figures; target ≥ 0.95.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +39,18 @@ IMAGES = 256  # one epoch is 32 steps at batch 8
 
 def plain_loop(folder: Path, steps: int, batch: int, res: int, seed: int = 0) -> tuple[float, float]:
     """Train StyleGAN2 for ``steps`` steps with a minimal loop; returns (wall, CPU) seconds."""
+    clock = Clock()
+    loop = plain_steps(folder, batch, res, seed)
+    for _ in range(steps + 1):  # the set-up, then the steps
+        next(loop)
+    return clock.stop()
+
+
+def plain_steps(folder: Path, batch: int, res: int, seed: int = 0):
+    """The minimal StyleGAN2 loop as a generator: yields once when set up (data read, models built), then once
+    after each step."""
     from PIL import Image
     from ganlib.networks.stylegan2 import Discriminator, Generator
-    clock = Clock()
     files = sorted(folder.rglob("*.png"))
     data = torch.from_numpy(np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files]))
     data = data.permute(0, 3, 1, 2).contiguous()
@@ -71,7 +82,8 @@ def plain_loop(folder: Path, steps: int, batch: int, res: int, seed: int = 0) ->
 
     perm, pos = torch.randperm(len(data), generator=g), 0
     flips = torch.rand(len(data), generator=g) < 0.5
-    for it in range(steps):
+    yield
+    for it in itertools.count():
         if pos + batch > len(data):
             perm, pos = torch.randperm(len(data), generator=g), 0
             flips = torch.rand(len(data), generator=g) < 0.5
@@ -106,7 +118,7 @@ def plain_loop(folder: Path, steps: int, batch: int, res: int, seed: int = 0) ->
                 pe.copy_(p.lerp(pe, beta))
             for be, b in zip(G_ema.buffers(), G.buffers()):
                 be.copy_(b)
-    return clock.stop()
+        yield
 
 
 def studio_train(folder: Path, out: Path, steps: int, batch: int, res: int, nproc: int = 1) -> tuple[float, float]:
@@ -118,6 +130,33 @@ def studio_train(folder: Path, out: Path, steps: int, batch: int, res: int, npro
                  max_steps=steps, progress=False, nproc=nproc)
     assert res_.steps == steps
     return clock.stop()
+
+
+def interleaved_steps(folder: Path, steps: int, batch: int, res: int) -> tuple[float, float]:
+    """Build the studio task as ``train()`` does and the plain loop, then alternate one ``task.step`` (its data
+    stream included) and one plain step in this process, ``steps`` times; return the CPU seconds of each side over
+    the steps after the first 4 (warm-up). Load from other processes hits both sides alike, so this is the stable
+    per-step comparison on a busy machine (the loop around the steps is not in it)."""
+    from ganlib.train.config import load_config
+    from ganlib.train.run import _make_task, _open_data
+    cfg = load_config("stylegan2", None, dict(ARCH, resolution=res, batch_size=batch, augment="none",
+                                                conditional=False))
+    task = _make_task("stylegan2", cfg, _open_data(folder, cfg), torch.device("cpu"))
+    stream = task.make_stream()
+    task.build(fresh=True, progress=False)
+    plain = plain_steps(folder, batch, res)
+    next(plain)
+    spent = {"train": 0.0, "plain": 0.0}
+    for it in range(steps):
+        for which in ("train", "plain") if it % 2 == 0 else ("plain", "train"):
+            t = time.process_time()
+            if which == "train":
+                task.step(stream)
+            else:
+                next(plain)
+            if it >= 4:
+                spent[which] += time.process_time() - t
+    return spent["train"], spent["plain"]
 
 
 def run_benchmark(args) -> None:
@@ -143,8 +182,9 @@ def run_benchmark(args) -> None:
         steady, whole, fixed = [], [], {"train": [], "plain": []}
         for r in range(args.repeats):
             got: dict[tuple[str, int], float] = {}
-            order = [(w, n) for w in ("train", "plain") for n in (base, steps)]
-            for which, n in (order if r % 2 == 0 else order[::-1]):
+            # The two long runs side by side (they carry the estimate), which side goes first alternating.
+            first, second = ("train", "plain") if r % 2 == 0 else ("plain", "train")
+            for which, n in ((first, base), (first, steps), (second, steps), (second, base)):
                 got[which, n] = run[which](n, r)[idx]
             per_step = {w: (got[w, steps] - got[w, base]) / window for w in ("train", "plain")}
             for w in fixed:
@@ -160,6 +200,10 @@ def run_benchmark(args) -> None:
               f"{statistics.median(fixed['plain']):.2f} s (data, models)")
         print(f"whole-call ratio at {steps} steps (fixed cost included): {statistics.median(whole):.2f}")
         print(f"per-round steady-state ratios ({args.clock}): {', '.join(f'{x:.3f}' for x in steady)}")
+        if args.interleave:
+            studio_s, plain_s = interleaved_steps(folder, steps, batch, res)
+            print(f"task.step vs plain step, interleaved step by step in one process ({steps - 4} steps, CPU): "
+                  f"studio {studio_s:.2f} s, plain {plain_s:.2f} s, ratio {plain_s / studio_s:.3f}")
         print(f"train/plain ratio: {statistics.median(steady):.2f}")
         if args.ranks:
             ratios = []
