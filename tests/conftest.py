@@ -13,13 +13,20 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:  # pytest -n N: share the cores, not oversubscribe them
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # read by torch at import, inherited by subprocesses
+        os.environ.setdefault(_name, _share)
+
+import torch  # noqa: E402 - after the thread share above
 from hypothesis import HealthCheck, settings
 
 from ganlib.checkpoints import save_generator
 from ganlib.data.procedural import write_hdf5, write_image_folder, write_image_zip
 from ganlib.networks.stylegan2 import Generator
 from studio.cli import main
+import sg3_helpers  # tests/ is on sys.path (pytest puts the conftest folder there)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -105,6 +112,19 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     Gc, kwc = make_tiny_stylegan2(1, c_dim=4)
     save_generator(d / "tiny_cond.safetensors", Gc, "stylegan2", kwc, {"trained_by": "tests"})
     return d
+
+
+@pytest.fixture(scope="session")
+def sg3_pickles(tmp_path_factory) -> dict[str, Path]:
+    """The StyleGAN3 fixture pickles (``sg3_helpers.write_fixture_pickles``), written once per test session (here,
+    not in sg3_helpers: a fixture imported into two modules is two fixtures, each set up once)."""
+    return sg3_helpers.write_fixture_pickles(tmp_path_factory.mktemp("sg3"))
+
+
+@pytest.fixture(scope="session")
+def sg3_expected():
+    """The expected uint8 images NVlabs' code rendered (``tests/fixtures/sg3_expected.npz``)."""
+    return sg3_helpers.expected_images()
 
 
 @pytest.fixture()

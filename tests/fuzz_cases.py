@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ganlib.checkpoints import save_generator
+from ganlib.limits import LIMITS
 from tests.conftest import make_tiny_stylegan2
 
 BOMB = "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9 if p else ['lol'] * 9)}]\n"
@@ -30,10 +31,23 @@ def timeline(model: str, keyframes: str = "  - {time: 0, seed: 1}\n  - {time: 0.
     return f"model: {model}\nfps: 10\n{extra}keyframes:\n{keyframes}"
 
 
+KEYFRAMES_LIMIT = LIMITS["keyframes"].default
+
+
+def many_keyframes(model: str, count: int) -> str:
+    """A timeline text on ``model`` with ``count`` keyframes, one a second."""
+    return timeline(model, "".join(f"  - {{time: {i}, seed: {i}}}\n" for i in range(count)))
+
+
 def _case(name, argv, expect=(2,), says=(), timeout=60, env=None, untouched=(), absent=()):
     return {"name": name, "argv": [str(a) for a in argv], "expect": list(expect), "says": list(says),
             "timeout": timeout, "env": env or {}, "untouched": [str(p) for p in untouched],
             "absent": [str(p) for p in absent]}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
 
 
 def _npy_header_only(path: Path, shape) -> Path:
@@ -120,9 +134,10 @@ def fast_cases(d: Path, model: Path) -> list[dict]:
     small = w("small.yaml", timeline(m))
     return [
         _case("yaml-billion-laughs", ["render", w("bomb.yaml", BOMB)], says=["aliases"]),
-        _case("yaml-deep", ["render", w("deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")], says=["nested"]),
-        _case("keyframes-20k", ["render", w("many.yaml", timeline(m, "".join(
-            f"  - {{time: {i}, seed: {i}}}\n" for i in range(20_000))))], says=["keyframes"]),
+        # 700 levels: past Python's recursion limit as the 5,000 of the full set (PyYAML's scanner is quadratic in it)
+        _case("yaml-deep", ["render", w("deep.yaml", "a: " + "[" * 700 + "]" * 700 + "\n")], says=["nested"]),
+        _case("keyframes-over-the-limit", ["render", w("many.yaml", many_keyframes(m, KEYFRAMES_LIMIT + 1))],
+              says=["keyframes", f"{KEYFRAMES_LIMIT:,}"]),
         _case("mix-layers-huge", ["render", w("mix.yaml", timeline(m, "  - {time: 0, seed: 1, mix: {seed: 2, layers: "
                                                                     "'0-99999999999'}}\n  - {time: 1, seed: 2}\n"))],
               says=["layer"]),
@@ -139,7 +154,8 @@ def fast_cases(d: Path, model: Path) -> list[dict]:
         _case("latent-1e300", ["render", w("l300.yaml", timeline(m, f"  - {{time: 0, latent: {d / 'huge_value.npy'}, "
                                                                    f"latent_space: z}}\n"))], says=["1e+300"]),
         _case("fifo-model", ["info", fifo], says=["pipe"], timeout=20),
-        _case("pickle-dag", ["info", pk["dag"]], says=["graph"]),
+        # the same refusal under a lowered limit (the default 2,000,000-object walk is the full set's dag case)
+        _case("pickle-dag", ["--limit", "pickle_nodes=50000", "info", pk["dag"]], says=["graph", "50,000"]),
         _case("pickle-deep", ["info", pk["deep"]], says=["deep"]),
         _case("pickle-self", ["convert", pk["self"], d / "conv.safetensors"], says=["cycle"],
               absent=[d / "conv.safetensors"]),
@@ -164,7 +180,7 @@ def fast_cases(d: Path, model: Path) -> list[dict]:
         _case("metrics-num-huge", ["metrics", "fid", "--real", data["strings"], "--model", m, "--num", "10" + "0" * 40]),
         _case("encoder-exits-0-without-writing", ["render", small, "--out", d / "fake.mp4", "--quiet"],
               says=["without writing"], env={"IMAGEIO_FFMPEG_EXE": str(fake_ok)}, absent=[d / "fake.mp4"]),
-        _case("encoder-stalls", ["--limit", "encoder_stall_s=2", "render", small, "--out", d / "stall.mp4", "--quiet"],
+        _case("encoder-stalls", ["--limit", "encoder_stall_s=1", "render", small, "--out", d / "stall.mp4", "--quiet"],
               says=["encoder"], env={"IMAGEIO_FFMPEG_EXE": str(fake_stall)}, absent=[d / "stall.mp4"], timeout=60),
     ]
 
@@ -173,7 +189,14 @@ def full_cases(d: Path, model: Path) -> list[dict]:
     """More of each class, for ``-m fuzz_full``: every bad model setting, more timeline numbers, more paths."""
     d.mkdir(parents=True, exist_ok=True)
     G, kw = make_tiny_stylegan2(0)
-    cases = []
+    pk = _pickles(d)
+    cases = [  # the fast set's cases at full size: 5,000 levels, 20,000 keyframes, the default object limit
+        _case("yaml-deep-5000", ["render", _write(d / "deep5000.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n")],
+              says=["nested"]),
+        _case("keyframes-20k", ["render", _write(d / "many20k.yaml", many_keyframes(str(model), 20_000))],
+              says=["keyframes"]),
+        _case("pickle-dag-default-limit", ["info", pk["dag"]], says=["graph", "2,000,000"]),
+    ]
     for name, bad in [("z_dim", -3), ("w_dim", 0), ("img_resolution", 3), ("img_resolution", 2 ** 20),
                       ("img_channels", 9), ("c_dim", 10 ** 7), ("z_dim", 2.5)]:
         p = d / f"cfg_{name}_{bad}.safetensors"

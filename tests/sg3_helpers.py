@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -126,24 +125,17 @@ def write_sg3_pickle(path: str | Path, nv_kwargs: dict, state: dict[str, torch.T
     return Path(path)
 
 
+def expected_images():
+    """The expected uint8 images NVlabs' code rendered (``tests/fixtures/sg3_expected.npz``), an NpzFile."""
+    return np.load(Path(__file__).parent / "fixtures" / "sg3_expected.npz")
+
+
 def write_fixture_pickles(outdir: str | Path) -> dict[str, Path]:
     """Write ``sg3_{t,r,t_cond}.pkl`` into ``outdir``; returns {config: path}."""
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     return {key: write_sg3_pickle(outdir / f"sg3_{key}.pkl", kw, random_sg3_state(kw, WEIGHT_SEEDS[key]))
             for key, kw in NV_CONFIGS.items()}
-
-
-@pytest.fixture(scope="session")
-def sg3_pickles(tmp_path_factory) -> dict[str, Path]:
-    """The fixture pickles (``write_fixture_pickles``), written once per test session."""
-    return write_fixture_pickles(tmp_path_factory.mktemp("sg3"))
-
-
-@pytest.fixture(scope="session")
-def sg3_expected():
-    """The expected uint8 images NVlabs' code rendered (``tests/fixtures/sg3_expected.npz``)."""
-    return np.load(Path(__file__).parent / "fixtures" / "sg3_expected.npz")
 
 
 def case_key(config: str, case: tuple) -> str:

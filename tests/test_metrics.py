@@ -421,16 +421,16 @@ def test_real_inception_fid_self_zero_and_monotonic_in_noise():
                     "or set STUDIO_INCEPTION")
     try:
         from ganlib.data.landscapes import landscape_batch
-        imgs = landscape_batch(8, size=64, seed=0)
+        imgs = landscape_batch(4, size=64, seed=0)  # 4 a set: 16 Inception passes in all (FIDs 0 < 162 < 288 < 325)
     except ImportError:
         rng = np.random.RandomState(13)
-        imgs = (np.cumsum(rng.rand(8, 64, 64, 3), axis=1) / 64 * 255).astype(np.uint8)
+        imgs = (np.cumsum(rng.rand(4, 64, 64, 3), axis=1) / 64 * 255).astype(np.uint8)
     ex = inc.load_inception()
     rng = np.random.RandomState(14)
     sets = [imgs] + [np.clip(imgs + rng.randn(*imgs.shape) * s, 0, 255).astype(np.uint8) for s in (8, 24, 64)]
-    feats = ex.features(np.concatenate(sets), batch_size=16).reshape(4, len(imgs), -1)  # one pass: 32 images
+    feats = ex.features(np.concatenate(sets), batch_size=16).reshape(4, len(imgs), -1)  # one pass: 16 images
     real = feats[0]
-    assert real.shape == (8, 2048) and (real >= 0).all()
+    assert real.shape == (4, 2048) and (real >= 0).all()
     fids = [fid_from_features(real, f) for f in feats]
     assert abs(fids[0]) < 1e-6
     print("FID self, noise 8, 24, 64:", fids)

@@ -16,7 +16,6 @@ import torch.nn.functional as F
 
 import ckpt_helpers as H
 import sg3_helpers as S
-from sg3_helpers import sg3_expected, sg3_pickles  # noqa: F401 - fixtures
 from ganlib.checkpoints import load_generator
 from ganlib.errors import CheckpointError
 from ganlib.networks import build_generator

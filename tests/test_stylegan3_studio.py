@@ -11,7 +11,6 @@ import torch
 from PIL import Image
 
 import sg3_helpers as S
-from sg3_helpers import sg3_expected, sg3_pickles  # noqa: F401 - fixtures
 from ganlib.checkpoints import load_generator
 from ganlib.errors import UserError
 from ganlib.synth import generate, map_z, seeds_to_z, synthesize, truncate
