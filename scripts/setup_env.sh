@@ -36,6 +36,14 @@ echo "setup: installing Latent Studio and its dependencies (torch stays at $TORC
 # librosa: only the audio tests' reference (they skip without it).
 "$VENV/bin/pip" install --quiet -e ".[audio-reference]" || \
     echo "setup: librosa unavailable; the audio analysis cross-check against librosa will be skipped"
+# librosa's beat tracker is numba code compiled on first use (~40 s on 2 cores) and cached beside the package:
+# compile it once here, with the float32 signal the cross-check uses, so no test run pays for it.
+"$VENV/bin/python" -c "
+import numpy as np, librosa
+y = np.zeros(22050 * 4, np.float32); y[::11025] = 1.0
+env = librosa.onset.onset_strength(y=y, sr=22050, hop_length=256)
+librosa.beat.beat_track(onset_envelope=env, sr=22050, hop_length=256)
+" >/dev/null 2>&1 || echo "setup: librosa's numba kernels were not precompiled (the librosa cross-check compiles them)"
 # The browser test drives Debian's Chromium (tests/test_ui_browser.py skips, saying why, without it).
 if [ ! -x /usr/bin/chromium ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
