@@ -158,3 +158,15 @@ def test_plain_pickle_of_data_is_not_a_checkpoint(tmp_path):
     path = _write(tmp_path / "data.pkl", {"a": [1, 2, 3]})
     with pytest.raises(CheckpointError, match="neither an NVlabs"):
         load_generator(path)
+
+
+@pytest.mark.parametrize("arch", ["stylegan2", "stylegan3", "dcgan"])
+def test_model_settings_are_sized_before_anything_is_allocated(arch, monkeypatch):
+    # The sizing build runs on the meta device; it must measure every architecture (a StyleGAN2 filter buffer
+    # once made it fail, so its size read 0 and the tensor_bytes limit never applied)
+    from ganlib import limits
+    from ganlib.networks.registry import build_generator
+    monkeypatch.setitem(limits._overrides, "tensor_bytes", 1 << 20)
+    kwargs = dict(z_dim=64, w_dim=64, img_resolution=32, img_channels=3) if arch.startswith("stylegan") else {}
+    with pytest.raises(CheckpointError, match=r"model's settings declares [\d.]+ MiB, above the limit of 1 MiB"):
+        build_generator(arch, kwargs)

@@ -47,7 +47,7 @@ def setup_filter(f, device: torch.device | str = "cpu", normalize: bool = True, 
     """
     if f is None:
         f = 1
-    f = torch.as_tensor(f, dtype=torch.float32)
+    f = torch.as_tensor(f, dtype=torch.float32, device="cpu")  # CPU even under a meta-device context (sizing builds)
     if f.ndim == 0:
         f = f[None]
     if separable is None:
