@@ -1,11 +1,12 @@
 """Faster equivalents of the reference ops for inference (no autograd), used by the StyleGAN2 layers on CPU.
 
 Each function computes the same result as a reference op (``conv2d_resample``, ``upsample2d``, ``bias_act``) up to
-floating-point rounding, and is checked against it in float64 (tests/test_cpu_fast.py):
+floating-point rounding, and is checked against it in float64 (tests/test_cpu_fast.py, tests/test_cpu_fast_up.py):
 
 * ``modulated_conv_lrelu``: a whole synthesis layer (modulated 3×3 conv, demodulation, noise, bias, leaky ReLU,
   gain, clamp) with the demodulation from a cached Σw² matrix product, modulation of the weights or of the
-  activations chosen per layer by size (``prefer_fused``), and noise/bias/activation/clamp in place;
+  activations chosen per layer by size (``prefer_fused``), the bias inside the convolution and
+  demodulation + noise, activation and clamp in place;
 * ``modulated_torgb``: to-RGB as one batched matrix product (fp32 even under bf16 autocast);
 * ``upsample2d_fast``: the skip image's ×2 FIR upsampling as a depthwise 3×3 convolution with four phases and a
   pixel shuffle (3× faster than zero insertion + 4×4 filter);
@@ -16,8 +17,10 @@ floating-point rounding, and is checked against it in float64 (tests/test_cpu_fa
   unit-variance outputs vs ~1.5e-5 for oneDNN (fp32 both), far below one uint8 level (1/127.5).
 
 Folding the 4×4 FIR filter into the upsampling convolution's weights (one ordinary 3×3 convolution with 4·O
-outputs and a pixel shuffle, ``fold_upsampling``) is exact; through oneDNN it is 1.6× slower than the transposed
-convolution + filter (4× the multiply-adds), through NNPACK's Winograd kernels faster on large planes (``upconv3x3``).
+outputs and a pixel shuffle, ``fold_upsampling``) is exact; it has 4× the multiply-adds of the transposed
+convolution + filter, which NNPACK's Winograd kernels repay from 128² inputs (``upconv_route``). The prepared
+upsampling weights (folded, or transposed to the layout ``conv_transpose2d`` takes) and Σw² are cached per weight
+tensor (``cached``), so only the per-sample modulation is left to each call; the bias goes into the convolution.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from ganlib.ops.conv2d_resample import conv2d_resample
 
 _CACHE: dict[tuple, tuple] = {}
 NNPACK_MIN_PIXELS = 32 * 32
-NNPACK_UP_MIN_PIXELS = 128 * 128
+NNPACK_UP_MIN_PIXELS = 64 * 64
 _NNPACK: list[bool] = []
 
 
