@@ -63,9 +63,12 @@ def compile_rows(script: str, sizes, batch: int, repeats: int, threads: int | No
                 env["STUDIO_THREADS"] = str(threads)
             runs = []
             for _ in ("cold", "warm"):
-                out = subprocess.run([sys.executable, script, "--compile-child", f"{res},{batch},{repeats}"], env=env,
-                                     check=True, capture_output=True, text=True).stdout
-                runs.append(json.loads(out.strip().splitlines()[-1]))
+                proc = subprocess.run([sys.executable, script, "--compile-child", f"{res},{batch},{repeats}"],
+                                      env=env, capture_output=True, text=True)
+                if proc.returncode != 0:  # say why the compiled run failed, then stop
+                    sys.stderr.write(proc.stderr[-4000:])
+                    raise SystemExit(f"torch.compile run at {res} px failed (exit {proc.returncode})")
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         cold, warm = runs
         eager = statistics.median([cold["eager_s"], warm["eager_s"]])
         compiled = statistics.median([cold["compiled_s"], warm["compiled_s"]])

@@ -57,6 +57,7 @@ def use_nnpack(x: torch.Tensor, weight: torch.Tensor) -> bool:
             and x.shape[2] * x.shape[3] >= NNPACK_MIN_PIXELS and nnpack_ready())
 
 
+@torch.compiler.disable  # NNPACK's op has no fake-tensor kernel: torch.compile calls it as it is (a graph break)
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.conv2d(x, weight, bias, padding=1)`` for x [N, I, H, W], weight [O, I, 3, 3] and bias [O] or None;
     through NNPACK (one sample at a time) where ``use_nnpack`` says so, else oneDNN (also, for the rest of the
@@ -173,6 +174,7 @@ def fits_upsample2d(f: torch.Tensor | None) -> bool:
     return f is not None and f.ndim == 2 and tuple(f.shape) == (4, 4)
 
 
+@torch.compiler.disable  # bookkeeping, not tensor maths: torch.compile runs it as it is (else it guards on it)
 def cached(weight: torch.Tensor, kind: tuple, make: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Return ``make(weight)`` (computed without autograd), cached per weight tensor and ``kind`` (a hashable naming
     what ``make`` computes): recomputed when the weight changes in place, dtype or device; the entry goes when the
