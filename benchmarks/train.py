@@ -2,9 +2,10 @@
 through a plain, minimal PyTorch loop of the same model, batch and data, interleaved in one run.
 
 Usage: python benchmarks/train.py [--steps 32] [--images 1024] [--batch 64] [--repeats 3] [--ngf 64]
-       python benchmarks/train.py --kind stylegan2 [--steps 16] [--batch 8] [--resolution 32] [--ranks]
-(StyleGAN2: the plain loop is in ``benchmarks/train_stylegan2.py``; ``--ranks`` also times ``--nproc 2`` against
-one process at the same global batch.)
+       python benchmarks/train.py --kind stylegan2 [--steps 36] [--base-steps 4] [--batch 8] [--interleave] [--ranks]
+(StyleGAN2: the plain loop is in ``benchmarks/train_stylegan2.py``, which times runs of ``--base-steps`` and
+``--steps`` steps and reports the steady-state ratio of the steps in between, the fixed per-run cost apart;
+``--ranks`` also times ``--nproc 2`` against one process at the same global batch.)
 The ``train()`` side is timed as a whole call: opening the image folder, building the models, the sample grid at the
 start and every epoch, CSV logging, the final evaluation, state checkpoint, generator export, loss plot and GIF.
 The plain side is timed from reading the same PNG files to its last optimizer step. Both do the same maths per
@@ -94,11 +95,15 @@ def main() -> None:
     """Run both paths ``--repeats`` times, alternating which goes first, and print the throughput ratio."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kind", choices=["dcgan", "stylegan2"], default="dcgan")
-    ap.add_argument("--steps", type=int, default=None, help="steps per run (default 32 for dcgan, 16 stylegan2)")
+    ap.add_argument("--steps", type=int, default=None, help="steps per run (default 32 for dcgan, 36 stylegan2)")
+    ap.add_argument("--base-steps", type=int, default=4,
+                    help="stylegan2: steps of the short run whose time is subtracted (fixed per-run cost)")
     ap.add_argument("--images", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=None, help="batch (default 64 for dcgan, 8 for stylegan2)")
     ap.add_argument("--ngf", type=int, default=64)
     ap.add_argument("--resolution", type=int, default=32, help="stylegan2 only")
+    ap.add_argument("--interleave", action="store_true",
+                    help="stylegan2: also alternate task.step and the plain step in one process (stable when busy)")
     ap.add_argument("--ranks", action="store_true", help="stylegan2: also time --nproc 2 against 1 process")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

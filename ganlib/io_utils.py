@@ -23,16 +23,19 @@ def _writer_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(final: str | Path) -> None:
+def remove_stale_temps(final: str | Path, *, every_name: bool = False) -> None:
     """Delete the temporary files ``.NAME.PID.XXXXXXXX.part*`` (``temp_path_for``'s names) that an earlier write
     of ``final`` left beside it when its process died (kill -9, power loss): a file whose writer ``PID`` no longer
-    runs. Temporary files of live processes (another thread or job writing the same name) are never touched.
-    Returns None."""
+    runs. With ``every_name``, ``final`` is a folder and the dead writers' temporary files of every name in it go
+    (a resumed render's work folder). Temporary files of live processes (another thread or job writing the same
+    name) are never touched. Returns None."""
     final = Path(final)
-    pattern = re.compile(rf"\.{re.escape(final.name)}\.(\d+)\.[^.]+\.part")
-    if not final.parent.is_dir():
+    folder, name = (final, None) if every_name else (final.parent, final.name)
+    stem = ".+" if name is None else re.escape(name)
+    pattern = re.compile(rf"\.{stem}\.(\d+)\.[^.]+\.part")
+    if not folder.is_dir():
         return
-    for p in final.parent.glob(f".{glob.escape(final.name)}.*.part*"):
+    for p in folder.glob(f".{'*' if name is None else glob.escape(name)}.*.part*"):
         m = pattern.match(p.name)
         if m and int(m.group(1)) != os.getpid() and not _writer_alive(int(m.group(1))):
             with contextlib.suppress(OSError):

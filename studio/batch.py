@@ -14,7 +14,7 @@ from ganlib.data.transforms import fit_image
 from ganlib.errors import UserError
 from ganlib.io_utils import atomic_path, file_sha256
 from ganlib.synth import Noise, check_camera, cond_kind, condition, has_w_space, seed_batch
-from studio.chunks import Chunk, ChunkJob, ChunkResult, in_order, plan_chunks, worker_device
+from studio.chunks import Chunk, ChunkJob, ChunkResult, in_order, plan_chunks, render_threads, worker_device
 from studio.render import get_model
 from studio.seeds import parse_seeds
 from studio.sinks import open_sink
@@ -160,10 +160,10 @@ def distributed_seed_images(backend, spec: str, seeds: Sequence[int], device: st
     (``studio.chunks.open_backend``: local processes or Ray) with the model ``spec``; the same images as
     :func:`seed_images`."""
     path = resolve_spec(spec)
-    job = ChunkJob(timeline=None, model_path=str(path), model_sha=file_sha256(path),
-                   device=getattr(backend, "device", None) or device, batch=kwargs.get("batch", 8),
-                   dtype=kwargs.get("dtype", "auto"), n_frames=len(seeds),
-                   extra={"runs": seed_runs(seeds), "kwargs": kwargs})
+    device = getattr(backend, "device", None) or device
+    job = ChunkJob(timeline=None, model_path=str(path), model_sha=file_sha256(path), device=device,
+                   batch=kwargs.get("batch", 8), dtype=kwargs.get("dtype", "auto"), n_frames=len(seeds),
+                   threads=render_threads(device), extra={"runs": seed_runs(seeds), "kwargs": kwargs})
     per_chunk = min(SEEDS_PER_CHUNK, max(1, len(seeds) // (4 * backend.slots)))  # 4+ chunks per worker
     chunks = plan_chunks(len(seeds), per_chunk, job.batch)
     for result in in_order(backend.run(seed_chunk, job, chunks)):

@@ -23,7 +23,7 @@ from ganlib.errors import UserError
 from ganlib.io_utils import file_sha256
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
-                           open_backend, render_chunks, render_key, worker_device)
+                           open_backend, render_chunks, render_key, render_threads, worker_device)
 from studio.engine import plan_frames
 from studio.resample import fit_frames
 from studio.react import prepare_react
@@ -81,6 +81,7 @@ class RenderResult:
     chunks: int = 1  # chunks planned
     chunks_rendered: int = 1  # chunks rendered by this run (fewer when resumed)
     finished_before: bool = False  # --resume found this render already finished: nothing was rendered
+    threads: int | None = None  # the torch threads every chunk ran on (CPU; the frames depend on it), None on a GPU
 
 
 def timeline_noise(tl, G: Generator) -> Noise:
@@ -240,7 +241,7 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
         dev = getattr(backend, "device", None) or str(resolve_device(device))
         job = ChunkJob(timeline=tl, model_path=str(model_path), model_sha=file_sha256(model_path), device=dev,
                        batch=batch, dtype=dtype, n_frames=n, encode=encode_spec(tl, target, kind, out is not None),
-                       compile=compile)
+                       compile=compile, threads=render_threads(dev))
         chunk_frames = tl.output.chunk_frames or default_chunk_frames(tl.fps, kind)
         # the music, from its offset, lasting exactly the frames rendered (also for --duration): muxed at the join
         audio = (tl.audio.path, tl.audio.offset) if tl.audio is not None and kind == "video" else None
@@ -252,4 +253,4 @@ def render_timeline(tl, *, out: str | Path | None = None, frames_dir: str | Path
     return RenderResult(path=done.path, n_frames=n, width=done.size[0], height=done.size[1], fps=tl.fps,
                         seconds=done.seconds, resumed_from=done.first_todo if done.done_before else 0,
                         frames_done_before=done.done_before, chunks=done.chunks, chunks_rendered=done.rendered,
-                        finished_before=done.finished_before)
+                        finished_before=done.finished_before, threads=done.threads)

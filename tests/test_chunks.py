@@ -1,17 +1,21 @@
-"""Chunked renders: the plan, identical frames however chunks are scheduled (--workers 1 / 2), a worker killed
-mid-chunk is retried, joins neither drop nor duplicate a frame, GIF/zip/PNG resume, refused manifests."""
+"""Chunked renders: the plan, identical frames however chunks are scheduled (--workers 1 on 2 threads / --workers 2:
+every process runs the render's 2 threads), a worker killed mid-chunk is retried, joins neither drop nor duplicate
+a frame, GIF/zip/PNG resume, refused manifests."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
+import torch
 
 from ganlib.errors import UserError
 from studio.chunks import plan_chunks, work_dir
 from studio.chunks.backends import FAULT_ENV
 from studio.chunks.manifest import MANIFEST_NAME
 from tests.chunk_support import LOOP, Interrupt, decoded, png_frames, stop_after, write_timeline
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny renders: far faster on one thread on a busy machine
 
 
 def test_plan_rounds_chunks_to_batches_and_resumes_inside_one():
@@ -31,24 +35,26 @@ def test_chunk_frames_is_validated_with_its_line(tmp_path, value, message):
 
 
 def test_workers_give_the_frames_of_one_process_and_a_killed_worker_is_retried(tiny_models, tmp_path,
-                                                                               monkeypatch, one_torch_thread):
-    """(one_torch_thread: every process then runs one torch thread; see studio.chunks.backends on threads.)"""
+                                                                               monkeypatch):
+    """--workers 1 on 2 threads and --workers 2: both run every chunk on the render's 2 threads (a chunk run on
+    another count is refused), so the frames are the same (torch's sums and kernels depend on the thread count)."""
     from studio.render import render_timeline
-    _, tl = write_timeline(tmp_path, chunk=4)
-    one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=4)
+    torch.set_num_threads(2)  # as a render without settings on the 2-core CI machine (one_torch_thread restores)
+    _, tl = write_timeline(tmp_path, chunk=2, end=0.5)  # 7 frames in 4 chunks
+    one = render_timeline(tl, out=tmp_path / "one.mp4", progress=False, batch=2)
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(FAULT_ENV, f"1:{marker}")  # the process rendering chunk 1 is SIGKILLed the first time
     seen = []
-    two = render_timeline(tl, out=tmp_path / "two.mp4", progress=False, batch=4, workers=2,
+    two = render_timeline(tl, out=tmp_path / "two.mp4", progress=False, batch=2, workers=2,
                           on_progress=lambda done, total: seen.append(done))
-    assert marker.exists() and one.chunks == two.chunks == 4
-    assert seen[-1] == 13 and max(seen) == 13  # the workers' frames, each counted once (chunk 1 was retried)
+    assert marker.exists() and one.chunks == two.chunks == 4 and one.threads == two.threads == 2
+    assert seen[-1] == 7 and max(seen) == 7  # the workers' frames, each counted once (chunk 1 was retried)
     a, b = decoded(one.path), decoded(two.path)
-    assert a.shape == (13, 32, 32, 3) and np.array_equal(a, b)
+    assert a.shape == (7, 32, 32, 3) and np.array_equal(a, b)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed-once", "one.mp4", "t.yaml", "two.mp4"]
 
 
-def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path, one_torch_thread):
+def test_random_zip_with_workers_equals_one_process(tiny_models, tmp_path):
     from tests.conftest import run_cli
     for name, extra in (("one.zip", []), ("two.zip", ["--workers", "2"])):
         code, out, err = run_cli("random", "--model", "builtin:tiny", "--seeds", "0-5,9,20-30", "--batch", "2",
@@ -85,7 +91,7 @@ def test_music_is_the_same_across_joins_as_in_one_stream(tiny_models, tmp_path, 
 def test_joins_drop_and_duplicate_no_frame(tiny_models, tmp_path):
     """A loop cut into 2-frame segments: every decoded frame is closest to its own source frame."""
     from studio.render import get_model, iter_frames, render_timeline
-    _, tl = write_timeline(tmp_path, chunk=2, body=LOOP)
+    _, tl = write_timeline(tmp_path, chunk=2, end=0.6, kind=LOOP)
     result = render_timeline(tl, out=tmp_path / "loop.mkv", progress=False, batch=2)
     source = np.stack([f for _, f in iter_frames(tl, get_model(tl.model), batch=2)]).astype(float)
     video = decoded(result.path).astype(float)

@@ -90,6 +90,9 @@ class StyleGAN2Task(GeneratorTask):
         if self.ddp is not None:
             self.ddp.broadcast_modules([self.G, self.D, self.G_ema])
         self.g_params = list(self.G.parameters())
+        # G_ema follows G through these lists (load_state_dict and broadcasts copy in place, so they stay valid).
+        self._ema_pairs = (list(self.G_ema.parameters()), self.g_params,
+                           list(self.G_ema.buffers()), list(self.G.buffers()))
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.optimizers = {"G": self._adam(self.g_params, cfg.lr_g, cfg.pl_interval if cfg.pl_weight > 0 else 0),
                            "D": self._adam(self.d_params, cfg.lr_d, cfg.r1_interval if self.r1_gamma > 0 else 0)}
@@ -197,6 +200,7 @@ class StyleGAN2Task(GeneratorTask):
         n_global = cfg.batch_size
         z_dim = G.z_dim
         it = self.step_count
+        logged: dict[str, torch.Tensor] = {}  # this step's regularisation values, read once at the end (one sync)
         # G main.
         G.requires_grad_(True)
         D.requires_grad_(False)
@@ -220,7 +224,7 @@ class StyleGAN2Task(GeneratorTask):
                 pl = (lengths - self.pl_mean).square()
                 loss = (img[:, 0, 0, 0] * 0 + pl * cfg.pl_weight).mean() * cfg.pl_interval
                 self._update("G", loss, self.g_params)
-                self.last["pl"] = float(pl.mean().detach())
+                logged["pl"] = pl.mean().detach()
         # D main.
         G.requires_grad_(False)
         for p in self.d_params:
@@ -244,10 +248,11 @@ class StyleGAN2Task(GeneratorTask):
             r1 = grad.square().sum([1, 2, 3])
             loss = (logits[:, 0] * 0 + r1 * (self.r1_gamma / 2)).mean() * cfg.r1_interval
             self._update("D", loss, self.d_params)
-            self.last["r1"] = float(r1.mean().detach())
+            logged["r1"] = r1.mean().detach()
         D.requires_grad_(False)
         self._ema(n_global)
         self.step_count += 1
+        self.last.update({k: float(v) for k, v in logged.items()})
         out = {"loss_g": loss_g.item(), "loss_d": loss_d.item(), "d_real": d_real.mean().item(),
                "d_fake": d_fake.mean().item(), "r1": self.last["r1"], "pl": self.last["pl"], "ada_p": p,
                **discriminator_accuracy(d_real, d_fake)}
@@ -261,11 +266,10 @@ class StyleGAN2Task(GeneratorTask):
         if cfg.ema_rampup is not None:
             ema_nimg = min(ema_nimg, self.step_count * batch * cfg.ema_rampup)  # images seen before this step
         beta = 0.5 ** (batch / max(ema_nimg, 1e-8))
-        with torch.no_grad():
-            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-                p_ema.copy_(p.detach().lerp(p_ema, beta))
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                b_ema.copy_(b)
+        ema_params, params, ema_buffers, buffers = self._ema_pairs
+        with torch.no_grad():  # G_ema ← G + β (G_ema - G) and the buffers copied, each in one fused call
+            torch._foreach_lerp_(ema_params, params, 1.0 - beta)
+            torch._foreach_copy_(ema_buffers, buffers)
 
     # -- outputs ----------------------------------------------------------------------------------------------------
     def _sample(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:

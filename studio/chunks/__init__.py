@@ -10,7 +10,8 @@
 """
 from __future__ import annotations
 
-from studio.chunks.backends import InlineBackend, ProcessBackend, in_order, open_backend, worker_device
+from studio.chunks.backends import (InlineBackend, ProcessBackend, in_order, open_backend, render_threads,
+                                    worker_device)
 from studio.chunks.driver import ChunkedRender, render_chunks
 from studio.chunks.manifest import render_key, timeline_sha256, work_dir
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, plan_chunks
@@ -18,4 +19,4 @@ from studio.chunks.segments import encode_chunk, join_segments
 
 __all__ = ["Chunk", "ChunkJob", "ChunkResult", "EncodeSpec", "ChunkedRender", "InlineBackend", "ProcessBackend",
            "default_chunk_frames", "encode_chunk", "in_order", "join_segments", "open_backend", "plan_chunks",
-           "render_chunks", "render_key", "timeline_sha256", "work_dir", "worker_device"]
+           "render_chunks", "render_key", "render_threads", "timeline_sha256", "work_dir", "worker_device"]

@@ -3,16 +3,22 @@
 ChunkResult`` (or a Future of one: a video segment's encoder finishes in a thread) and yields results as chunks
 finish (in any order); the driver writes the outputs. ``progress(k)`` is called as frames are done, in every
 backend: worker processes send their counts over a queue, summed here per chunk (a retried chunk counts again
-from 0, never past its length).
+from 0, never past its length). ``on_finished(result)``, when given, is called with each finished chunk as soon as
+it is finished, before it is yielded (in this process: from the thread whose encoder finished it), so the driver
+records a segment the moment it is complete, not when the next chunk is generated.
 
-In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits.
-Local processes are started with ``spawn`` (no forked torch state). On the CPU this process's torch threads are
-split between them (threads // N each, at least 1); with ``--device cuda`` each process gets its own GPU
-(``cuda:0``, ...). Frames are bit-identical across backends when every process runs the same number of torch
-threads (always on a GPU); on the CPU a different thread count can change a pixel by 1 of 255 in a few frames
-(torch's reductions are split differently), so ``--workers 1`` on T threads equals ``--workers N`` when
-T // N == T, i.e. T = 1 (the tests run one thread). A process that dies (killed, out of memory) breaks the pool:
-the pool is started again and the chunks in flight are retried, each at most ``retries`` times.
+In this process, chunks are pipelined: chunk k+1 is generated while chunk k's encoder flushes and exits. Local
+processes are forked from a ``forkserver``: one clean process started once (no torch state of this one: no threads,
+no CUDA) that imports the task's module once, so a pool starts (and restarts after a crash) without every worker
+importing torch again; each worker takes this process's environment as of the pool's start, as a spawned one would.
+With ``--device cuda`` each process gets its own GPU (``cuda:0``, ...). Threads: on the CPU a different torch thread
+count can change a pixel by 1 of 255 (torch and oneDNN split some sums and pick some kernels by thread count), so a
+CPU job carries one thread count (``ChunkJob.threads``, from :func:`render_threads` in the driver, recorded in the
+manifest) and every backend runs each chunk on exactly that many threads (:func:`apply_job_threads`): the frames do
+not depend on ``--workers`` or ``--ray``. N CPU processes of T threads use N·T threads: set ``STUDIO_THREADS`` to
+cores / N for the driver too.
+A process that dies (killed, out of memory) breaks the pool: the pool is started again and the chunks in flight are
+retried, each at most ``retries`` times.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from typing import Callable, Iterable, Iterator
 import torch
 
 from ganlib.errors import UserError
+from ganlib.ops.cpu_threads import apply_inference_threads
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult
 from studio.chunks.segments import resolve_result
 
@@ -47,6 +54,24 @@ def worker_device(device: str) -> str:
     if _ASSIGNED_DEVICE is not None and device.startswith("cuda"):
         return _ASSIGNED_DEVICE
     return device
+
+
+def render_threads(device: str) -> int | None:
+    """Return the torch thread count every process of a render on ``device`` runs its chunks on: on the CPU the
+    count this process's thread policy gives (``STUDIO_THREADS``; torch's own by default), None on a GPU."""
+    if not str(device).startswith("cpu"):
+        return None
+    return apply_inference_threads()
+
+
+def apply_job_threads(job: ChunkJob) -> int:
+    """Make torch in this process run ``job.threads`` intra-op threads (CPU jobs; None changes nothing), after the
+    thread policy's one-time choice so that it cannot change them later. Returns the thread count now in use."""
+    if job.threads is not None:
+        apply_inference_threads()
+        if torch.get_num_threads() != job.threads:
+            torch.set_num_threads(job.threads)
+    return torch.get_num_threads()
 
 
 def inject_fault(chunk: Chunk) -> None:
@@ -84,11 +109,13 @@ def run_in_worker(task: Callable, job: ChunkJob, chunk: Chunk, send: Callable | 
     """Run ``task(job, chunk)`` in a worker process (after the fault-injection hook), reporting frames through
     ``send`` (default: this process's progress queue, when it has one). Returns its ChunkResult."""
     inject_fault(chunk)
+    threads = apply_job_threads(job)
     send = send or (_PROGRESS.put if _PROGRESS is not None else None)
     sender = ProgressSender(chunk.index, send) if send is not None else None
     result = resolve_result(task(job, chunk, sender))
     if sender is not None:
         sender.flush()
+    result.threads = threads if job.threads is not None else None
     return result
 
 
@@ -125,8 +152,10 @@ class ChunkProgress:
         self.finished.add(index)
 
 
-def _init_worker(threads: int, devices, progress) -> None:
+def _init_worker(threads: int, devices, progress, environ: dict) -> None:
     global _ASSIGNED_DEVICE, _PROGRESS
+    os.environ.clear()
+    os.environ.update(environ)
     torch.set_num_threads(threads)
     _PROGRESS = progress
     if devices is not None:
@@ -142,34 +171,67 @@ class InlineBackend:
     reports_progress = True
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
-            progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield the ChunkResult of ``task(job, chunk, progress)`` for each chunk in order; a Future (a segment
-        whose encoder is finishing) is yielded once the next chunk is generated, so a kill can cost two chunks. A
-        chunk already rendered is still yielded (so it is kept) when the next one fails or is interrupted."""
+            progress: Callable[[int], None] | None = None,
+            on_finished: Callable[[ChunkResult], None] | None = None) -> Iterator[ChunkResult]:
+        """Yield the ChunkResult of ``task(job, chunk, progress)`` for each chunk in order, on ``job.threads``
+        torch threads (restored afterwards). A Future (a segment whose encoder is finishing) is passed to
+        ``on_finished`` from the encoder's thread as soon as it is done, and yielded once the next chunk is
+        generated. A chunk already rendered is still yielded (so it is kept) when the next one fails or is
+        interrupted."""
+        before = torch.get_num_threads()
         pending = None
-        for chunk in chunks:
-            try:
-                result = task(job, chunk, progress)
-            except BaseException:
+        try:
+            threads = apply_job_threads(job) if job.threads is not None else None
+            for chunk in chunks:
+                try:
+                    result = task(job, chunk, progress)
+                except BaseException:
+                    if pending is not None:
+                        yield resolve_result(pending)
+                    raise
                 if pending is not None:
                     yield resolve_result(pending)
-                raise
+                    pending = None
+                if isinstance(result, Future):
+                    pending = _stamped(result, threads, on_finished)
+                else:  # nothing left to finish: kept at once
+                    result.threads = threads
+                    if on_finished is not None:
+                        on_finished(result)
+                    yield result
             if pending is not None:
                 yield resolve_result(pending)
-                pending = None
-            if isinstance(result, Future):
-                pending = result
-            else:  # nothing left to finish: kept at once
-                yield result
-        if pending is not None:
-            yield resolve_result(pending)
+        finally:
+            if torch.get_num_threads() != before:
+                torch.set_num_threads(before)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
+def _stamped(fut: Future, threads: int | None, on_finished: Callable | None) -> Future:
+    """Return a Future of ``fut``'s ChunkResult stamped with ``threads``, passed to ``on_finished`` (from the
+    thread that finishes ``fut``) before the returned Future is done; an error of ``on_finished`` is that
+    Future's error."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
+        try:
+            result = f.result()
+            result.threads = threads
+            if on_finished is not None:
+                on_finished(result)
+        except BaseException as err:  # noqa: BLE001 - handed to whoever waits on the future
+            out.set_exception(err)
+        else:
+            out.set_result(result)
+
+    fut.add_done_callback(done)
+    return out
+
+
 class ProcessBackend:
-    """Run chunks in ``workers`` local processes (spawned), at most two chunks queued per process."""
+    """Run chunks in ``workers`` local processes (from a forkserver), at most two chunks queued per process."""
 
     reports_progress = True
 
@@ -179,11 +241,12 @@ class ProcessBackend:
         self.slots = workers
         self.device = device
         self.retries = retries
-        self._ctx = mp.get_context("spawn")
+        self._ctx = mp.get_context("forkserver")
         self._pool: ProcessPoolExecutor | None = None
         self._progress = self._ctx.Queue()
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self, task: Callable) -> ProcessPoolExecutor:
+        self._ctx.set_forkserver_preload([task.__module__])  # used when the forkserver is not running yet
         threads = max(1, torch.get_num_threads() // self.slots)
         devices = None
         if self.device.startswith("cuda") and torch.cuda.is_available():
@@ -191,18 +254,19 @@ class ProcessBackend:
             for k in range(self.slots):
                 devices.put(f"cuda:{k % torch.cuda.device_count()}")
         self._pool = ProcessPoolExecutor(self.slots, mp_context=self._ctx, initializer=_init_worker,
-                                         initargs=(threads, devices, self._progress))
+                                         initargs=(threads, devices, self._progress, dict(os.environ)))
         return self._pool
 
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
-            progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield ChunkResults as the processes finish them (any order); a chunk whose process died is retried.
-        ``progress(k)`` follows the frames the processes report."""
+            progress: Callable[[int], None] | None = None,
+            on_finished: Callable[[ChunkResult], None] | None = None) -> Iterator[ChunkResult]:
+        """Yield ChunkResults as the processes finish them (any order; each passed to ``on_finished`` first); a
+        chunk whose process died is retried. ``progress(k)`` follows the frames the processes report."""
         todo = list(chunks)[::-1]
         counter = ChunkProgress(progress, todo)
         attempts: dict[int, int] = {}
         running: dict[Future, Chunk] = {}
-        pool = self._pool or self._start()
+        pool = self._pool or self._start(task)
         while todo or running:
             while todo and len(running) < 2 * self.slots:
                 chunk = todo.pop()
@@ -220,6 +284,8 @@ class ProcessBackend:
                     todo.append(self._retry(chunk, attempts))
                     continue
                 counter.finish(chunk.index)
+                if on_finished is not None:
+                    on_finished(result)
                 yield result
             if broken:  # every chunk of a broken pool fails: run them again in a fresh pool
                 for fut, chunk in list(running.items()):
@@ -228,7 +294,7 @@ class ProcessBackend:
                     todo.append(self._retry(chunk, attempts))
                 running.clear()
                 pool.shutdown(wait=True, cancel_futures=True)
-                pool = self._start()
+                pool = self._start(task)
 
     def _drain_progress(self, counter: ChunkProgress) -> None:
         while True:

@@ -5,7 +5,9 @@ Order of a render to ``renders/x.mp4`` (likewise MOV, MKV, WebM; GIF and zip cac
 
 1. the work folder ``renders/.x.mp4.chunks/`` gets a manifest (the job's key and the chunk plan);
 2. every chunk is rendered and encoded by a worker; the driver writes it (``seg_00003.mp4``, temp + rename) and
-   only then marks it done in the manifest, so a kill at any point loses at most the chunks in flight;
+   only then marks it done in the manifest, as soon as it is finished (in this process: from the thread whose
+   encoder finished it, while the next chunk is generated), so a kill at any point loses at most the chunks in
+   flight: those being generated or encoded, never a finished one;
 3. when all are done the segments are joined (stream copy) into a temporary file renamed to ``renders/x.mp4``,
    and the work folder is removed. Until that rename the final name holds nothing new; after it, the output is
    complete (a kill before the work folder is gone only means ``--resume`` joins again).
@@ -18,6 +20,8 @@ render says so instead of rendering it again.
 """
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,11 +30,12 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from ganlib.errors import UserError
+from ganlib.io_utils import remove_stale_temps
 from studio.chunks.finished import is_finished, record_finished
 from studio.chunks.lock import render_lock
-from studio.chunks.manifest import (Manifest, check_key, load_manifest, remove_stale_parts, remove_work_dir,
-                                    start_manifest, work_dir)
-from studio.chunks.plan import Chunk, ChunkJob, plan_chunks
+from studio.chunks.manifest import Manifest, check_key, load_manifest, remove_work_dir, start_manifest, work_dir
+from studio.chunks.plan import Chunk, ChunkJob, ChunkResult, plan_chunks
 from studio.chunks.segments import (chunk_on_disk, encode_from_frames, join_segments, remove_frames_from,
                                     store_chunk)
 from studio.sinks.images import existing_png_frames
@@ -41,7 +46,8 @@ class ChunkedRender:
     """What a chunked render did: the final ``path``, the frame ``size`` (width, height), ``done_before`` (frames
     already done by an earlier run), ``first_todo`` (the first frame this run rendered; ``n_frames`` when none),
     the number of ``chunks`` planned and ``rendered`` by this run, and the wall-clock ``seconds``;
-    ``finished_before`` is True when ``--resume`` found the render already finished (nothing was done)."""
+    ``finished_before`` is True when ``--resume`` found the render already finished (nothing was done);
+    ``threads``: the torch thread count every chunk ran on (CPU; None on a GPU)."""
 
     path: Path
     size: tuple[int, int]
@@ -51,6 +57,7 @@ class ChunkedRender:
     rendered: int
     seconds: float
     finished_before: bool = False
+    threads: int | None = None
 
 
 def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key: dict, chunk_frames: int,
@@ -60,8 +67,8 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
     """Render ``job`` to ``target`` (``kind``: "video", "gif", "zip" or "png" for a folder) in chunks of
     ``chunk_frames`` through ``backend``, resuming from the manifest when ``resume`` (refused with one line when
     its ``key`` differs; without ``resume`` an earlier job's work is discarded). ``task(job, chunk, progress)``
-    renders one chunk; ``audio`` (path, offset in seconds) is muxed into a video at the join. Returns a
-    ChunkedRender."""
+    renders one chunk, on ``job.threads`` torch threads (a resumed render: those its manifest records);
+    ``audio`` (path, offset in seconds) is muxed into a video at the join. Returns a ChunkedRender."""
     t0 = time.time()
     target = Path(target)
     with render_lock(target, field="--frames" if kind == "png" else "--out"):
@@ -74,10 +81,14 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
             check_key(manifest, key, target)
         elif kind != "png":
             remove_work_dir(folder, kind)
-        remove_stale_parts(target, folder)
+        remove_stale_temps(target)  # what killed renders left: temporary outputs, segments, frames
+        remove_stale_temps(folder, every_name=True)
         if manifest is None:
             legacy = min(existing_png_frames(target), job.n_frames) if resume and kind == "png" else 0
-            manifest = start_manifest(folder, key, plan_chunks(job.n_frames, chunk_frames, job.batch, start=legacy))
+            manifest = start_manifest(folder, key, plan_chunks(job.n_frames, chunk_frames, job.batch, start=legacy),
+                                      threads=job.threads)
+        elif manifest.threads is not None and job.threads is not None:  # the frames so far were made on these
+            job = dataclasses.replace(job, threads=manifest.threads)
         chunks = [Chunk(i, start, stop) for i, (start, stop) in sorted(manifest.chunks.items())]
         for c in chunks:  # a chunk whose files vanished is done again
             if c.index in manifest.done and not chunk_on_disk(folder, c, manifest.done[c.index], job.encode):
@@ -91,7 +102,7 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
         record_finished(final, kind, key)
     return ChunkedRender(path=final, size=tuple(manifest.frame_size or (0, 0)), done_before=done_before,
                          first_todo=min((c.start for c in todo), default=job.n_frames), chunks=len(chunks),
-                         rendered=len(todo), seconds=time.time() - t0)
+                         rendered=len(todo), seconds=time.time() - t0, threads=job.threads)
 
 
 def _run(job: ChunkJob, task: Callable, backend, todo: list[Chunk], folder: Path, manifest: Manifest,
@@ -108,15 +119,42 @@ def _run(job: ChunkJob, task: Callable, backend, todo: list[Chunk], folder: Path
             on_progress(count[0], n)
 
     per_frame = getattr(backend, "reports_progress", False)
-    by_index = {c.index: c for c in todo}
+    recorder = ChunkRecorder(folder, manifest, todo, job)
     try:
-        for result in backend.run(task, job, todo, progress=advance if per_frame else None):
-            chunk = by_index[result.index]
-            manifest.mark_done(chunk.index, store_chunk(folder, chunk, result, job.encode), result.size)
+        for result in backend.run(task, job, todo, progress=advance if per_frame else None,
+                                  on_finished=recorder.keep):
+            recorder.keep(result)  # already kept when the backend passed it to on_finished: nothing to do
             if not per_frame:
-                advance(chunk.n_frames)
+                advance(recorder.chunks[result.index].n_frames)
     finally:
         bar.close()
+
+
+class ChunkRecorder:
+    """Stores finished chunks of ``job`` in ``folder`` and marks them done in ``manifest``, each exactly once,
+    from any thread (the encoder thread that finished a segment, or the driver's loop)."""
+
+    def __init__(self, folder: Path, manifest: Manifest, chunks: list[Chunk], job: ChunkJob):
+        self.folder, self.manifest, self.job = folder, manifest, job
+        self.chunks = {c.index: c for c in chunks}
+        self.kept: set[int] = set()
+        self._lock = threading.Lock()
+
+    def keep(self, result: ChunkResult) -> None:
+        """Write ``result``'s chunk (temp + rename) and record it in the manifest, unless it was kept already.
+        Raises UserError when the chunk ran on another torch thread count than the job's (its frames could
+        differ from the rest). Returns None."""
+        with self._lock:
+            if result.index in self.kept:
+                return
+            threads = self.job.threads
+            if threads is not None and result.threads is not None and result.threads != threads:
+                raise UserError(f"chunk {result.index} was rendered on {result.threads} torch threads, not the "
+                                f"render's {threads}; its frames could differ from the others")
+            chunk = self.chunks[result.index]
+            self.manifest.mark_done(chunk.index, store_chunk(self.folder, chunk, result, self.job.encode),
+                                    result.size)
+            self.kept.add(result.index)
 
 
 def _finish(job: ChunkJob, target: Path, kind: str, folder: Path, manifest: Manifest, chunks: list[Chunk],

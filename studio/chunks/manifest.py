@@ -4,7 +4,8 @@ are done, so ``--resume`` continues it and refuses a manifest made for other set
 Layout: a video, GIF or zip output ``renders/x.mp4`` keeps its work in the hidden folder ``renders/.x.mp4.chunks/``
 (manifest + segments or cached PNG frames), removed once the output is renamed into place. A PNG sequence keeps the
 manifest inside its own folder (``frames/.studio-chunks.json``) until the last frame is written. The manifest is
-always replaced atomically (temp name + rename), so a kill leaves the old or the new one, never half of one.
+always replaced atomically (temp name + rename), so a kill leaves the old or the new one, never half of one; the
+temporary files a killed render left go with ``ganlib.io_utils.remove_stale_temps`` (the driver calls it).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,20 +58,24 @@ def work_dir(target: str | Path, kind: str) -> Path:
 @dataclass
 class Manifest:
     """A render's manifest: its ``key`` (what must match to resume), the ``chunks`` planned ([start, stop] per
-    chunk index) and the ``done`` chunks (index → the file holding it, "" for PNG frames)."""
+    chunk index), the ``done`` chunks (index → the file holding it, "" for PNG frames) and the torch ``threads``
+    every chunk is rendered on (CPU; a resumed render uses these, not its own). ``mark_done`` may be called from
+    several threads (a lock keeps the saves in order)."""
 
     path: Path
     key: dict
     chunks: dict[int, tuple[int, int]]
     done: dict[int, str] = field(default_factory=dict)
     frame_size: tuple[int, int] | None = None
+    threads: int | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def save(self) -> None:
         """Write the manifest atomically (temp name + rename). Returns None."""
         body = {"version": VERSION, "key": self.key, "state": "complete" if self.complete else "rendering",
                 "chunks": {str(i): list(c) for i, c in sorted(self.chunks.items())},
                 "done": {str(i): f for i, f in sorted(self.done.items())},
-                "frame_size": list(self.frame_size) if self.frame_size else None}
+                "frame_size": list(self.frame_size) if self.frame_size else None, "threads": self.threads}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp:
             tmp.write_text(json.dumps(body, indent=1))
@@ -81,10 +87,11 @@ class Manifest:
 
     def mark_done(self, index: int, file: str, size: tuple[int, int]) -> None:
         """Record chunk ``index`` as done (held in ``file``, relative to the manifest's folder; "" for PNG frames)
-        with its frame ``size`` (width, height), and save."""
-        self.done[index] = file
-        self.frame_size = tuple(size)
-        self.save()
+        with its frame ``size`` (width, height), and save (atomically, one save at a time)."""
+        with self._lock:
+            self.done[index] = file
+            self.frame_size = tuple(size)
+            self.save()
 
 
 def load_manifest(folder: Path) -> Manifest | None:
@@ -97,7 +104,8 @@ def load_manifest(folder: Path) -> Manifest | None:
         return Manifest(path=path, key=dict(body["key"], version=body.get("version")),
                         chunks={int(i): tuple(c) for i, c in body["chunks"].items()},
                         done={int(i): f for i, f in body["done"].items()},
-                        frame_size=tuple(body["frame_size"]) if body.get("frame_size") else None)
+                        frame_size=tuple(body["frame_size"]) if body.get("frame_size") else None,
+                        threads=body.get("threads"))
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(f"the render manifest is damaged ({err.__class__.__name__}); render without --resume to "
                         f"start over", file=path) from None
@@ -112,18 +120,6 @@ def check_key(manifest: Manifest, key: dict, target: Path) -> None:
                         f"{', '.join(differs)}; render without --resume to start over", file=manifest.path)
 
 
-def remove_stale_parts(target: Path, folder: Path) -> None:
-    """Delete the temporary ``.part`` files a killed render to ``target`` left: ``.NAME.*.part*`` beside it and any
-    ``*.part*`` in its work ``folder``. Returns None."""
-    target = Path(target)
-    patterns = [(target.parent, f".{target.name}.*.part*"), (folder, ".*.part*")]
-    for where, pattern in patterns:
-        if where.is_dir():
-            for p in where.glob(pattern):
-                if p.is_file():
-                    p.unlink(missing_ok=True)
-
-
 def remove_work_dir(folder: Path, kind: str) -> None:
     """Delete a finished render's work: the hidden work folder, or (PNG sequence) only its manifest."""
     if kind == "png":
@@ -132,10 +128,11 @@ def remove_work_dir(folder: Path, kind: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_manifest(folder: Path, key: dict, chunks) -> Manifest:
-    """Create, save and return a fresh manifest in ``folder`` for ``chunks`` (a list of Chunk)."""
+def start_manifest(folder: Path, key: dict, chunks, threads: int | None = None) -> Manifest:
+    """Create, save and return a fresh manifest in ``folder`` for ``chunks`` (a list of Chunk) rendered on
+    ``threads`` torch threads."""
     os.makedirs(folder, exist_ok=True)
     m = Manifest(path=Path(folder) / MANIFEST_NAME, key=dict(key, version=VERSION),
-                 chunks={c.index: (c.start, c.stop) for c in chunks})
+                 chunks={c.index: (c.start, c.stop) for c in chunks}, threads=threads)
     m.save()
     return m

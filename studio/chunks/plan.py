@@ -46,7 +46,8 @@ class ChunkJob:
     """Everything a worker needs to render any chunk of one render: the validated ``timeline`` (a picklable
     Timeline), the model file (``model_path``; ``model_sha`` identifies its bytes), the ``device`` ("cpu",
     "cuda"), ``batch``, synthesis ``dtype``, ``compile``, the total ``n_frames`` and the ``encode`` spec.
-    ``extra`` holds job-specific settings (e.g. the seeds of ``studio random``)."""
+    ``threads``: the torch thread count every process runs this job's chunks on (a CPU job's frames depend on it;
+    None on a GPU). ``extra`` holds job-specific settings (e.g. the seeds of ``studio random``)."""
 
     timeline: Any
     model_path: str
@@ -57,17 +58,20 @@ class ChunkJob:
     n_frames: int
     encode: EncodeSpec | None = None
     compile: bool = False
+    threads: int | None = None
     extra: dict = field(default_factory=dict)
 
 
 @dataclass
 class ChunkResult:
     """What a worker returns for one chunk: its ``index``, the frame ``size`` (width, height) and the encoded
-    ``data``: the bytes of a video segment, or a list of PNG bytes (one per frame), or any picklable payload."""
+    ``data``: the bytes of a video segment, or a list of PNG bytes (one per frame), or any picklable payload;
+    ``threads``: the torch thread count the chunk was generated on (set by the backend for CPU jobs)."""
 
     index: int
     size: tuple[int, int]
     data: Any
+    threads: int | None = None
 
 
 def default_chunk_frames(fps: float, kind: str) -> int:

@@ -6,7 +6,8 @@ worker writes the model to a local cache file named by its hash. Tasks return en
 bytes) and the driver writes every output, so the workers need no shared storage for outputs (files the timeline
 names, such as latent ``.npy`` files, must be readable at the same path on every node). Tasks report their frames
 through a Ray queue (an actor) that the driver reads while it waits, so progress and ETA follow every worker. A
-CPU task runs torch on exactly one thread (it holds one CPU), so its frames do not depend on the node's cores.
+CPU task runs torch on the job's thread count (``ChunkJob.threads``, the driver's) and holds that many CPUs (at
+most a node's), so its frames are those of ``--workers 1`` on the driver, whatever the node's cores.
 
 Ray is an optional extra (``pip install "latent-studio[ray]"``); this module is imported only when ``--ray`` is
 given.
@@ -20,8 +21,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ganlib.errors import UserError
-import torch
-
 from studio.chunks.backends import RETRIES, SEND_EVERY_S, ChunkProgress, run_in_worker
 from studio.chunks.plan import Chunk, ChunkJob, ChunkResult
 
@@ -53,10 +52,8 @@ def cached_model_file(data: bytes, sha: str, suffix: str) -> str:
 def ray_chunk(task: Callable, job: ChunkJob, chunk: Chunk, model_bytes: bytes, suffix: str,
               device: str, progress=None) -> ChunkResult:
     """The body of one Ray task: materialise the model file from the object store, then run ``task`` on
-    ``device`` ("cuda" where Ray gave the task a GPU, else "cpu": one torch thread), sending (chunk index,
+    ``device`` ("cuda" where Ray gave the task a GPU, else "cpu": the job's torch threads), sending (chunk index,
     frames) to the Ray queue ``progress`` when given. Returns the ChunkResult."""
-    if device == "cpu":
-        torch.set_num_threads(1)
     path = cached_model_file(model_bytes, job.model_sha, suffix)
     send = progress.put_nowait if progress is not None else None
     return run_in_worker(task, dataclasses.replace(job, model_path=path, device=device), chunk, send=send)
@@ -90,22 +87,33 @@ class RayBackend:
             raise UserError(f"cannot reach the Ray cluster at {address!r}: {err}", field="--ray") from None
         resources = self.ray.cluster_resources()
         self.gpus = int(resources.get("GPU", 0))
-        self.slots = self.gpus or max(1, int(resources.get("CPU", 1)))
+        self.cpus = max(1, int(resources.get("CPU", 1)))
+        self.slots = self.gpus or self.cpus
 
     @property
     def device(self) -> str:
         """The device the tasks run on: "cuda" when the cluster has GPUs, else "cpu"."""
         return "cuda" if self.gpus else "cpu"
 
+    def task_cpus(self, threads: int | None) -> int:
+        """Return the CPUs a CPU task of ``threads`` torch threads holds: that many, at most the largest node's."""
+        largest = max((int(n.get("Resources", {}).get("CPU", 0)) for n in self.ray.nodes() if n.get("Alive")),
+                      default=1)
+        return max(1, min(threads or 1, largest))
+
     def run(self, task: Callable, job: ChunkJob, chunks: Iterable[Chunk],
-            progress: Callable[[int], None] | None = None) -> Iterator[ChunkResult]:
-        """Yield ChunkResults as Ray tasks finish (any order); at most two tasks per slot are in flight."""
+            progress: Callable[[int], None] | None = None,
+            on_finished: Callable[[ChunkResult], None] | None = None) -> Iterator[ChunkResult]:
+        """Yield ChunkResults as Ray tasks finish (any order; each passed to ``on_finished`` first); at most two
+        tasks per slot are in flight (a CPU slot: the CPUs one task holds)."""
         ray = self.ray
         from ray.util.queue import Queue  # optional extra, like ray itself
         model_ref = ray.put(Path(job.model_path).read_bytes())
         job_ref = ray.put(dataclasses.replace(job, model_path=""))
-        remote = ray.remote(ray_chunk).options(num_gpus=1 if self.gpus else 0, num_cpus=0 if self.gpus else 1,
+        cpus = 0 if self.gpus else self.task_cpus(job.threads)
+        remote = ray.remote(ray_chunk).options(num_gpus=1 if self.gpus else 0, num_cpus=cpus,
                                                max_retries=self.retries, retry_exceptions=False)
+        slots = self.gpus or max(1, self.cpus // max(cpus, 1))
         todo = list(chunks)[::-1]
         counter = ChunkProgress(progress, todo)
         frames = Queue() if progress is not None else None
@@ -113,7 +121,7 @@ class RayBackend:
         suffix = Path(job.model_path).suffix
         try:
             while todo or running:
-                while todo and len(running) < 2 * self.slots:
+                while todo and len(running) < 2 * slots:
                     chunk = todo.pop()
                     running[remote.remote(task, job_ref, chunk, model_ref, suffix, self.device, frames)] = chunk
                 ready, _ = ray.wait(list(running), num_returns=1, timeout=SEND_EVERY_S)
@@ -123,6 +131,8 @@ class RayBackend:
                     try:
                         result = ray.get(ref)
                         counter.finish(chunk.index)
+                        if on_finished is not None:
+                            on_finished(result)
                         yield result
                     except ray.exceptions.WorkerCrashedError:
                         raise UserError(f"chunk {chunk.index} failed {self.retries + 1} times: its Ray worker "
