@@ -86,8 +86,8 @@ def compile_rows(script: str, sizes, batch: int, repeats: int, threads: int | No
             return f"{v:.0f} frames" if v is not None else "never (compiled is not faster)"
         print(f"{res:>5} px  batch {batch}  torch.compile: first call {row['cold_first_s']:.1f} s cold, "
               f"{row['warm_first_s']:.1f} s with a warm cache; s/call eager {eager:.3f}, compiled {compiled:.3f} "
-              f"(gain {gain:+.3f} s/frame, {eager / compiled:.2f}x); pays after {frames(row['break_even_frames_cold'])} "
-              f"cold, {frames(row['break_even_frames_warm'])} warm; max|diff| {row['max_abs_diff']:.1e}  "
+              f"(gain {gain:+.3f} s/frame, {eager / compiled:.2f}x); "
+              f"pays after {frames(row['break_even_frames_cold'])} cold, {frames(row['break_even_frames_warm'])} warm; max|diff| {row['max_abs_diff']:.1e}  "
               f"(load {row['load']:.1f})", flush=True)
     return rows
 
