@@ -25,6 +25,12 @@ largest difference of the uint8 pixels (target: ours ≥ 1.5 × NVlabs at every 
     python benchmarks/generator.py --nvlabs /tmp/stylegan2-ada-pytorch --batches 1,4 --repeats 3
     python benchmarks/generator.py --arch stylegan3-t,stylegan3-r --batches 1 --nvlabs3 ~/src/stylegan3
     python benchmarks/generator.py --json results.json                    # also write the rows as JSON
+    python benchmarks/generator.py --compile --arch stylegan2 --sizes 256,512 --batches 1 --repeats 2
+
+``--compile`` (CPU, StyleGAN2): torch.compile's cost against its gain. For each size, two fresh processes share one
+empty Inductor cache: the first call of the compiled synthesis in the first (a cold compile) and in the second (the
+on-disk cache warm, as for a later render), then eager and compiled seconds per call, interleaved; printed: the
+compile cost (first call less one compiled call), the gain per frame and after how many frames compiling pays.
 """
 from __future__ import annotations
 
@@ -48,6 +54,7 @@ from ganlib.ops import backend  # noqa: E402
 from ganlib.ops.cpu_threads import apply_inference_threads  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from benchmarks import stylegan3_variants as sg3  # noqa: E402
+from benchmarks.compile_cost import compile_rows, measure  # noqa: E402
 from ganlib.synth import synthesize, to_uint8  # noqa: E402
 
 MAPPING_KWARGS = dict(num_layers=8)
@@ -318,7 +325,16 @@ def main(argv=None) -> int:
     ap.add_argument("--nvlabs3", default=None, metavar="PATH",
                     help="a checkout of NVlabs/stylegan3: compare StyleGAN3 with its implementation")
     ap.add_argument("--json", help="also write {device, torch, rows} to this JSON file (rewritten after each row)")
+    ap.add_argument("--compile", action="store_true",
+                    help="StyleGAN2 on CPU: torch.compile's first-call cost (empty and warm Inductor cache, each in a "
+                         "fresh process) against its per-frame gain, at --sizes, the first of --batches")
+    ap.add_argument("--compile-child", metavar="RES,BATCH,REPEATS", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.compile_child:  # one fresh process of --compile: prints one JSON line
+        res, batch, repeats = (int(v) for v in args.compile_child.split(","))
+        apply_inference_threads()
+        print(json.dumps(measure(make_generator(res, torch.device("cpu")), batch, repeats)))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     else:  # the policy every CPU render uses (ganlib.ops.cpu_threads), decided before the first timing
@@ -341,7 +357,9 @@ def main(argv=None) -> int:
     if "stylegan2" in archs:
         print(f"StyleGAN2 synthesis throughput on {name} (torch {torch.__version__}), "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        if args.nvlabs:
+        if args.compile:
+            all_rows += compile_rows(str(Path(__file__).resolve()), sizes, batches[0], args.repeats, args.threads)
+        elif args.nvlabs:
             all_rows += run_nvlabs(args.nvlabs, sizes, batches, args.repeats, args.warmup, device, on_row) or []
         else:
             if device.type == "cpu":
