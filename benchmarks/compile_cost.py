@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from ganlib.ops.fast_cpu import prepare_compile
 from ganlib.synth import synthesize
 
 
@@ -27,6 +28,7 @@ def measure(G: torch.nn.Module, batch: int, repeats: int) -> dict:
     z = torch.randn([batch, 512], generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         ws = G.mapping(z, None)
+    prepare_compile()
     compiled = torch.compile(G.synthesis)
 
     def eager():

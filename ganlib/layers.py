@@ -42,7 +42,7 @@ class FullyConnectedLayer(nn.Module):
         self.in_features = in_features
         self.out_features = out_features
         self.activation = activation
-        self.weight = nn.Parameter(torch.randn([out_features, in_features]) / lr_multiplier)
+        self.weight = nn.Parameter(torch.randn([out_features, in_features]).div_(lr_multiplier))  # in place: no Dynamo import on meta
         self.bias = nn.Parameter(torch.full([out_features], float(bias_init))) if bias else None
         self.weight_gain = lr_multiplier / math.sqrt(in_features)
         self.bias_gain = lr_multiplier

@@ -21,6 +21,7 @@ from ganlib.checkpoints import LoadedModel, load_generator, resolve_spec
 from ganlib.devices import resolve_device
 from ganlib.errors import UserError
 from ganlib.io_utils import file_sha256
+from ganlib.ops.fast_cpu import prepare_compile
 from ganlib.synth import Generator, Noise, generate, has_w_space, model_device, precision_name, to_uint8
 from studio.chunks import (Chunk, ChunkJob, ChunkResult, EncodeSpec, default_chunk_frames, encode_chunk,
                            open_backend, render_chunks, render_key, render_threads, worker_device)
@@ -62,6 +63,7 @@ def compiled_synthesis(G: Generator) -> Callable:
     """Return ``torch.compile(G.synthesis)`` (made once per model and kept; compiled on its first call)."""
     key = id(G.synthesis)
     if key not in _COMPILED:
+        prepare_compile()  # the fast CPU ops that must run eagerly under torch.compile
         _COMPILED[key] = torch.compile(G.synthesis)
     return _COMPILED[key]
 
