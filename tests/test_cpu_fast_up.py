@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -120,3 +122,21 @@ def test_cache_follows_in_place_changes_kinds_and_lifetime():
     del w
     gc.collect()
     assert key not in fast_cpu._CACHE  # the entry went with the weight
+
+
+def test_loading_and_rendering_do_not_import_dynamo_until_something_is_compiled():
+    # torch.compiler.disable (and any out-of-place op in a meta-device sizing build) imports Dynamo: ~2.5 s of
+    # every process's start-up. The twins are made only when compiling, and they compute the same.
+    code = ("import sys, torch\n"
+            "from ganlib.checkpoints import load_generator\n"
+            "from ganlib.ops import fast_cpu\n"
+            "import studio.render\n"
+            "G = load_generator('builtin:default').G\n"
+            "x, w = torch.randn(1, 4, 32, 32), torch.randn(8, 4, 3, 3)\n"
+            "before = fast_cpu.conv3x3(x, w)\n"
+            "assert 'torch._dynamo' not in sys.modules, 'imported before compiling'\n"
+            "fast_cpu.prepare_compile(); fast_cpu.prepare_compile()\n"
+            "assert fast_cpu.conv3x3._eager_under_compile and torch.equal(fast_cpu.conv3x3(x, w), before)\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -24,7 +24,6 @@ tensor (``cached``), so only the per-sample modulation is left to each call; the
 """
 from __future__ import annotations
 
-import functools
 import os
 import weakref
 from typing import Callable
@@ -39,30 +38,22 @@ _CACHE: dict[tuple, tuple] = {}
 NNPACK_MIN_PIXELS = 32 * 32
 NNPACK_UP_MIN_PIXELS = 64 * 64
 _NNPACK: list[bool] = []
-_EAGER_TWINS: list[tuple[Callable, list]] = []  # (function, [its torch.compiler.disable twin once prepared])
-
-
-def eager_under_compile(fn: Callable) -> Callable:
-    """Decorator: ``fn`` runs as it is (a graph break) under ``torch.compile``. ``torch.compiler.disable`` imports
-    Dynamo (~2.5 s of every process's start-up, measured), so the disabled twin is made only by
-    :func:`prepare_compile`, which the compile path calls first; outside compilation ``fn`` is called directly."""
-    twin: list = [None]
-    _EAGER_TWINS.append((fn, twin))
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        if twin[0] is not None and torch.compiler.is_compiling():
-            return twin[0](*args, **kwargs)
-        return fn(*args, **kwargs)
-    return call
+# Functions torch.compile must run as they are (graph breaks): NNPACK's op has no fake-tensor kernel, and the weight
+# cache's bookkeeping would make Dynamo guard on it. ``torch.compiler.disable`` imports Dynamo (~2.5 s of every
+# process's start-up, measured), so they are swapped for their disabled twins only when something is compiled.
+_EAGER_UNDER_COMPILE = ("conv3x3", "cached")
 
 
 def prepare_compile() -> None:
-    """Make the ``torch.compiler.disable`` twins of the :func:`eager_under_compile` functions (call before
-    ``torch.compile``); returns None."""
-    for fn, twin in _EAGER_TWINS:
-        if twin[0] is None:
-            twin[0] = torch.compiler.disable(fn)
+    """Replace this module's ``_EAGER_UNDER_COMPILE`` functions by their ``torch.compiler.disable`` twins (call it
+    before ``torch.compile``; every call site looks them up here at call time); returns None."""
+    names = globals()
+    for name in _EAGER_UNDER_COMPILE:
+        fn = names[name]
+        if not getattr(fn, "_eager_under_compile", False):
+            twin = torch.compiler.disable(fn)
+            twin._eager_under_compile = True
+            names[name] = twin
 
 
 def nnpack_ready() -> bool:
@@ -82,7 +73,6 @@ def use_nnpack(x: torch.Tensor, weight: torch.Tensor) -> bool:
             and x.shape[2] * x.shape[3] >= NNPACK_MIN_PIXELS and nnpack_ready())
 
 
-@eager_under_compile  # NNPACK's op has no fake-tensor kernel: torch.compile calls it as it is (a graph break)
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``F.conv2d(x, weight, bias, padding=1)`` for x [N, I, H, W], weight [O, I, 3, 3] and bias [O] or None;
     through NNPACK (one sample at a time) where ``use_nnpack`` says so, else oneDNN (also, for the rest of the
@@ -199,7 +189,6 @@ def fits_upsample2d(f: torch.Tensor | None) -> bool:
     return f is not None and f.ndim == 2 and tuple(f.shape) == (4, 4)
 
 
-@eager_under_compile  # bookkeeping, not tensor maths: torch.compile runs it as it is (else it guards on it)
 def cached(weight: torch.Tensor, kind: tuple, make: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Return ``make(weight)`` (computed without autograd), cached per weight tensor and ``kind`` (a hashable naming
     what ``make`` computes): recomputed when the weight changes in place, dtype or device; the entry goes when the
