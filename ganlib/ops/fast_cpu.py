@@ -18,7 +18,7 @@ floating-point rounding, and is checked against it in float64 (tests/test_cpu_fa
 
 Folding the 4×4 FIR filter into the upsampling convolution's weights (one ordinary 3×3 convolution with 4·O
 outputs and a pixel shuffle, ``fold_upsampling``) is exact; it has 4× the multiply-adds of the transposed
-convolution + filter, which NNPACK's Winograd kernels repay from 128² inputs (``upconv_route``). The prepared
+convolution + filter, which NNPACK's Winograd kernels repay from 64² inputs (``upconv_route``). The prepared
 upsampling weights (folded, or transposed to the layout ``conv_transpose2d`` takes) and Σw² are cached per weight
 tensor (``cached``), so only the per-sample modulation is left to each call; the bias goes into the convolution.
 """

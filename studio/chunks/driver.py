@@ -121,9 +121,9 @@ def _run(job: ChunkJob, task: Callable, backend, todo: list[Chunk], folder: Path
     per_frame = getattr(backend, "reports_progress", False)
     recorder = ChunkRecorder(folder, manifest, todo, job)
     try:
+        # every backend passes each finished chunk to on_finished (which stores and records it) before yielding it
         for result in backend.run(task, job, todo, progress=advance if per_frame else None,
                                   on_finished=recorder.keep):
-            recorder.keep(result)  # already kept when the backend passed it to on_finished: nothing to do
             if not per_frame:
                 advance(recorder.chunks[result.index].n_frames)
     finally:
