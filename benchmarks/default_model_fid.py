@@ -5,7 +5,8 @@ Protocol: real images are the procedural landscapes of dataset seed ``--real-see
 seed 0, and datasets of different seeds share no images), ``--num-real`` of them (default 1000) at 64 px; generated
 images are G_ema's seeds ``--seed-start .. --seed-start + --num - 1`` (default 0..999) at truncation 1. Features come
 from the offline FID Inception network of ``ganlib.metrics.inception`` (clean-fid resize); FID and KID from
-``ganlib.metrics.fid``. The real features are cached in ``--real-cache`` (default: no cache).
+``ganlib.metrics.fid``. The real features are cached in ``--real-cache`` (default: no cache). The same protocol from
+the CLI: ``studio metrics fid kid --real procedural:1000:1 --model MODEL --num 1000 --truncation 1``.
 
 Usage::
 
@@ -18,35 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganlib.checkpoints import load_generator  # noqa: E402
-from ganlib.data.procedural import iter_landscapes  # noqa: E402
 from ganlib.metrics.fid import compute_metrics  # noqa: E402
 from ganlib.metrics.inception import load_inception  # noqa: E402
-from ganlib.metrics.stats import (FeatureSet, features_from_generator, features_from_images,  # noqa: E402
-                                  load_feature_set, save_feature_set)
+from ganlib.metrics.stats import (FeatureSet, features_from_generator, features_from_source,  # noqa: E402
+                                  save_feature_set)
 
 
 def real_features(extractor, num: int, seed: int, cache: str | None) -> FeatureSet:
-    """Return the Inception features of ``num`` procedural 64 px landscapes of dataset ``seed`` (cached in
-    ``cache`` when given: reused when its metadata matches, else written)."""
-    meta = {"kind": "procedural", "num": num, "seed": seed, "size": 64, "inception": extractor.identity}
-    if cache and os.path.exists(cache):
-        fs = load_feature_set(cache)
-        if all(str(fs.meta.get(k)) == str(v) for k, v in meta.items()):
-            return fs
-    images = (img for _, img, _, _ in iter_landscapes(num, 64, seed))
-    fs = features_from_images(images, extractor, batch_size=32, meta=meta)
-    if cache:
-        save_feature_set(cache, fs)
-    return fs
+    """Return the Inception features of ``num`` procedural 64 px landscapes of dataset ``seed``: the source
+    ``procedural:NUM:SEED`` of ``studio metrics`` (cached in ``cache`` when given: reused when it matches)."""
+    return features_from_source(f"procedural:{num}:{seed}", extractor, cache=cache, procedural_size=64)
 
 
 def evaluate(spec: str, extractor, real: FeatureSet, num: int, seed_start: int, save: str | None = None) -> dict:

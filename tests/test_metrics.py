@@ -13,6 +13,8 @@ import scipy.linalg
 import torch
 from PIL import Image
 
+from ganlib.data.memory import procedural_dataset
+from ganlib.data.procedural import iter_landscapes
 from ganlib.errors import DataError, UserError
 from ganlib.metrics import (compute_metrics, fid_from_features, frechet_distance, kid_from_features,
                             memorization_distance, mifid_from_features, training_hook)
@@ -292,6 +294,24 @@ def test_sources_agree_and_cache_is_reused_and_invalidated(tmp_path, fake_incept
                                features_from_source(src["nhwc"], ex).features)  # a .npz is a source too
 
 
+def test_procedural_source_is_the_training_images_and_caches_by_size(tmp_path, fake_inception):
+    ex = inc.load_inception(fake_inception)
+    ref = ex.features(np.stack([img for _, img, _, _ in iter_landscapes(4, 32, 1)]))
+    np.testing.assert_allclose(features_from_source("procedural:4:1", ex, procedural_size=32).features, ref,
+                               rtol=1e-6)
+    assert features_from_source("procedural:40:1", ex, limit=4, procedural_size=32).num == 4
+    train_images = procedural_dataset("procedural:4:1", 32).cache.permute(0, 2, 3, 1).numpy()
+    np.testing.assert_array_equal(train_images, np.stack([img for _, img, _, _ in iter_landscapes(4, 32, 1)]))
+    cache = tmp_path / "real.npz"
+    fs = features_from_source("procedural:4:1", ex, cache=cache, procedural_size=32)
+    np.savez(cache, features=np.zeros((4, 2048), np.float32), meta=np.array(json.dumps(fs.meta)))  # plant marker
+    assert features_from_source("procedural:4:1", ex, cache=cache, procedural_size=32).features.sum() == 0
+    assert features_from_source("procedural:4:1", ex, cache=cache, procedural_size=48).features.sum() > 0
+    assert features_from_source("procedural:4:2", ex, cache=cache, procedural_size=48).features.sum() > 0
+    with pytest.raises(DataError, match="procedural:N:SEED"):
+        features_from_source("procedural:1000:x", ex)
+
+
 def test_bad_sources_raise_data_errors(tmp_path, fake_inception):
     ex = inc.load_inception(fake_inception)
     (tmp_path / "empty").mkdir()
@@ -411,6 +431,16 @@ def test_cli_metrics_from_a_checkpoint(tmp_path, fake_inception, capsys):
     first = json.loads(capsys.readouterr().out)
     assert first["num_fake"] == 5 and first["fid"] > 0 and "mifid_distance" in first
     assert main(argv) == 0 and json.loads(capsys.readouterr().out) == first  # seeds make it reproducible
+    # --real procedural:N:SEED draws the held-out landscapes at the model's 16 px
+    argv = ["metrics", "fid", "--real", "procedural:6:1", "--model", str(tmp_path / "g.safetensors"), "--num", "5",
+            "--inception", str(fake_inception), "--json", "--real-cache", str(tmp_path / "p.npz")]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["num_real"] == 6
+    cached = load_feature_set(tmp_path / "p.npz")
+    assert cached.meta["kind"] == "procedural" and cached.meta["source"] == "procedural:6:1"
+    ex = inc.load_inception(fake_inception)
+    np.testing.assert_allclose(cached.features, ex.features(np.stack([im for _, im, _, _ in iter_landscapes(6, 16, 1)])),
+                               rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------- the real network

@@ -29,10 +29,11 @@ MetricsHook = Callable[[int, torch.nn.Module, "str | torch.device"], dict]
 def training_hook(real_path: str | os.PathLike, num: int = 500, every: int = 1, kinds: Sequence[str] = ("fid",), *,
                   inception: str | os.PathLike | None = None, cache: str | os.PathLike | None = None,
                   max_real: int | None = None, batch_size: int = 16, kid_subsets: int = 50,
-                  kid_subset_size: int = 1000) -> MetricsHook:
+                  kid_subset_size: int = 1000, procedural_size: int = 64) -> MetricsHook:
     """Build ``metrics_hook(step, G, device) -> dict[str, float]`` for ``ganlib.train.run.train``.
 
-    ``real_path``: image folder, ``.zip``, HDF5 file or feature ``.npz``; ``num``: generated images per evaluation
+    ``real_path``: image folder, ``.zip``, HDF5 file, feature ``.npz`` or ``procedural[:N[:SEED]]`` spec (its
+    images drawn at ``procedural_size`` pixels); ``num``: generated images per evaluation
     (seeds 0..num-1); ``every``: compute only when ``step % every == 0`` (else return ``{}``); ``kinds``: any of
     "fid", "kid", "mifid"; ``inception``: TorchScript file (default: ``$STUDIO_INCEPTION`` or the ``fid`` extra);
     ``cache``: ``.npz`` for the real features; ``max_real``: cap on real images. Validates the arguments and that an
@@ -59,7 +60,7 @@ def training_hook(real_path: str | os.PathLike, num: int = 500, every: int = 1, 
         extractor = load_inception(inception_path, device=device)
         if "real" not in state:
             state["real"] = features_from_source(real_path, extractor, limit=max_real, cache=cache,
-                                                 batch_size=32)
+                                                 batch_size=32, procedural_size=procedural_size)
         devices = [torch.device(device).index or 0] if torch.device(device).type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             fake = features_from_generator(G, int(num), extractor, batch_size=batch_size, device=device)

