@@ -381,6 +381,11 @@ def test_training_hook_every_rng_untouched_and_values(tmp_path, fake_inception):
         training_hook(tmp_path / "real.h5", kinds=("fib",), inception=fake_inception)
     with pytest.raises(DataError):
         training_hook(tmp_path / "nothing.h5", inception=fake_inception)
+    # a run on procedural data measures against it, drawn at the run's resolution (8 px: drawn at 16, then fitted)
+    hook = training_hook("procedural:6:1", num=6, every=1, inception=fake_inception, procedural_size=8)
+    assert hook(1, G, "cpu")["fid"] > 0
+    with pytest.raises(DataError, match="procedural:N:SEED"):
+        training_hook("procedural:six", inception=fake_inception)
 
 
 # ------------------------------------------------------------------------------------------------------------- CLI
