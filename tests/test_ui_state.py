@@ -14,7 +14,7 @@ from ganlib.errors import CheckpointError, UserError
 from studio.engine import plan_frames
 from studio.timeline import Timeline, parse_timeline, timeline_to_yaml
 from studio.ui import settings, state
-from studio.ui.jobs import JobManager
+from studio.ui.jobs import Job, JobManager, cancel_line
 from studio.ui.models import ModelCatalog, safe_name
 
 
@@ -241,3 +241,36 @@ def test_job_folders_are_unique_under_concurrency(tmp_path):
     for t in threads:
         t.join()
     assert len(set(made)) == 100 and all(p.parent == tmp_path.resolve() for p in made)
+
+
+def test_cancel_says_what_happened_to_each_job(tmp_path):
+    """A job that ends on its own while the stop is on its way is said to have finished, not to be stopping."""
+    jobs = JobManager(tmp_path)
+    started, release = threading.Event(), threading.Event()
+
+    def last_frame():  # the work's last frame is past its last progress check: the stop cannot reach it
+        started.set()
+        release.wait(10)
+
+    job = jobs.new_job("render", "walk", session="s")
+    runner = threading.Thread(target=jobs._run, args=(job, last_frame))
+    runner.start()
+    started.wait(10)
+    threading.Timer(0.2, release.set).start()
+    assert cancel_line(jobs.cancel("s", wait_s=10)) == f"Job `{job.id}` had already finished: its output is kept"
+    runner.join()
+    assert job.status == "done"
+
+    def job_with(status: str, error: str | None = None) -> Job:
+        j = jobs.new_job("batch", "b")
+        j.status, j.error = status, error
+        return j
+
+    assert cancel_line([]) == "Nothing to cancel"
+    one = job_with("cancelled")
+    assert cancel_line([one]) == one.cancelled_line()
+    assert cancel_line([job_with("failed", "disk full")]).endswith("had already failed: disk full")
+    assert cancel_line([job_with("cancelled"), job_with("running")]) == "Cancelling 2 jobs… (1 stopped so far)"
+    assert cancel_line([job_with("cancelled"), job_with("cancelled")]) == "Cancelled 2 jobs: nothing was kept"
+    assert cancel_line([job_with("cancelled"), job_with("done"), job_with("failed")]) == (
+        "Cancelled 1 of 3 jobs (nothing of theirs was kept); 1 had already finished (kept), 1 had already failed")

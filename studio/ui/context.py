@@ -20,7 +20,7 @@ from ganlib.paths import OS_USER_ERRORS, escape_text, os_error_text
 from studio.errors import TimelineError
 from studio.timeline import Timeline
 from studio.ui import guard, state
-from studio.ui.jobs import RENDER_CONCURRENCY, JobManager
+from studio.ui.jobs import RENDER_CONCURRENCY, JobManager, cancel_line
 from studio.ui.models import ModelCatalog
 
 # Every event that changes the session's Timeline runs in this one queue, one at a time, in the order the browser
@@ -126,15 +126,7 @@ class Studio:
         """Cancel the queued and running jobs of ``request``'s session and wait (up to CANCEL_WAIT_S) for them to
         stop; return a status line. When one job stopped, the line is the one its render or batch shows, so
         whichever of the two events the browser gets last, the status says the same."""
-        jobs = self.jobs.cancel(session_id(request), wait_s=CANCEL_WAIT_S)
-        if not jobs:
-            return "Nothing to cancel"
-        if len(jobs) == 1 and jobs[0].status == "cancelled":
-            return jobs[0].cancelled_line()
-        stopped = sum(j.status == "cancelled" for j in jobs)
-        if stopped == len(jobs):
-            return f"Cancelled {stopped} jobs: nothing was kept"
-        return f"Cancelling {len(jobs)} job{'s' if len(jobs) != 1 else ''}… ({stopped} stopped so far)"
+        return cancel_line(self.jobs.cancel(session_id(request), wait_s=CANCEL_WAIT_S))
 
     def renderable(self, tl: Timeline) -> Timeline:
         """Return ``tl`` validated whole (:func:`studio.ui.state.to_timeline`) after :meth:`admit`."""

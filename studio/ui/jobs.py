@@ -64,6 +64,34 @@ class Job:
         return f"Cancelled job `{self.id}`: nothing was kept"
 
 
+def cancel_line(jobs: list[Job]) -> str:
+    """Return the status line for a cancel that asked ``jobs`` to stop and waited for them: when one job stopped,
+    the line its render or batch shows (so whichever of the two events the browser gets last, the status reads the
+    same); jobs that ended on their own before the stop took effect are said to have finished (their output is
+    kept) or failed; jobs still running are counted as stopping."""
+    if not jobs:
+        return "Nothing to cancel"
+    stopped = [j for j in jobs if j.status == "cancelled"]
+    done = [j for j in jobs if j.status == "done"]
+    failed = [j for j in jobs if j.status == "failed"]
+    running = len(jobs) - len(stopped) - len(done) - len(failed)
+    if len(jobs) == 1:
+        j = jobs[0]
+        if stopped:
+            return j.cancelled_line()
+        if done:
+            return f"Job `{j.id}` had already finished: its output is kept"
+        if failed:
+            return f"Job `{j.id}` had already failed: {j.error or 'see its row'}"
+    if running:
+        return f"Cancelling {len(jobs)} job{'s' if len(jobs) != 1 else ''}… ({len(stopped)} stopped so far)"
+    if not done and not failed:
+        return f"Cancelled {len(stopped)} jobs: nothing was kept"
+    ended = [f"{len(done)} had already finished (kept)"] if done else []
+    ended += [f"{len(failed)} had already failed"] if failed else []
+    return f"Cancelled {len(stopped)} of {len(jobs)} jobs (nothing of theirs was kept); {', '.join(ended)}"
+
+
 class Cancelled(Exception):
     """Raised inside a job's progress callback once the job is cancelled; the job ends "cancelled"."""
 
