@@ -220,8 +220,33 @@ class SynthesisNetwork(nn.Module):
         return img
 
 
+class MappedGenerator(nn.Module):
+    """What every StyleGAN generator shares: NVlabs' attributes (``z_dim``, ``c_dim``, ``w_dim``, ``img_resolution``,
+    ``img_channels``, ``num_ws``), the given ``synthesis`` network (ws → image) and a mapping network (z, c → ws)
+    built from ``mapping_kwargs`` with the synthesis network's ``num_ws``; ``forward`` runs one, then the other."""
+
+    def __init__(self, z_dim: int, c_dim: int, w_dim: int, img_resolution: int, img_channels: int,
+                 synthesis: nn.Module, mapping_kwargs: dict):
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
+        self.img_resolution, self.img_channels = img_resolution, img_channels
+        self.cond_kind = "label" if c_dim > 0 else "none"
+        self.synthesis = synthesis
+        self.num_ws = synthesis.num_ws
+        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws, **mapping_kwargs)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
+                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
+        """Return images [N, C, R, R] for latents z [N, z_dim] and labels c [N, c_dim] (None when unconditional);
+        ``synthesis_kwargs`` go to ``synthesis`` (e.g. StyleGAN3's ``transform``)."""
+        if c is None:
+            c = torch.zeros([z.shape[0], self.c_dim], device=z.device)
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
+
+
 @register_generator("stylegan2")
-class Generator(nn.Module):
+class Generator(MappedGenerator):
     """StyleGAN2 generator: ``mapping`` (z, c → ws) then ``synthesis`` (ws → image).
 
     Constructor arguments match NVlabs stylegan2-ada-pytorch (``mapping_kwargs``, ``synthesis_kwargs``).
@@ -229,23 +254,9 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 256,
                  img_channels: int = 3, mapping_kwargs: dict | None = None, synthesis_kwargs: dict | None = None):
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.cond_kind = "label" if c_dim > 0 else "none"
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                          **(synthesis_kwargs or {}))
-        self.num_ws = self.synthesis.num_ws
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws,
-                                      **(mapping_kwargs or {}))
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
-        """Return images [N, C, R, R] for latents z [N, z_dim] and labels c [N, c_dim] (None when unconditional)."""
-        if c is None:
-            c = torch.zeros([z.shape[0], self.c_dim], device=z.device)
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
+        synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
+                                     **(synthesis_kwargs or {}))
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis, dict(mapping_kwargs or {}))
 
 
 class DiscriminatorBlock(nn.Module):

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ganlib.networks import register_generator
-from ganlib.networks.stylegan2 import MappingNetwork
+from ganlib.networks.stylegan2 import MappedGenerator
 from ganlib.networks.stylegan3_layers import SynthesisInput, SynthesisLayer, input_transform
 
 NOISE_MODES = ("random", "const", "none")
@@ -114,8 +114,9 @@ class SynthesisNetwork(nn.Module):
 
 
 @register_generator("stylegan3")
-class Generator(nn.Module):
-    """StyleGAN3 generator: ``mapping`` (z, c → ws; 2 layers by default, w_avg_beta 0.998) then ``synthesis``.
+class Generator(MappedGenerator):
+    """StyleGAN3 generator: ``mapping`` (z, c → ws; 2 layers by default, w_avg_beta 0.998) then ``synthesis``
+    (``forward`` passes ``transform`` and ``force_fp32`` on to it).
 
     Constructor arguments follow NVlabs' stylegan3 Generator, with the synthesis arguments (``channel_base``,
     ``conv_kernel``, ``use_radial_filters``, ``magnitude_ema_beta``, …) nested in ``synthesis_kwargs``.
@@ -124,27 +125,13 @@ class Generator(nn.Module):
 
     def __init__(self, z_dim: int = 512, c_dim: int = 0, w_dim: int = 512, img_resolution: int = 256,
                  img_channels: int = 3, mapping_kwargs: dict | None = None, synthesis_kwargs: dict | None = None):
-        super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.cond_kind = "label" if c_dim > 0 else "none"
         synthesis_kwargs = dict(synthesis_kwargs or {})
-        self.synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-                                          **synthesis_kwargs)
-        self.num_ws = self.synthesis.num_ws
-        mapping = dict(MAPPING_DEFAULTS, **(mapping_kwargs or {}))
-        self.mapping = MappingNetwork(z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, num_ws=self.num_ws, **mapping)
+        synthesis = SynthesisNetwork(w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
+                                     **synthesis_kwargs)
+        super().__init__(z_dim, c_dim, w_dim, img_resolution, img_channels, synthesis,
+                         dict(MAPPING_DEFAULTS, **(mapping_kwargs or {})))
         radial = synthesis_kwargs.get("conv_kernel", 3) == 1 and synthesis_kwargs.get("use_radial_filters", False)
         self.config = "stylegan3-r" if radial else "stylegan3-t"
-
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1,
-                truncation_cutoff: int | None = None, noise_mode: str = "const", **synthesis_kwargs) -> torch.Tensor:
-        """Return images [N, C, R, R] for latents z [N, z_dim] and labels c [N, c_dim] (None when unconditional);
-        ``synthesis_kwargs`` go to ``synthesis`` (``transform``, ``force_fp32``)."""
-        if c is None:
-            c = torch.zeros([z.shape[0], self.c_dim], device=z.device)
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, **synthesis_kwargs)
 
 
 def transforms_for(translate: Sequence[Sequence[float]] | None, rotate: Sequence[float] | None, n: int,
