@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from benchmarks.timing import interleaved_seconds
 from ganlib.ops.fast_cpu import prepare_compile
 from ganlib.synth import synthesize
 
@@ -40,14 +41,8 @@ def measure(G: torch.nn.Module, batch: int, repeats: int) -> dict:
     out_c = comp()
     first = time.perf_counter() - t0
     out_e = eager()
-    times: dict[str, list[float]] = {"eager": [], "compiled": []}
-    for _ in range(repeats):
-        for name, fn in (("eager", eager), ("compiled", comp)):
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return {"first_call_s": first, "eager_s": statistics.median(times["eager"]),
-            "compiled_s": statistics.median(times["compiled"]),
+    seconds = interleaved_seconds({"eager": eager, "compiled": comp}, repeats)
+    return {"first_call_s": first, "eager_s": seconds["eager"], "compiled_s": seconds["compiled"],
             "max_abs_diff": (out_c - out_e).abs().max().item()}
 
 

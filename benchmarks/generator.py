@@ -38,7 +38,6 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -55,6 +54,7 @@ from ganlib.ops.cpu_threads import apply_inference_threads  # noqa: E402
 from ganlib.networks.stylegan2 import Generator  # noqa: E402
 from benchmarks import stylegan3_variants as sg3  # noqa: E402
 from benchmarks.compile_cost import compile_rows, measure  # noqa: E402
+from benchmarks.timing import interleaved_seconds  # noqa: E402
 from ganlib.synth import synthesize, to_uint8  # noqa: E402
 
 MAPPING_KWARGS = dict(num_layers=8)
@@ -153,17 +153,8 @@ def images_per_second(fn, ws: torch.Tensor, repeats: int, warmup: int, device: t
 
 def interleaved(fns: dict, ws: torch.Tensor, repeats: int, warmup: int) -> dict[str, float]:
     """Median images/s of each ``fns[name](ws)``, the variants taking turns run by run (so load changes hit all)."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    with torch.no_grad():
-        for _ in range(warmup):
-            for fn in fns.values():
-                fn(ws)
-        for _ in range(repeats):
-            for k, fn in fns.items():
-                t0 = time.perf_counter()
-                fn(ws)
-                times[k].append(time.perf_counter() - t0)
-    return {k: ws.shape[0] / statistics.median(v) for k, v in times.items()}
+    seconds = interleaved_seconds({k: (lambda fn=fn: fn(ws)) for k, fn in fns.items()}, repeats, warmup)
+    return {k: ws.shape[0] / s for k, s in seconds.items()}
 
 
 def run_nvlabs(checkout: str, sizes, batches, repeats, warmup, device, on_row=None) -> list[dict]:
