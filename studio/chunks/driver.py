@@ -98,8 +98,8 @@ def render_chunks(job: ChunkJob, task: Callable, target: Path, kind: str, *, key
         _run(job, task, backend, todo, folder, manifest, done_before, progress, on_progress,
              label or f"render {target.name}")
         final = _finish(job, target, kind, folder, manifest, chunks, audio)
+        record_finished(final, kind, key)  # first: a kill between the two still leaves a state --resume reads
         remove_work_dir(folder, kind)
-        record_finished(final, kind, key)
     return ChunkedRender(path=final, size=tuple(manifest.frame_size or (0, 0)), done_before=done_before,
                          first_todo=min((c.start for c in todo), default=job.n_frames), chunks=len(chunks),
                          rendered=len(todo), seconds=time.time() - t0, threads=job.threads)
