@@ -28,12 +28,12 @@ def read_fid(path: Path, run_ckpt: Path) -> dict:
     """Return {"before": line, "after": line, "after_noise": line or None} from default_model_fid.py's output."""
     lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     before = [x for x in lines if x["model"] == "builtin:default" and x["seed_start"] == 0]
-    after = [x for x in lines if Path(x["model"]).resolve() == run_ckpt.resolve()]
-    if not before or not [x for x in after if x["seed_start"] == 0]:
+    ours = [x for x in lines if x["model"] != "builtin:default" and Path(x["model"]).resolve() == run_ckpt.resolve()]
+    after = [x for x in ours if x["seed_start"] == 0]
+    noise = [x for x in ours if x["seed_start"] != 0]
+    if not before or not after:
         raise SystemExit(f"{path}: needs lines for builtin:default and {run_ckpt} at seed_start 0")
-    noise = [x for x in after if x["seed_start"] != 0]
-    return {"before": before[0], "after": [x for x in after if x["seed_start"] == 0][0],
-            "after_noise": noise[0] if noise else None}
+    return {"before": before[0], "after": after[0], "after_noise": noise[0] if noise else None}
 
 
 def stage_text(prov: dict, cfg: dict) -> str:

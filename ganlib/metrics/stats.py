@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import warnings
 import zipfile
@@ -234,8 +235,7 @@ def iter_source_images(path: str | Path, *, limit: int | None = None, dataset: s
     images are ``procedural_size`` pixels square), at most ``limit``."""
     kind = source_kind(path)
     if kind == "procedural":
-        images = (img for img, _, _ in iter_procedural(str(path), procedural_size))
-        return images if limit is None else (img for img, _ in zip(images, range(limit)))
+        return itertools.islice((img for img, _, _ in iter_procedural(str(path), procedural_size)), limit)
     if kind == "folder":
         return iter_folder_images(path, limit)
     if kind == "zip":

