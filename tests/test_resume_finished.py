@@ -10,6 +10,7 @@ import sys
 
 from studio.chunks.backends import ChunkProgress
 from studio.chunks.lock import lock_path, render_lock
+from studio.chunks.manifest import MANIFEST_NAME
 from studio.chunks.plan import plan_chunks
 from tests.chunk_support import write_timeline
 from tests.conftest import run_cli
@@ -31,6 +32,23 @@ def test_resume_of_a_finished_render_says_so_and_a_changed_output_is_not_finishe
     code, text, err = run_cli("render", str(tmp_path / "other.yaml"), *args[2:], "--resume")
     assert code == 0 and "already finished" not in text and "wrote" in text, err
     code, text, err = run_cli(*args, "--resume")  # the output is the other timeline's now: not this one's
+    assert code == 0 and "already finished" not in text and "wrote" in text, err
+
+
+def test_resume_of_a_finished_png_sequence_says_so_until_a_frame_changes(tiny_models, tmp_path, monkeypatch,
+                                                                        one_torch_thread):
+    """The record is taken before the manifest is removed from the folder: that removal must not unmake it."""
+    monkeypatch.setenv("STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    path, _ = write_timeline(tmp_path, chunk=2)
+    out = tmp_path / "frames"
+    args = ["render", str(path), "--frames", str(out), "--quiet", "--batch", "2", "--duration", "0.25"]
+    code, text, err = run_cli(*args)
+    assert code == 0 and not (out / MANIFEST_NAME).exists(), err
+    code, text, err = run_cli(*args, "--resume")
+    assert code == 0 and text.strip() == f"{out} is already finished (3 frames); nothing to resume", err
+    frame = out / "frame_000001.png"
+    os.utime(frame, ns=(frame.stat().st_atime_ns, frame.stat().st_mtime_ns + 10**9))  # a frame touched since
+    code, text, err = run_cli(*args, "--resume")
     assert code == 0 and "already finished" not in text and "wrote" in text, err
 
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ganlib.io_utils import atomic_path, cache_folder
-from studio.sinks.images import existing_png_frames
+from studio.sinks.images import PNG_PATTERN, existing_png_frames
 
 
 def records_dir() -> Path:
@@ -33,13 +33,17 @@ def key_sha(key: dict) -> str:
 
 
 def _state(target: Path, kind: str) -> dict | None:
-    """What identifies ``target`` as written: size and mtime (a PNG folder: its mtime and frame count)."""
+    """What identifies ``target`` as written: size and mtime (a PNG folder: its frame count and newest frame's
+    mtime, not the folder's, which removing the manifest after the record changes)."""
     try:
-        st = os.stat(target)
+        if kind != "png":
+            st = os.stat(target)
+            return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        n = existing_png_frames(target)
+        newest = max((os.stat(Path(target) / PNG_PATTERN.format(i)).st_mtime_ns for i in range(n)), default=0)
     except OSError:
         return None
-    size = existing_png_frames(target) if kind == "png" else st.st_size
-    return {"size": size, "mtime_ns": st.st_mtime_ns}
+    return {"size": n, "mtime_ns": newest} if n else None
 
 
 def record_finished(target: Path, kind: str, key: dict) -> None:
