@@ -70,7 +70,8 @@ def test_cli_trains_conditional_stylegan2_with_the_shared_outputs(train_data, tm
 
 def test_unconditional_run_and_settings_from_the_schema(train_data, tmp_path):
     res = train("stylegan2", train_data["zip"], tmp_path / "u",
-                overrides=tiny("stylegan2", conditional=False, pl_weight=0, augment="diffaugment"), max_steps=2,
+                overrides=tiny("stylegan2", conditional=False, pl_weight=0, augment="diffaugment", ada_p=0.5,
+                               ada_interval=1), max_steps=2,
                 progress=False)
     rows = _rows(tmp_path / "u" / "losses.csv")
     assert all(r["pl"] == "" for r in rows) and all(float(r["ada_p"]) == 0 for r in rows)

@@ -240,12 +240,12 @@ class StyleGAN2Task(GeneratorTask):
         d_real = self._D(real, c)
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         self._update("D", loss_d, self.d_params)
-        signs = d_real.detach()
-        if self.ddp is not None:
-            signs = self.ddp.gather(signs)
-        p = self.ada.update(signs)
+        p = 0.0  # without ADA there is no p to tune (or to log)
         if self.pipe is not None:
-            self.pipe.p = p
+            signs = d_real.detach()
+            if self.ddp is not None:
+                signs = self.ddp.gather(signs)
+            p = self.pipe.p = self.ada.update(signs)
         # D reg: lazy R1.
         if self.r1_gamma > 0 and it % cfg.r1_interval == 0:
             x = real.detach().requires_grad_(True)
