@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
 | date | {prov.get('date')} |
 | FID / KID | **FID {after['fid']:.1f}**, KID {after['kid']:.3f} (the file it replaced: FID {before['fid']:.1f}, KID {before['kid']:.3f}, measured in the same run). Protocol: {PROTOCOL}.{noise_text} |
 | speed | {fps:.0f} images/s at 64 px, batch 8, on the machine that exported it (2 CPU cores) |
-| recipe | `studio train stylegan2 --data procedural:12000 --config presets/train/default-model.yaml --out runs/default`, then `studio train stylegan2 --data procedural:12000 --config presets/train/default-model-continue.yaml --out runs/default-continue` (`--set steps=N`; `--resume` continues a stopped run) |
+| recipe | `studio train stylegan2 --data procedural:12000 --config presets/train/default-model.yaml --out runs/default`, then `studio train stylegan2 --data procedural:12000 --config presets/train/default-model-continue.yaml --out runs/default-continue --set steps={stages[-1]['steps']}` (`--resume` continues a stopped run); how the continuation's D warm-up and lr_g were chosen, with the FID of each trial: [docs/training.md](../../docs/training.md#continuing-the-default-model) |
 | licence | weights and data made entirely by this project's code |
 
 Seeds 0–15 at truncation 1:
