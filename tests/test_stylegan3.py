@@ -61,6 +61,21 @@ def test_shapes_and_num_ws(res, radial):
     assert G.synthesis.noise_shapes() == []
 
 
+def test_building_does_not_import_dynamo():
+    """build_generator sizes the model on torch's meta device first; ops such as torch.eye or a norm on meta
+    tensors run torch's Python refs, whose first use imports torch._dynamo (over a second of every SG3 load).
+    A fresh interpreter checks that neither build pulls it in."""
+    import subprocess
+    import sys
+    code = ("import sys; from ganlib.networks import build_generator; "
+            "build_generator('stylegan3', dict(z_dim=8, w_dim=8, img_resolution=16, img_channels=3, "
+            "synthesis_kwargs=dict(channel_base=1024, channel_max=4))); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_state_dict_names_follow_nvlabs():
     G = build_generator("stylegan3", S.ganlib_kwargs(S.NV_CONFIGS["t"]))
     names = set(G.state_dict())

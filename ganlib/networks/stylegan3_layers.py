@@ -105,14 +105,14 @@ class SynthesisInput(nn.Module):
         self.size = int(size)
         self.sampling_rate, self.bandwidth = float(sampling_rate), float(bandwidth)
         # Random frequencies, denser towards the centre of the disc of radius `bandwidth`.
-        freqs = torch.randn([channels, 2])
+        freqs = torch.randn([channels, 2], device="cpu")  # CPU even under a meta-device context (sizing builds)
         radii = freqs.norm(dim=1, keepdim=True)
         freqs = freqs / (radii * radii.square().exp().pow(0.25)) * bandwidth
         self.weight = nn.Parameter(torch.randn([channels, channels]))
         self.affine = _affine(w_dim, 4, weight_init=0.0, bias_init=[1, 0, 0, 0])
-        self.register_buffer("transform", torch.eye(3))
+        self.register_buffer("transform", torch.eye(3, device="cpu"))  # torch.eye on meta imports Dynamo
         self.register_buffer("freqs", freqs)
-        self.register_buffer("phases", torch.rand([channels]) - 0.5)
+        self.register_buffer("phases", torch.rand([channels]).sub_(0.5))
 
     def w_transform(self, w: torch.Tensor) -> torch.Tensor:
         """Return the w-driven part of the input transform, [N, 3, 3]: the affine's (cos, sin, tx, ty), the rotation
