@@ -40,7 +40,7 @@ def host(tmp_path_factory):
         (d / f"{name}.inc").write_text(_body(OPS / f"{name}.cu", r"^namespace \{\n(.*)^\}  // namespace"))
     (d / "checks.inc").write_text(_body(OPS / "ganlib_ops.cpp", r"^(namespace checks \{\n.*^\}  // namespace checks)"))
     lib = d / "harness.so"
-    defs = [f'-DKERNEL_BODY_UPFIRDN2D="upfirdn2d_kernel.inc"', '-DKERNEL_BODY_UPFIRDN2D_TILED="upfirdn2d_tiled.inc"',
+    defs = ['-DKERNEL_BODY_UPFIRDN2D="upfirdn2d_kernel.inc"', '-DKERNEL_BODY_UPFIRDN2D_TILED="upfirdn2d_tiled.inc"',
             '-DKERNEL_BODY_BIAS_ACT="bias_act_kernel.inc"', '-DBINDING_CHECKS="checks.inc"']
     subprocess.run([gxx, "-O1", "-shared", "-fPIC", "-std=c++17", "-Wall", "-Werror", f"-I{d}", *defs,
                     str(Path(__file__).parent / "kernel_host_harness.cpp"), "-o", str(lib)],
