@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> None:
         stages = list(base.get("stages") or [{k: base.get(k) for k in
                                               ("trained_by", "steps", "images_seen", "training_wall_clock_hours",
                                                "date", "hardware")}])
-    stages.append({k: prov.get(k) for k in ("trained_by", "steps", "images_seen", "training_wall_clock_hours",
-                                            "date", "hardware", "init")} | {"config": cfg})
+    stage = {k: prov.get(k) for k in ("trained_by", "steps", "images_seen", "training_wall_clock_hours", "date",
+                                      "hardware", "init")} | {"config": cfg}
+    if stages and json.dumps(stages[-1], sort_keys=True) == json.dumps(stage, sort_keys=True):
+        raise SystemExit(f"builtin:default already holds {ckpt} (its last training stage is this run's): restore the "
+                         "file it replaced (git checkout HEAD~ -- presets/models/default.safetensors) and run again")
+    stages.append(stage)
     if int(m.G.c_dim) == 0:  # an unconditional model: the landscapes' classes and features are not its labels
         prov.pop("class_names", None)
         prov.pop("features_dim", None)
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
 | date | {prov.get('date')} |
 | FID / KID | **FID {after['fid']:.1f}**, KID {after['kid']:.3f} (the file it replaced: FID {before['fid']:.1f}, KID {before['kid']:.3f}, measured in the same run). Protocol: {PROTOCOL}.{noise_text} |
 | speed | {fps:.0f} images/s at 64 px, batch 8, on the machine that exported it (2 CPU cores) |
-| recipe | `studio train stylegan2 --data procedural:12000 --config presets/train/default-model.yaml --out runs/default`, then `studio train stylegan2 --data procedural:12000 --config presets/train/default-model-continue.yaml --out runs/default-continue --set steps={stages[-1]['steps']}` (`--resume` continues a stopped run); how the continuation's D warm-up and lr_g were chosen, with the FID of each trial: [docs/training.md](../../docs/training.md#continuing-the-default-model) |
+| recipe | `studio train stylegan2 --data procedural:12000 --config presets/train/default-model.yaml --out runs/default`, then `studio train stylegan2 --data procedural:12000 --config presets/train/default-model-continue.yaml --init runs/default/checkpoint.safetensors --out runs/default-continue --set steps={stages[-1]['steps']}` (the preset's `init: builtin:default` continues this file instead; `--resume` continues a stopped run); how the continuation's D warm-up and lr_g were chosen, with the FID of each trial: [docs/training.md](../../docs/training.md#continuing-the-default-model) |
 | licence | weights and data made entirely by this project's code |
 
 Seeds 0–15 at truncation 1:

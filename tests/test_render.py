@@ -146,6 +146,9 @@ def test_random_zip_and_grid_and_info(tiny_models, tmp_path):
     assert Image.open(g).size[0] > 3 * 128
     code, out, err = run_cli("info", "builtin:tiny")
     assert code == 0 and "32x32" in out and "z_dim 32" in out
+    shipped = Path(__file__).resolve().parents[1] / "presets" / "models" / "default.safetensors"
+    code, out, err = run_cli("info", str(shipped))  # the shipped model: trained in two stages, its FID recorded
+    assert code == 0 and "over 2 stages" in out and "fid:" in out
     code, out, err = run_cli("random", "--model", "builtin:tiny_cond", "--seeds", "0", "--out", str(tmp_path / "c"))
     assert code == 2 and "--class" in err
 

@@ -81,6 +81,14 @@ def command(model: str | None, as_json: bool, ops: bool) -> None:
     click.echo(f"conditioning: {labels}")
     click.echo(f"parameters:   {info['parameters']:,}")
     prov = info["provenance"] or {}
+    stages = prov.get("stages") if isinstance(prov.get("stages"), list) else []
     for key in ("trained_by", "data", "steps", "images_seen", "hardware", "date", "converted_from"):
         if key in prov:
-            click.echo(f"{key + ':':<13} {_show(prov[key])}")
+            total = prov.get(f"{key}_total") if key in ("steps", "images_seen") and len(stages) > 1 else None
+            more = f" (last stage; {_show(total)} over {len(stages)} stages)" if total is not None else ""
+            click.echo(f"{key + ':':<13} {_show(prov[key])}{more}")
+    if "fid_1000" in prov:
+        fid, kid = prov["fid_1000"], prov.get("kid_1000")
+        fid = f"{fid:.1f}" if isinstance(fid, (int, float)) else _show(fid)
+        kid = f"{kid:.3f}" if isinstance(kid, (int, float)) else _show(kid)
+        click.echo(f"{'fid:':<13} {fid} (1000 samples; KID {kid}; the model card says against what)")
