@@ -22,6 +22,8 @@ PROTOCOL = ("1000 generated images (G_ema, seeds 0–999, truncation 1) vs 1000 
             "(dataset seed 1; training used seed 0, so no image is shared), offline FID Inception of the `fid` "
             "extra with clean-fid resizing: `python benchmarks/default_model_fid.py builtin:default`, or "
             "`studio metrics fid kid --real procedural:1000:1 --model builtin:default --num 1000`")
+# What the card records of each training stage.
+STAGE_KEYS = ("trained_by", "steps", "images_seen", "training_wall_clock_hours", "date", "hardware")
 
 
 def read_fid(path: Path, run_ckpt: Path) -> dict:
@@ -70,14 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     stages = []
     if prov.get("init") == "builtin:default":  # a continuation: the file it replaces is its first stage
         base = dict(load_generator("builtin:default").provenance)
-        stages = list(base.get("stages") or [{k: base.get(k) for k in
-                                              ("trained_by", "steps", "images_seen", "training_wall_clock_hours",
-                                               "date", "hardware")}])
-    stage = {k: prov.get(k) for k in ("trained_by", "steps", "images_seen", "training_wall_clock_hours", "date",
-                                      "hardware", "init")} | {"config": cfg}
+        stages = list(base.get("stages") or [{k: base.get(k) for k in STAGE_KEYS}])
+    stage = {k: prov.get(k) for k in (*STAGE_KEYS, "init")} | {"config": cfg}
     if stages and json.dumps(stages[-1], sort_keys=True) == json.dumps(stage, sort_keys=True):
         raise SystemExit(f"builtin:default already holds {ckpt} (its last training stage is this run's): restore the "
-                         "file it replaced (git checkout HEAD~ -- presets/models/default.safetensors) and run again")
+                         "file it replaced from git history (git log -- presets/models/default.safetensors) and run "
+                         "again")
     stages.append(stage)
     if int(m.G.c_dim) == 0:  # an unconditional model: the landscapes' classes and features are not its labels
         prov.pop("class_names", None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +66,6 @@ def test_building_does_not_import_dynamo():
     """build_generator sizes the model on torch's meta device first; ops such as torch.eye or a norm on meta
     tensors run torch's Python refs, whose first use imports torch._dynamo (over a second of every SG3 load).
     A fresh interpreter checks that neither build pulls it in."""
-    import subprocess
-    import sys
     code = ("import sys; from ganlib.networks import build_generator; "
             "build_generator('stylegan3', dict(z_dim=8, w_dim=8, img_resolution=16, img_channels=3, "
             "synthesis_kwargs=dict(channel_base=1024, channel_max=4))); "

@@ -112,7 +112,7 @@ class SynthesisInput(nn.Module):
         self.affine = _affine(w_dim, 4, weight_init=0.0, bias_init=[1, 0, 0, 0])
         self.register_buffer("transform", torch.eye(3, device="cpu"))  # torch.eye on meta imports Dynamo
         self.register_buffer("freqs", freqs)
-        self.register_buffer("phases", torch.rand([channels]).sub_(0.5))
+        self.register_buffer("phases", torch.rand([channels]).sub_(0.5))  # in place: no Dynamo import on meta
 
     def w_transform(self, w: torch.Tensor) -> torch.Tensor:
         """Return the w-driven part of the input transform, [N, 3, 3]: the affine's (cos, sin, tx, ty), the rotation
